@@ -1,0 +1,6 @@
+//! breakglass: an offline sealed-credential vault for break-glass credentials.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod secret;
+pub mod ui;
