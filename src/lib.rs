@@ -16,5 +16,17 @@ pub mod fsutil;
 pub mod hooks;
 pub mod kdf;
 pub mod secret;
+pub mod shamir;
 pub mod token;
 pub mod ui;
+pub mod envelope;
+pub mod keys;
+pub mod log;
+pub mod manifest;
+pub mod names;
+pub mod payload;
+pub mod ceremony;
+pub mod error;
+pub mod vault;
+
+pub use error::{Error, Result};

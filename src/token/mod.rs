@@ -156,3 +156,111 @@ pub enum TokenError {
     #[error(transparent)]
     Ui(#[from] crate::ui::UiError),
 }
+
+/// The age recipients of a custodian's share file (one per token).
+pub fn recipients(
+    custodian: &CustodianDescriptor,
+) -> Result<Vec<Box<dyn age::Recipient + Send>>, TokenError> {
+    let mut out: Vec<Box<dyn age::Recipient + Send>> = Vec::new();
+    for t in &custodian.tokens {
+        let bad = || TokenError::BadRecipient {
+            custodian: custodian.name.clone(),
+            recipient: t.recipient().chars().take(100).collect(),
+        };
+        match t {
+            TokenDescriptor::Software { recipient } => {
+                let r: age::x25519::Recipient = recipient.parse().map_err(|_| bad())?;
+                out.push(Box::new(r));
+            }
+            TokenDescriptor::Yubikey(_) => {
+                return Err(TokenError::Unsupported {
+                    custodian: custodian.name.clone(),
+                    label: t.label(),
+                    why: "YubiKey support is not in this build yet".into(),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Software identity files the operator supplied (`--identity`), read once.
+pub struct SuppliedIdentity {
+    /// Path, for messages.
+    pub path: String,
+    /// File bytes (public header + encrypted identity).
+    pub bytes: Vec<u8>,
+}
+
+/// Opens one custodian's share file with one of their tokens; returns the
+/// plaintext envelope bytes. Asks for passphrase or PIN through `ui`.
+pub fn open_share(
+    custodian: &str,
+    tokens: &[TokenDescriptor],
+    share_file: &[u8],
+    supplied: &[SuppliedIdentity],
+    vault_fingerprint: &str,
+    ui: &mut dyn crate::ui::Ui,
+) -> Result<crate::secret::SecretBytes, TokenError> {
+    let _ = vault_fingerprint;
+    let software: Vec<&str> = tokens
+        .iter()
+        .filter_map(|t| match t {
+            TokenDescriptor::Software { recipient } => Some(recipient.as_str()),
+            _ => None,
+        })
+        .collect();
+    if software.is_empty() {
+        return Err(TokenError::Unsupported {
+            custodian: custodian.into(),
+            label: tokens.first().map(|t| t.label()).unwrap_or_default(),
+            why: "YubiKey support is not in this build yet".into(),
+        });
+    }
+    // A supplied identity file whose header names this custodian and one of their recipients.
+    let mut file: Option<(String, Vec<u8>)> = supplied.iter().find_map(|s| {
+        software::header(&s.bytes, &s.path)
+            .ok()
+            .filter(|h| h.name == custodian && software.contains(&h.recipient.as_str()))
+            .map(|_| (s.path.clone(), s.bytes.clone()))
+    });
+    if file.is_none() {
+        let path = ui.text(
+            &format!("identity.{custodian}"),
+            &format!("Path of {custodian}'s identity file"),
+        )?;
+        let bytes = crate::fsutil::read_capped(std::path::Path::new(&path), software::MAX_FILE_SIZE)
+            .map_err(|e| software::SoftwareError::Malformed {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
+        file = Some((path, bytes));
+    }
+    let (path, bytes) = file.ok_or(TokenError::NotARecipient {
+        custodian: custodian.into(),
+    })?;
+    let header = software::header(&bytes, &path)?;
+    if header.name != custodian || !software.contains(&header.recipient.as_str()) {
+        return Err(TokenError::Unsupported {
+            custodian: custodian.into(),
+            label: "software identity".into(),
+            why: format!(
+                "{path} is {}'s identity, not one enrolled for {custodian} in this vault",
+                header.name
+            ),
+        });
+    }
+    let passphrase = ui.passphrase(custodian, crate::ui::PassphrasePurpose::Unlock)?;
+    let identity = software::unlock(&bytes, &path, &passphrase)?;
+    crate::ceremony::age_decrypt(identity.age_identity(), share_file, 4096)
+        .map(|z| crate::secret::SecretBytes::new(z.to_vec()))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => TokenError::NotARecipient {
+                custodian: custodian.into(),
+            },
+            other => TokenError::BadShareFile {
+                custodian: custodian.into(),
+                why: other.to_string(),
+            },
+        })
+}

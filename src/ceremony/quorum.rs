@@ -1,0 +1,291 @@
+//! Bringing a quorum together: the common path of unseal, reseal and drills.
+//!
+//! Order: verify the log (chain + anchor) → log the request (before any share
+//! is touched) → collect shares from distinct custodians, each checked against
+//! its commitment and its envelope binding, each acceptance or rejection
+//! logged → combine → verify the manifest MAC (only now is the manifest
+//! trusted) → verify the quorum MACs of this generation's log entries.
+
+use serde_json::{Map, Value};
+
+use crate::envelope::Envelope;
+use crate::error::{Error, Result};
+use crate::keys::{MacKey, MasterKey};
+use crate::log::{self, events, AnchorStatus, Log, VerifyReport};
+use crate::log_data;
+use crate::manifest::{sha256_hex, LogHead, Manifest};
+use crate::shamir::{self, Share};
+use crate::token::{self, SuppliedIdentity};
+use crate::ui::{Level, Ui};
+use crate::vault::Vault;
+
+/// Who asks, and why.
+pub struct Request<'a> {
+    /// Event to log first (`unseal-requested`, `drill`, …).
+    pub event: &'a str,
+    /// Data of that event (ticket, reason, …).
+    pub data: Map<String, Value>,
+    /// Explicit override of a broken log: the reason, logged.
+    pub override_broken_log: Option<&'a str>,
+    /// Supplied software identity files.
+    pub identities: &'a [SuppliedIdentity],
+    /// Custodians in the order they present (empty: ask).
+    pub order: &'a [String],
+}
+
+/// A vault opened by a quorum.
+pub struct Opened {
+    /// The master key of the current generation.
+    pub key: MasterKey,
+    /// The authenticated manifest.
+    pub manifest: Manifest,
+    /// The log, positioned at its head.
+    pub log: Log,
+    /// The log MAC key of the current generation.
+    pub log_key: MacKey,
+    /// Custodians whose shares were used.
+    pub custodians: Vec<String>,
+    /// Sequence number of the request entry.
+    pub request_seq: u64,
+    /// Vault id bytes.
+    pub vault_id: [u8; 16],
+}
+
+/// Verifies the log against the manifest anchor; on a problem, refuses unless
+/// an override reason is given (then logs the override). Returns the log
+/// positioned for appending.
+pub fn checked_log(
+    vault: &Vault,
+    manifest: &Manifest,
+    override_reason: Option<&str>,
+    ticket: Option<&str>,
+    ui: &mut dyn Ui,
+) -> Result<(Log, VerifyReport)> {
+    let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |_| {})?;
+    let mut log = Log::at_head(&vault.log_path(), &manifest.vault_id, report.head.clone());
+    if report.is_intact() {
+        return Ok((log, report));
+    }
+    let explanation = report.explain();
+    if report.torn_tail.is_some() && report.problem.is_none() {
+        return Err(Error::LogBroken { explanation });
+    }
+    let Some(reason) = override_reason else {
+        return Err(Error::LogBroken {
+            explanation: format!(
+                "{explanation}. Nothing was opened. Restore the log from a backup copy of the vault, or, in an emergency, proceed with --override-broken-log \"<reason>\" (the override is itself logged)"
+            ),
+        });
+    };
+    // Continue the chain from the physical end of the file, so the override
+    // entry is appended after (not over) whatever is there.
+    let end = physical_end(vault)?;
+    log = Log::at_head(&vault.log_path(), &manifest.vault_id, end);
+    ui.say(
+        Level::Warn,
+        &format!("Proceeding despite a broken audit log, by explicit override: {explanation}"),
+    );
+    log.append(
+        events::INTEGRITY_OVERRIDE,
+        manifest.generation,
+        log_data! {"problem" => explanation, "reason" => reason, "ticket" => ticket.unwrap_or("")},
+        None,
+    )?;
+    Ok((log, report))
+}
+
+/// Sequence number and hash of the last complete line, read loosely.
+fn physical_end(vault: &Vault) -> Result<Option<LogHead>> {
+    let path = vault.log_path();
+    let bytes = std::fs::read(&path).map_err(|source| log::LogError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let last = text.lines().rev().find(|l| !l.trim().is_empty());
+    Ok(last.and_then(|l| {
+        let v: Value = serde_json::from_str(l).ok()?;
+        Some(LogHead {
+            hash: v.get("hash")?.as_str()?.to_owned(),
+            seq: v.get("seq")?.as_u64()?,
+        })
+    }))
+}
+
+/// Collects shares and rebuilds the key. See the module docs for the order.
+pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> {
+    let (manifest, _) = vault.read_manifest()?;
+    let ticket = req.data.get("ticket").and_then(Value::as_str).map(str::to_owned);
+    let (mut log, _) = checked_log(vault, &manifest, req.override_broken_log, ticket.as_deref(), ui)?;
+    let fingerprint = manifest.fingerprint();
+    let vault_id = manifest.vault_id_bytes()?;
+    let g = manifest.generation;
+    let t = manifest.threshold;
+    let request = log.append(req.event, g, req.data, None)?;
+    ui.say(
+        Level::Info,
+        &format!(
+            "Vault fingerprint {fingerprint} (generation {g}); {t} of {} custodians needed",
+            manifest.custodians.len()
+        ),
+    );
+    let mut accepted: Vec<(String, Share)> = Vec::new();
+    let mut rejected: Vec<(String, String)> = Vec::new();
+    let mut tried: Vec<String> = Vec::new();
+    let mut order = req.order.iter();
+    while accepted.len() < t as usize {
+        // Next custodian: from the given order, else ask among those not yet tried.
+        let name = match order.next() {
+            Some(n) => n.clone(),
+            None if !req.order.is_empty() => break,
+            None => {
+                let remaining: Vec<String> = manifest
+                    .custodians
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .filter(|n| !tried.contains(n))
+                    .collect();
+                if remaining.len() + accepted.len() < t as usize {
+                    break;
+                }
+                let i = ui.choose(
+                    &format!("unseal.custodian.{}", accepted.len() + 1),
+                    &format!("Custodian {} of {t}: who presents their share?", accepted.len() + 1),
+                    &remaining,
+                )?;
+                remaining.get(i).cloned().unwrap_or_default()
+            }
+        };
+        if accepted.iter().any(|(n, _)| *n == name) || tried.contains(&name) {
+            ui.say(
+                Level::Warn,
+                &format!("{name} has already presented; the same custodian counts once — another custodian is needed"),
+            );
+            continue;
+        }
+        tried.push(name.clone());
+        let Some(record) = manifest.custodian(&name) else {
+            let why = format!("'{name}' is not a custodian of this vault");
+            ui.say(Level::Warn, &why);
+            rejected.push((name.clone(), why));
+            continue;
+        };
+        ui.say(Level::Step, &format!("{name}: presenting share"));
+        match present(vault, &manifest, record, req.identities, &fingerprint, ui) {
+            Ok(share) => {
+                log.append(
+                    events::SHARE_ACCEPTED,
+                    g,
+                    log_data! {"custodian" => name, "request" => request.seq},
+                    None,
+                )?;
+                ui.say(Level::Info, &format!("{name}: share accepted"));
+                accepted.push((name, share));
+            }
+            Err(why) => {
+                log.append(
+                    events::SHARE_REJECTED,
+                    g,
+                    log_data! {"custodian" => name, "request" => request.seq, "why" => why},
+                    None,
+                )?;
+                ui.say(Level::Warn, &format!("{name}: share rejected: {why}"));
+                rejected.push((name, why));
+            }
+        }
+    }
+    if accepted.len() < t as usize {
+        let details: String = rejected
+            .iter()
+            .map(|(n, w)| format!("; {n}: {w}"))
+            .collect();
+        log.append(
+            events::UNSEAL_ABORTED,
+            g,
+            log_data! {"request" => request.seq, "why" => format!("{} of {t} shares", accepted.len())},
+            None,
+        )?;
+        return Err(Error::NotEnoughShares {
+            have: accepted.len(),
+            need: t as usize,
+            details,
+        });
+    }
+    let shares: Vec<&Share> = accepted.iter().map(|(_, s)| s).collect();
+    let key = crate::keys::MasterKey::from_secret(shamir::combine(&shares, t)?)?;
+    if let Err(e) = manifest.verify_mac(&key.manifest_mac_key(&vault_id)?) {
+        log.append(
+            events::UNSEAL_ABORTED,
+            g,
+            log_data! {"request" => request.seq, "why" => "manifest MAC does not verify under the rebuilt key"},
+            None,
+        )?;
+        return Err(e.into());
+    }
+    let log_key = key.log_mac_key(&vault_id)?;
+    check_quorum_macs(vault, &manifest, &log_key)?;
+    Ok(Opened {
+        key,
+        manifest,
+        log,
+        log_key,
+        custodians: accepted.into_iter().map(|(n, _)| n).collect(),
+        request_seq: request.seq,
+        vault_id,
+    })
+}
+
+/// One custodian presents: commitment, token, envelope binding. Errors are
+/// returned as text for the log (never containing secret material).
+fn present(
+    vault: &Vault,
+    manifest: &Manifest,
+    record: &crate::manifest::CustodianRecord,
+    identities: &[SuppliedIdentity],
+    fingerprint: &str,
+    ui: &mut dyn Ui,
+) -> std::result::Result<Share, String> {
+    let file = vault.read_data(&record.share).map_err(|e| e.to_string())?;
+    if !crate::secret::ct_eq(sha256_hex(&file).as_bytes(), record.commitment.as_bytes()) {
+        return Err(format!(
+            "{}'s share file does not match its commitment in the manifest (altered or substituted); restore it from a backup copy",
+            record.name
+        ));
+    }
+    let plain = token::open_share(&record.name, &record.tokens, &file, identities, fingerprint, ui)
+        .map_err(|e| e.to_string())?;
+    let env = Envelope::decode(plain.expose()).map_err(|e| format!("{}'s {e}", record.name))?;
+    env.check_binding(
+        &manifest.vault_id_bytes().map_err(|e| e.to_string())?,
+        manifest.generation,
+        &record.name,
+        manifest.threshold,
+        record.x,
+    )
+    .map_err(|e| format!("{}'s {e}", record.name))?;
+    Ok(env.share)
+}
+
+/// Checks every quorum MAC of the current generation's entries.
+fn check_quorum_macs(vault: &Vault, manifest: &Manifest, key: &MacKey) -> Result<()> {
+    let mut entries = Vec::new();
+    log::verify(&vault.log_path(), None, |e| {
+        if e.generation == manifest.generation && e.mac.is_some() {
+            entries.push(e.clone());
+        }
+    })?;
+    let (_, failed) = log::check_macs(&entries, manifest.generation, key);
+    if let Some(seq) = failed.first() {
+        return Err(Error::LogBroken {
+            explanation: format!(
+                "entry {seq} claims to be written by a quorum but its MAC does not verify: it was forged or altered"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the anchor status means truncation or rewrite.
+pub fn anchor_broken(a: &AnchorStatus) -> bool {
+    matches!(a, AnchorStatus::Truncated { .. } | AnchorStatus::Mismatch { .. })
+}

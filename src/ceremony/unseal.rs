@@ -1,0 +1,276 @@
+//! Emergency unseal: a quorum opens the vault for a ticket and a reason.
+//!
+//! Invariant (DESIGN §1.2): the `unseal-granted` entry naming ticket, reason,
+//! custodians and entries is appended and fsynced *before* any secret is
+//! handed to the caller; if it cannot be written, [`unseal`] returns an error
+//! and no [`Session`] exists. The session ends by [`Session::end`], which logs
+//! its real duration; a session dropped without `end` (crash) stays "open" in
+//! `status` until the next ceremony.
+
+use std::path::PathBuf;
+
+use crate::ceremony::quorum::{self, Request};
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::keys::MacKey;
+use crate::log::{events, Log};
+use crate::log_data;
+use crate::manifest::{sha256_hex, LogHead};
+use crate::payload::{Entry, Payload};
+use crate::token::SuppliedIdentity;
+use crate::ui::{Level, Ui};
+use crate::vault::Vault;
+
+/// Default session length (15 minutes).
+pub const DEFAULT_SESSION_SECS: u64 = 15 * 60;
+/// Hard maximum session length (4 hours).
+pub const MAX_SESSION_SECS: u64 = 4 * 60 * 60;
+/// Largest ticket or reason accepted.
+pub const MAX_TEXT: usize = 500;
+
+/// What an unseal needs.
+pub struct UnsealOptions {
+    /// Vault directory.
+    pub dir: PathBuf,
+    /// Incident ticket id (required).
+    pub ticket: String,
+    /// Reason (required).
+    pub reason: String,
+    /// Entries to reveal (empty: all).
+    pub entries: Vec<String>,
+    /// Session length in seconds (≤ 4 h).
+    pub session_secs: u64,
+    /// Explicit override of a broken log, with its reason.
+    pub override_broken_log: Option<String>,
+    /// Supplied software identity files.
+    pub identities: Vec<SuppliedIdentity>,
+    /// Custodians in presentation order (empty: ask).
+    pub order: Vec<String>,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The custodians closed it.
+    Closed,
+    /// The time limit passed.
+    Expired,
+    /// One-shot output (non-interactive).
+    OneShot,
+}
+
+impl EndReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Closed => "closed",
+            EndReason::Expired => "expired",
+            EndReason::OneShot => "one-shot",
+        }
+    }
+}
+
+/// An open unseal session. Holds the revealed entries; wipes them on drop.
+pub struct Session {
+    _vault: Vault,
+    log: Log,
+    log_key: MacKey,
+    generation: u64,
+    payload: Payload,
+    ticket: String,
+    grant_seq: u64,
+    started: Timestamp,
+    limit_secs: u64,
+    custodians: Vec<String>,
+    fingerprint: String,
+}
+
+/// Validates a ticket or reason: non-empty, bounded, one line, printable.
+pub fn check_text(what: &str, value: &str) -> Result<()> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Error::Usage(format!(
+            "a {what} is required: every unseal is bound to an incident ticket and a reason"
+        )));
+    }
+    if v.len() > MAX_TEXT || v.chars().any(char::is_control) {
+        return Err(Error::Usage(format!(
+            "the {what} must be one line of at most {MAX_TEXT} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Validates a session length.
+pub fn check_session(secs: u64) -> Result<()> {
+    if secs == 0 || secs > MAX_SESSION_SECS {
+        return Err(Error::Usage(format!(
+            "session length {secs} s is refused: it must be between 1 s and the hard maximum of 4 h ({MAX_SESSION_SECS} s)"
+        )));
+    }
+    Ok(())
+}
+
+/// Runs the emergency unseal up to the durable grant, and returns the session.
+pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
+    check_text("ticket", &opts.ticket)?;
+    check_text("reason", &opts.reason)?;
+    check_session(opts.session_secs)?;
+    let vault = Vault::open(&opts.dir)?;
+    let (manifest, _) = vault.read_manifest()?;
+    for name in &opts.entries {
+        if !manifest.entries.iter().any(|e| &e.name == name) {
+            return Err(Error::Usage(format!(
+                "the vault has no entry named '{}'; it holds: {}",
+                name.chars().take(40).collect::<String>(),
+                manifest.entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    let wanted: Vec<String> = if opts.entries.is_empty() {
+        manifest.entries.iter().map(|e| e.name.clone()).collect()
+    } else {
+        opts.entries.clone()
+    };
+    ui.say(Level::Step, "Verifying the audit log and recording the request");
+    let opened = quorum::open(
+        &vault,
+        Request {
+            event: events::UNSEAL_REQUESTED,
+            data: log_data! {
+                "ticket" => opts.ticket.trim(),
+                "reason" => opts.reason.trim(),
+                "entries" => wanted,
+                "session_limit_s" => opts.session_secs,
+            },
+            override_broken_log: opts.override_broken_log.as_deref(),
+            identities: &opts.identities,
+            order: &opts.order,
+        },
+        ui,
+    )?;
+    let mut log = opened.log;
+    let manifest = opened.manifest;
+    let file = vault.read_data(&manifest.payload.file)?;
+    if !crate::secret::ct_eq(sha256_hex(&file).as_bytes(), manifest.payload.digest.as_bytes()) {
+        log.append(
+            events::UNSEAL_ABORTED,
+            manifest.generation,
+            log_data! {"request" => opened.request_seq, "why" => "payload digest mismatch"},
+            Some(&opened.log_key),
+        )?;
+        return Err(Error::PayloadDigest);
+    }
+    let identity = opened.key.payload_identity(&opened.vault_id)?;
+    let plain = crate::ceremony::age_decrypt(&identity, &file, crate::payload::MAX_SIZE)
+        .map_err(|e| Error::Age(format!("the payload cannot be decrypted: {e}")))?;
+    let mut payload = Payload::from_bytes(&plain)?;
+    payload.entries.retain(|e| wanted.iter().any(|w| w == e.name()));
+    // The durable record, before anything is revealed.
+    let grant = log.append(
+        events::UNSEAL_GRANTED,
+        manifest.generation,
+        log_data! {
+            "request" => opened.request_seq,
+            "ticket" => opts.ticket.trim(),
+            "reason" => opts.reason.trim(),
+            "custodians" => opened.custodians,
+            "entries" => wanted,
+            "session_limit_s" => opts.session_secs,
+        },
+        Some(&opened.log_key),
+    )?;
+    crate::hooks::kill_point("unseal.granted");
+    ui.say(
+        Level::Step,
+        &format!("Access granted and recorded (log entry {})", grant.seq),
+    );
+    Ok(Session {
+        _vault: vault,
+        log,
+        log_key: opened.log_key,
+        generation: manifest.generation,
+        payload,
+        ticket: opts.ticket.trim().to_owned(),
+        grant_seq: grant.seq,
+        started: Timestamp::now(),
+        limit_secs: opts.session_secs,
+        custodians: opened.custodians,
+        fingerprint: manifest.fingerprint(),
+    })
+}
+
+impl Session {
+    /// The revealed entries.
+    pub fn entries(&self) -> &[Entry] {
+        &self.payload.entries
+    }
+
+    /// Ticket.
+    pub fn ticket(&self) -> &str {
+        &self.ticket
+    }
+
+    /// Custodians who opened.
+    pub fn custodians(&self) -> &[String] {
+        &self.custodians
+    }
+
+    /// Vault fingerprint.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Log entry of the grant.
+    pub fn grant_seq(&self) -> u64 {
+        self.grant_seq
+    }
+
+    /// When the session ends by itself.
+    pub fn deadline(&self) -> Timestamp {
+        self.started.plus(self.limit_secs as i64)
+    }
+
+    /// Seconds left (0 when expired).
+    pub fn seconds_left(&self, now: Timestamp) -> u64 {
+        (self.deadline().0 - now.0).max(0) as u64
+    }
+
+    /// Logs an explicit seed reveal *before* the caller shows it; returns the entry.
+    pub fn reveal_seed(&mut self, name: &str) -> Result<&Entry> {
+        let found = self
+            .payload
+            .entries
+            .iter()
+            .position(|e| e.name() == name && e.kind() == "totp")
+            .ok_or_else(|| Error::Usage(format!("no TOTP entry named '{name}' in this session")))?;
+        self.log.append(
+            events::SEED_REVEALED,
+            self.generation,
+            log_data! {"entry" => name, "grant" => self.grant_seq, "ticket" => self.ticket},
+            Some(&self.log_key),
+        )?;
+        self.payload
+            .entries
+            .get(found)
+            .ok_or_else(|| Error::Usage("entry vanished".into()))
+    }
+
+    /// Ends the session: wipes the entries and logs the real duration.
+    pub fn end(mut self, how: EndReason) -> Result<LogHead> {
+        self.payload.entries.clear();
+        let now = Timestamp::now();
+        let duration = (now.0 - self.started.0).max(0);
+        let how = if how == EndReason::Closed && self.seconds_left(now) == 0 {
+            EndReason::Expired
+        } else {
+            how
+        };
+        let head = self.log.append(
+            events::SESSION_ENDED,
+            self.generation,
+            log_data! {"grant" => self.grant_seq, "duration_s" => duration, "how" => how.as_str()},
+            Some(&self.log_key),
+        )?;
+        Ok(head)
+    }
+}

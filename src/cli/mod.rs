@@ -1,0 +1,470 @@
+//! Argument parsing (clap) and command dispatch. Two phases: clap turns argv
+//! into raw flags; each handler validates them into library options before
+//! any work starts.
+
+mod demo;
+mod output;
+mod terminal;
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use breakglass::ceremony::{init, unseal};
+use breakglass::error::{Error, Result};
+use breakglass::kdf::KdfParams;
+use breakglass::payload::Entry;
+use breakglass::token::{software, CustodianDescriptor, SuppliedIdentity, TokenDescriptor};
+use breakglass::ui::{Answers, Level, PassphrasePurpose, Ui};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 ok · 1 verification failed or something overdue · 2 usage or operational error.
+Secrets are never taken from the command line or the environment: they are typed at
+prompts, or, non-interactively, read from an answers file (--answers FILE, '-' for stdin;
+see `breakglass help-answers`).
+
+Examples:
+  breakglass demo
+  breakglass custodian enroll --name alice --out alice.identity
+  breakglass init --vault /media/vault --threshold 2 --custodian alice.custodian.json \\
+      --custodian bob.custodian.json --custodian carol.custodian.json
+  breakglass unseal --vault /media/vault --ticket INC-4711 --reason \"IdP outage\" \\
+      --identity /media/alice/alice.identity --identity /media/bob/bob.identity
+  breakglass log verify --vault /media/vault";
+
+#[derive(Parser)]
+#[command(
+    name = "breakglass",
+    version,
+    about = "Offline sealed-credential vault for break-glass credentials (dual control, audit log)",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage custodians (enroll a software identity or a YubiKey).
+    #[command(subcommand)]
+    Custodian(CustodianCmd),
+    /// Setup ceremony: create a vault from enrolled custodians and seal the secrets.
+    #[command(after_help = "Example:\n  breakglass init --vault /media/vault --threshold 2 \\\n    --custodian alice.custodian.json --custodian bob.custodian.json --custodian carol.custodian.json\n\nNon-interactive: --entries FILE (JSON list, '-' for stdin; see ceremonies/setup.md).")]
+    Init(InitArgs),
+    /// Emergency unseal: a quorum of custodians opens the vault for a ticket and a reason.
+    #[command(after_help = "Example:\n  breakglass unseal --vault /media/vault --ticket INC-4711 --reason \"IdP outage, console access\" \\\n    --identity /media/alice/alice.identity --identity /media/bob/bob.identity\n\nThe request and the grant are written to the audit log before anything is shown.\nWith --json (or when stdout is not a terminal) the entries are printed once and the\nsession ends at once; interactively they stay on screen until Enter or the time limit.")]
+    Unseal(UnsealArgs),
+    /// The audit log: verify, show, repair.
+    #[command(subcommand)]
+    Log(LogCmd),
+    /// Walk every ceremony on a throwaway vault (no prompts).
+    Demo(DemoArgs),
+    /// Describe the answers file used for non-interactive runs.
+    HelpAnswers,
+}
+
+#[derive(Subcommand)]
+enum CustodianCmd {
+    /// Enroll a custodian: create a passphrase-protected software identity.
+    #[command(after_help = "Example:\n  breakglass custodian enroll --name alice --out /media/alice/alice.identity\n\nWrites the identity (secret, 0600) and NAME.custodian.json (public) beside it.")]
+    Enroll(EnrollArgs),
+}
+
+#[derive(Args)]
+struct EnrollArgs {
+    /// Custodian name (a-z, 0-9, '.', '_', '-').
+    #[arg(long)]
+    name: String,
+    /// Where to write the encrypted identity file (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+    /// Where to write the public descriptor [default: NAME.custodian.json beside --out].
+    #[arg(long)]
+    descriptor: Option<PathBuf>,
+    /// KDF cost: `default` (Argon2id 64 MiB, t=3) or `demo` (8 MiB, t=1; throwaway vaults only).
+    #[arg(long, default_value = "default")]
+    kdf: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Answers for every prompt, from a JSON file ('-' for stdin); see `breakglass help-answers`.
+    #[arg(long, value_name = "FILE")]
+    answers: Option<PathBuf>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// New vault directory (absent or empty).
+    #[arg(long)]
+    vault: PathBuf,
+    /// Custodians needed to open (at least 2).
+    #[arg(long)]
+    threshold: u8,
+    /// A custodian descriptor (NAME.custodian.json); repeat for each custodian.
+    #[arg(long = "custodian", value_name = "FILE", required = true)]
+    custodians: Vec<PathBuf>,
+    /// Entries to seal, as a JSON list (secrets: a file or '-' for stdin, never argv).
+    #[arg(long, value_name = "FILE")]
+    entries: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct UnsealArgs {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// Incident ticket id (required).
+    #[arg(long)]
+    ticket: String,
+    /// Why the vault is opened (required).
+    #[arg(long)]
+    reason: String,
+    /// Only reveal these entries (repeatable) [default: all].
+    #[arg(long = "entry", value_name = "NAME")]
+    entries: Vec<String>,
+    /// Session length, e.g. 15m, 1h, 90s (max 4h).
+    #[arg(long, default_value = "15m")]
+    session: String,
+    /// A software custodian's identity file (repeatable; order = presentation order).
+    #[arg(long = "identity", value_name = "FILE")]
+    identities: Vec<PathBuf>,
+    /// Custodians in presentation order (repeatable) [default: ask, or the --identity order].
+    #[arg(long = "custodian", value_name = "NAME")]
+    custodians: Vec<String>,
+    /// Proceed although the audit log does not verify; the reason is logged.
+    #[arg(long, value_name = "REASON")]
+    override_broken_log: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Subcommand)]
+enum LogCmd {
+    /// Verify the hash chain and the anchor recorded in the sealed manifest.
+    #[command(after_help = "Exit 0 when the log verifies, 1 naming the first bad entry otherwise.\nExample:\n  breakglass log verify --vault /media/vault")]
+    Verify(LogArgs),
+    /// Show the log entries.
+    Show(LogArgs),
+    /// Remove a torn last line left by a crash (logged as `log-repaired`).
+    Repair(LogArgs),
+}
+
+#[derive(Args)]
+struct LogArgs {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Directory for the throwaway vault [default: a new temporary directory].
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Keep the demo directory afterwards.
+    #[arg(long)]
+    keep: bool,
+}
+
+/// Disables core dumps and ptrace-style dumping: secrets live in this
+/// process's memory (DESIGN §1.5).
+pub fn harden_process() {
+    let _ = rustix::process::setrlimit(
+        rustix::process::Resource::Core,
+        rustix::process::Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    );
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+}
+
+/// A hint for what to do next, when the error alone does not say.
+pub fn hint(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::Usage(_) => Some("see `breakglass <command> --help`"),
+        Error::LogBroken { .. } => Some("`breakglass log verify --vault DIR` shows the first bad entry"),
+        Error::NotEnoughShares { .. } => Some("each rejected custodian can try again in a new unseal; the rejections are in the audit log"),
+        _ => None,
+    }
+}
+
+pub fn run() -> Result<u8> {
+    if breakglass::clock::TEST_HOOKS {
+        eprintln!("warning: TEST BUILD with test hooks (injectable clock, kill points); never use it for a real vault");
+    }
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Custodian(CustodianCmd::Enroll(a)) => enroll(a),
+        Command::Init(a) => run_init(a),
+        Command::Unseal(a) => run_unseal(a),
+        Command::Log(LogCmd::Verify(a)) => output::log_verify(&a.vault, a.json),
+        Command::Log(LogCmd::Show(a)) => output::log_show(&a.vault, a.json),
+        Command::Log(LogCmd::Repair(a)) => output::log_repair(&a.vault, a.json),
+        Command::Demo(a) => demo::run(a.dir, a.keep),
+        Command::HelpAnswers => {
+            println!("{}", ANSWERS_HELP);
+            Ok(0)
+        }
+    }
+}
+
+const ANSWERS_HELP: &str = r#"The answers file (--answers FILE, or '-' for stdin) answers every prompt of a
+command non-interactively. It is JSON; every member is optional; a prompt without an
+answer stops the command naming the missing key. It holds secrets: keep it on the
+air-gapped machine, mode 0600 (other modes are refused), and shred it after use.
+
+{
+  "passphrases":     {"alice": "…"},          unlock alice's software identity
+  "new_passphrases": {"dave": "…"},           passphrase for a new identity (enroll)
+  "pins":            {"12345678": "…"},       YubiKey PIN by serial
+  "new_pins":        {"12345678": "…"},       replacement for a default PIN (enroll)
+  "puks":            {"12345678": "…"},       PUK by serial
+  "new_puks":        {"12345678": "…"},       replacement for a default PUK (enroll)
+  "confirm":         {"init.proceed": true},   yes/no questions by id
+  "text":            {"identity.alice": "/media/alice/alice.identity",
+                      "unseal.custodian.1": "alice"},
+  "secrets":         {"entry.aws-root.value": "…"}
+}"#;
+
+/// Builds the Ui: the terminal, or the answers file.
+fn make_ui(answers: Option<&Path>) -> Result<Box<dyn Ui>> {
+    match answers {
+        None => Ok(Box::new(terminal::Terminal::new())),
+        Some(p) => Ok(Box::new(output::Scripted::new(read_answers(p)?))),
+    }
+}
+
+fn read_answers(p: &Path) -> Result<Answers> {
+    let bytes = read_secret_input(p, "answers file")?;
+    Ok(Answers::from_json(&bytes)?)
+}
+
+/// Reads a secret-bearing input: stdin for '-', else a file that must not be
+/// readable by group or others.
+fn read_secret_input(p: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(1 << 16));
+    if p == Path::new("-") {
+        std::io::stdin()
+            .take(1 << 20)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::Usage(format!("cannot read the {what} from stdin: {e}")))?;
+        return Ok(buf);
+    }
+    let meta = std::fs::metadata(p)
+        .map_err(|e| Error::Usage(format!("cannot read the {what} {}: {e}", p.display())))?;
+    if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+        return Err(Error::Usage(format!(
+            "the {what} {} holds secrets but is readable by others; run `chmod 600 {}` first",
+            p.display(),
+            p.display()
+        )));
+    }
+    std::fs::File::open(p)
+        .and_then(|f| f.take(1 << 20).read_to_end(&mut buf))
+        .map_err(|e| Error::Usage(format!("cannot read the {what} {}: {e}", p.display())))?;
+    Ok(buf)
+}
+
+fn enroll(a: EnrollArgs) -> Result<u8> {
+    if !breakglass::names::is_valid(&a.name) {
+        return Err(Error::Usage(format!(
+            "custodian name '{}' is invalid: use {}",
+            a.name,
+            breakglass::names::RULE
+        )));
+    }
+    let params = match a.kdf.as_str() {
+        "default" => KdfParams::DEFAULT,
+        "demo" => KdfParams::DEMO,
+        other => {
+            return Err(Error::Usage(format!(
+                "--kdf '{other}' is unknown: use `default` or `demo`"
+            )))
+        }
+    };
+    let descriptor_path = a.descriptor.clone().unwrap_or_else(|| {
+        a.out
+            .with_file_name(format!("{}.custodian.json", a.name))
+    });
+    for p in [&a.out, &descriptor_path] {
+        if p.exists() {
+            return Err(Error::Usage(format!(
+                "{} already exists; enrollment never overwrites a file",
+                p.display()
+            )));
+        }
+    }
+    let mut ui = make_ui(a.common.answers.as_deref())?;
+    ui.say(Level::Step, &format!("Enrolling software custodian '{}'", a.name));
+    if params.is_weaker_than_default() {
+        ui.say(Level::Warn, "Demo-grade KDF parameters: use this identity for throwaway vaults only");
+    }
+    let pass = ui.passphrase(&a.name, PassphrasePurpose::New)?;
+    let (bytes, recipient) = software::create(&a.name, &pass, params).map_err(token_err)?;
+    breakglass::fsutil::write_new(&a.out, &bytes)
+        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", a.out.display())))?;
+    let desc = CustodianDescriptor {
+        format: CustodianDescriptor::FORMAT.into(),
+        name: a.name.clone(),
+        tokens: vec![TokenDescriptor::Software { recipient }],
+    };
+    let text = serde_json::to_string_pretty(&desc).map_err(|e| Error::Usage(e.to_string()))?;
+    breakglass::fsutil::write_new(&descriptor_path, format!("{text}\n").as_bytes())
+        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", descriptor_path.display())))?;
+    let fp = desc.tokens.first().map(|t| t.fingerprint()).unwrap_or_default();
+    if a.common.json {
+        println!(
+            "{}",
+            serde_json::json!({"custodian": a.name, "identity": a.out, "descriptor": descriptor_path, "token_fingerprint": fp})
+        );
+    } else {
+        println!("custodian:   {}", a.name);
+        println!("identity:    {} (secret; keep it on your own medium)", a.out.display());
+        println!("descriptor:  {} (public; give it to the setup ceremony)", descriptor_path.display());
+        println!("fingerprint: {fp}");
+    }
+    Ok(0)
+}
+
+fn token_err(e: software::SoftwareError) -> Error {
+    Error::Token(e.into())
+}
+
+fn read_descriptor(p: &Path) -> Result<CustodianDescriptor> {
+    let bytes = breakglass::fsutil::read_capped(p, 1 << 20)
+        .map_err(|e| Error::Usage(format!("cannot read custodian descriptor {}: {e}", p.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Usage(format!(
+            "{} is not a custodian descriptor (line {}, column {}): {}",
+            p.display(),
+            e.line(),
+            e.column(),
+            match e.classify() {
+                serde_json::error::Category::Data => "unexpected or missing members",
+                _ => "not valid JSON",
+            }
+        ))
+    })
+}
+
+fn run_init(a: InitArgs) -> Result<u8> {
+    let custodians = a
+        .custodians
+        .iter()
+        .map(|p| read_descriptor(p))
+        .collect::<Result<Vec<_>>>()?;
+    breakglass::ceremony::check_custodians(&custodians, a.threshold)?;
+    let mut ui = make_ui(a.common.answers.as_deref())?;
+    let entries = match &a.entries {
+        Some(p) => parse_entries(&read_secret_input(p, "entries file")?)?,
+        None => output::prompt_entries(ui.as_mut())?,
+    };
+    let sealed = init::init(
+        init::InitOptions {
+            dir: a.vault.clone(),
+            threshold: a.threshold,
+            custodians,
+            entries,
+        },
+        ui.as_mut(),
+    )?;
+    output::print_sealed(&sealed, a.common.json);
+    Ok(0)
+}
+
+/// Parses the entries JSON list (payload entry schema).
+pub fn parse_entries(bytes: &[u8]) -> Result<Vec<Entry>> {
+    serde_json::from_slice::<Vec<Entry>>(bytes).map_err(|e| {
+        Error::Usage(format!(
+            "the entries file is not a valid list of entries (line {}, column {}); see ceremonies/setup.md for the format",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// Parses `90s`, `15m`, `1h`, `2h30m`.
+pub fn parse_duration(s: &str) -> Result<u64> {
+    let bad = || Error::Usage(format!("'{s}' is not a duration like 90s, 15m or 1h"));
+    let mut total: u64 = 0;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+        } else {
+            let n: u64 = num.parse().map_err(|_| bad())?;
+            num.clear();
+            let mult = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                _ => return Err(bad()),
+            };
+            total = n.checked_mul(mult).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
+        }
+    }
+    if !num.is_empty() || s.is_empty() {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+fn supplied_identities(paths: &[PathBuf]) -> Result<(Vec<SuppliedIdentity>, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut order = Vec::new();
+    for p in paths {
+        let bytes = breakglass::fsutil::read_capped(p, software::MAX_FILE_SIZE)
+            .map_err(|e| Error::Usage(format!("cannot read identity file {}: {e}", p.display())))?;
+        let h = software::header(&bytes, &p.display().to_string()).map_err(token_err)?;
+        order.push(h.name);
+        out.push(SuppliedIdentity {
+            path: p.display().to_string(),
+            bytes,
+        });
+    }
+    Ok((out, order))
+}
+
+fn run_unseal(a: UnsealArgs) -> Result<u8> {
+    let secs = parse_duration(&a.session)?;
+    unseal::check_session(secs)?;
+    unseal::check_text("ticket", &a.ticket)?;
+    unseal::check_text("reason", &a.reason)?;
+    let (identities, id_order) = supplied_identities(&a.identities)?;
+    let order = if a.custodians.is_empty() {
+        id_order
+    } else {
+        a.custodians.clone()
+    };
+    let mut ui = make_ui(a.common.answers.as_deref())?;
+    let session = unseal::unseal(
+        unseal::UnsealOptions {
+            dir: a.vault.clone(),
+            ticket: a.ticket.clone(),
+            reason: a.reason.clone(),
+            entries: a.entries.clone(),
+            session_secs: secs,
+            override_broken_log: a.override_broken_log.clone(),
+            identities,
+            order,
+        },
+        ui.as_mut(),
+    )?;
+    let interactive = !a.common.json && std::io::stdout().is_terminal() && a.common.answers.is_none();
+    output::present_session(session, interactive, a.common.json)
+}

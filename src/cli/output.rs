@@ -1,0 +1,334 @@
+//! Presenting results: checklists, receipts (text + QR), log reports and
+//! unseal sessions. Only the binary prints.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use breakglass::ceremony::init::Sealed;
+use breakglass::ceremony::unseal::{EndReason, Session};
+use breakglass::clock::Timestamp;
+use breakglass::error::{Error, Result};
+use breakglass::log::{self, events};
+use breakglass::manifest::LogHead;
+use breakglass::payload::Entry;
+use breakglass::secret::SecretString;
+use breakglass::ui::{Answers, Level, PassphrasePurpose, PinRequest, Ui, UiError};
+use breakglass::vault::Vault;
+
+/// The answers-file Ui, printing the checklist to stderr as it goes.
+pub struct Scripted {
+    inner: Answers,
+    step: usize,
+}
+
+impl Scripted {
+    pub fn new(inner: Answers) -> Self {
+        Scripted { inner, step: 0 }
+    }
+}
+
+impl Ui for Scripted {
+    fn say(&mut self, level: Level, text: &str) {
+        match level {
+            Level::Step => {
+                self.step += 1;
+                eprintln!("[{:>2}] {text}", self.step);
+            }
+            Level::Info => eprintln!("     {text}"),
+            Level::Warn => eprintln!("  !  {text}"),
+        }
+    }
+    fn confirm(&mut self, id: &str, q: &str) -> Result<bool, UiError> {
+        self.inner.confirm(id, q)
+    }
+    fn text(&mut self, id: &str, q: &str) -> Result<String, UiError> {
+        self.inner.text(id, q)
+    }
+    fn secret(&mut self, id: &str, q: &str) -> Result<SecretString, UiError> {
+        self.inner.secret(id, q)
+    }
+    fn passphrase(&mut self, c: &str, p: PassphrasePurpose) -> Result<SecretString, UiError> {
+        self.inner.passphrase(c, p)
+    }
+    fn pin(&mut self, r: &PinRequest<'_>) -> Result<SecretString, UiError> {
+        if let Some(fp) = r.vault_fingerprint {
+            eprintln!("     Opening vault {fp} with YubiKey {}", r.serial);
+        }
+        self.inner.pin(r)
+    }
+    fn touch(&mut self, custodian: &str, serial: u32) {
+        eprintln!("     {custodian}: touch YubiKey {serial} now");
+    }
+    fn insert_token(&mut self, c: &str, s: &[u32]) -> Result<(), UiError> {
+        self.inner.insert_token(c, s)
+    }
+    fn choose(&mut self, id: &str, q: &str, o: &[String]) -> Result<usize, UiError> {
+        self.inner.choose(id, q, o)
+    }
+}
+
+/// Asks for entries at the terminal (setup ceremony, interactive form).
+pub fn prompt_entries(ui: &mut dyn Ui) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    loop {
+        let n = out.len() + 1;
+        let kind = ui.text(
+            &format!("entry.{n}.kind"),
+            &format!("Entry {n}: kind (password, totp, note) or empty to finish"),
+        )?;
+        let kind = kind.trim().to_owned();
+        if kind.is_empty() {
+            if out.is_empty() {
+                ui.say(Level::Warn, "At least one entry is needed.");
+                continue;
+            }
+            return Ok(out);
+        }
+        let name = ui.text(&format!("entry.{n}.name"), "Name (e.g. aws-root)")?;
+        let opt = |ui: &mut dyn Ui, id: &str, q: &str| -> Result<Option<String>> {
+            let v = ui.text(id, q)?;
+            Ok(if v.trim().is_empty() { None } else { Some(v.trim().to_owned()) })
+        };
+        let entry = match kind.as_str() {
+            "password" => Entry::Password {
+                value: zeroize::Zeroizing::new(
+                    ui.secret(&format!("entry.{name}.value"), "Password (not echoed)")?
+                        .expose()
+                        .to_owned(),
+                ),
+                account: opt(ui, &format!("entry.{name}.account"), "Account id (optional)")?,
+                username: opt(ui, &format!("entry.{name}.username"), "User name (optional)")?,
+                url: opt(ui, &format!("entry.{name}.url"), "Sign-in URL (optional)")?,
+                notes: opt(ui, &format!("entry.{name}.notes"), "Notes, not secret (optional)")?,
+                name,
+            },
+            "note" => Entry::Note {
+                text: zeroize::Zeroizing::new(
+                    ui.secret(&format!("entry.{name}.value"), "Text (not echoed; one line)")?
+                        .expose()
+                        .to_owned(),
+                ),
+                name,
+            },
+            "totp" => crate::cli::totp_entry(
+                name.clone(),
+                &ui.secret(&format!("entry.{name}.value"), "TOTP seed (base32) or otpauth:// URI (not echoed)")?,
+            )?,
+            _ => {
+                ui.say(Level::Warn, "Kind must be password, totp or note.");
+                continue;
+            }
+        };
+        out.push(entry);
+    }
+}
+
+/// The receipt string of a log head: `bg1:<vault>:<seq>:<hash>`.
+pub fn receipt(vault: &str, head: &LogHead) -> String {
+    format!("bg1:{vault}:{}:{}", head.seq, head.hash)
+}
+
+/// Renders text as a terminal QR code (two rows per character).
+pub fn qr(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
+    Some(
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+pub fn print_receipt(vault: &str, head: &LogHead) {
+    let r = receipt(vault, head);
+    println!("log receipt: {r}");
+    println!("  (write \"seq {} · {}\" into the incident ticket; verify later with `breakglass log verify --receipt {r}`)", head.seq, &head.hash[..16.min(head.hash.len())]);
+    if std::io::stdout().is_terminal() {
+        if let Some(q) = qr(&r) {
+            println!("{q}");
+        }
+    }
+}
+
+pub fn print_sealed(s: &Sealed, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "vault_id": s.vault_id, "generation": s.generation, "fingerprint": s.fingerprint,
+                "receipt": receipt(&s.vault_id, &s.receipt),
+            })
+        );
+        return;
+    }
+    println!("vault id:     {}", s.vault_id);
+    println!("generation:   {}", s.generation);
+    println!("fingerprint:  {}   <- every custodian writes this down", s.fingerprint);
+    print_receipt(&s.vault_id, &s.receipt);
+}
+
+pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
+    let vault = Vault::open(dir)?;
+    let (manifest, _) = vault.read_manifest()?;
+    let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |_| {})?;
+    let ok = report.is_intact();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "ok": ok,
+                "entries": report.entries,
+                "quorum_macs": report.with_mac,
+                "head": report.head.as_ref().map(|h| serde_json::json!({"seq": h.seq, "hash": h.hash})),
+                "problem": report.problem.as_ref().map(|p| serde_json::json!({"line": p.line, "what": p.what})),
+                "torn_tail": report.torn_tail.map(|(o, l)| serde_json::json!({"offset": o, "length": l})),
+                "anchor": format!("{:?}", report.anchor),
+                "explanation": report.explain(),
+            })
+        );
+    } else if ok {
+        println!(
+            "log OK: {} entries, {} written by a quorum (MAC), anchor of generation {} present",
+            report.entries, report.with_mac, manifest.generation
+        );
+        if let Some(h) = &report.head {
+            print_receipt(&manifest.vault_id, h);
+        }
+    } else {
+        println!("log FAILED: {}", report.explain());
+        println!("{} entries verified before the problem", report.entries);
+    }
+    Ok(if ok { 0 } else { 1 })
+}
+
+pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
+    let vault = Vault::open(dir)?;
+    let (manifest, _) = vault.read_manifest()?;
+    let mut out = std::io::stdout().lock();
+    let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |e| {
+        if json {
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::json!({"seq": e.seq, "time": e.time.to_rfc3339(), "event": e.event,
+                    "generation": e.generation, "quorum": e.mac.is_some(), "data": e.data})
+            );
+        } else {
+            let data: Vec<String> = e
+                .data
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v))
+                .collect();
+            let q = if e.mac.is_some() { "Q" } else { " " };
+            let _ = writeln!(
+                out,
+                "{:>6} {} {q} {:<20} {}",
+                e.seq,
+                e.time.to_rfc3339(),
+                e.event,
+                data.join(" ")
+            );
+        }
+    })?;
+    drop(out);
+    if !report.is_intact() {
+        eprintln!("warning: the log does not verify past entry {}: {}", report.entries, report.explain());
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
+    let vault = Vault::open(dir)?;
+    let (manifest, _) = vault.read_manifest()?;
+    let report = log::verify(&vault.log_path(), None, |_| {})?;
+    if report.problem.is_some() {
+        return Err(Error::LogBroken {
+            explanation: format!(
+                "{}; repair only removes a torn last line, it never edits entries",
+                report.explain()
+            ),
+        });
+    }
+    let Some((len, digest)) = log::truncate_torn_tail(&vault.log_path(), &report)? else {
+        println!("nothing to repair: the last line is complete");
+        return Ok(0);
+    };
+    let mut l = log::Log::at_head(&vault.log_path(), &manifest.vault_id, report.head.clone());
+    let head = l.append(
+        events::LOG_REPAIRED,
+        manifest.generation,
+        breakglass::log_data! {"removed_bytes" => len, "removed_sha256" => digest},
+        None,
+    )?;
+    if json {
+        println!("{}", serde_json::json!({"removed_bytes": len, "removed_sha256": digest, "seq": head.seq}));
+    } else {
+        println!("removed a torn last line of {len} bytes (sha256 {digest}); recorded as entry {}", head.seq);
+    }
+    Ok(0)
+}
+
+/// Shows the session: one-shot (JSON or plain) or interactive until Enter or timeout.
+pub fn present_session(session: Session, interactive: bool, json: bool) -> Result<u8> {
+    if !interactive {
+        let now = Timestamp::now();
+        if json {
+            let entries: Vec<serde_json::Value> =
+                session.entries().iter().map(|e| crate::cli::entry_json(e, now)).collect();
+            let v = serde_json::json!({
+                "ticket": session.ticket(), "custodians": session.custodians(),
+                "fingerprint": session.fingerprint(), "grant_seq": session.grant_seq(),
+                "entries": entries,
+            });
+            println!("{v}");
+        } else {
+            for e in session.entries() {
+                println!("{}", crate::cli::entry_text(e, now));
+            }
+        }
+        let head = session.end(EndReason::OneShot)?;
+        eprintln!("session ended (one-shot); log entry {}", head.seq);
+        return Ok(0);
+    }
+    let (tx, rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::stdin().read_line(&mut s);
+        let _ = tx.send(());
+    });
+    let how = loop {
+        let now = Timestamp::now();
+        let left = session.seconds_left(now);
+        let mut screen = String::from("\x1b[2J\x1b[H");
+        screen.push_str(&format!(
+            "breakglass session · ticket {} · vault {} · ends in {}:{:02} · press Enter to close\n\n",
+            session.ticket(),
+            session.fingerprint(),
+            left / 60,
+            left % 60
+        ));
+        for e in session.entries() {
+            screen.push_str(&crate::cli::entry_text(e, now));
+            screen.push('\n');
+        }
+        print!("{screen}");
+        let _ = std::io::stdout().flush();
+        if left == 0 {
+            break EndReason::Expired;
+        }
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(()) => break EndReason::Closed,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break EndReason::Closed,
+        }
+    };
+    print!("\x1b[2J\x1b[H");
+    let _ = std::io::stdout().flush();
+    let head = session.end(how)?;
+    println!("session ended ({how:?}); secrets wiped from memory; log entry {}", head.seq);
+    Ok(0)
+}

@@ -1,0 +1,89 @@
+//! The library's top-level error: every domain error, plus ceremony outcomes,
+//! each mapped to a documented exit code (0 ok, 1 verification failed or
+//! something overdue, 2 usage or operational error).
+
+use crate::{
+    envelope::EnvelopeError, kdf::KdfError, keys::KeyError, log::LogError,
+    manifest::ManifestError, payload::PayloadError, shamir::ShamirError, token::TokenError,
+    ui::UiError, vault::VaultError,
+};
+
+/// Any failure of a ceremony or command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Wrong use: bad arguments or parameters (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The audit log does not verify (exit 1).
+    #[error("the audit log does not verify: {explanation}")]
+    LogBroken {
+        /// What is wrong.
+        explanation: String,
+    },
+    /// A custodian's share was rejected and not enough remain (exit 2).
+    #[error("not enough valid shares: {have} of {need} needed{details}")]
+    NotEnoughShares {
+        /// Accepted shares.
+        have: usize,
+        /// Threshold.
+        need: usize,
+        /// "; alice: why" for each rejection.
+        details: String,
+    },
+    /// The manifest MAC failed after combining (exit 1).
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The payload file does not match the manifest (exit 1).
+    #[error("the payload file does not match the digest in the manifest: it was altered or replaced; restore the vault from a backup copy")]
+    PayloadDigest,
+    /// Vault files.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// Log I/O.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// Tokens.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// Prompts.
+    #[error(transparent)]
+    Ui(#[from] UiError),
+    /// Secret sharing.
+    #[error(transparent)]
+    Shamir(#[from] ShamirError),
+    /// Payload.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    /// Envelope.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// Keys.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// KDF.
+    #[error(transparent)]
+    Kdf(#[from] KdfError),
+    /// age encryption or decryption failed.
+    #[error("{0}")]
+    Age(String),
+    /// Something is overdue (status) (exit 1).
+    #[error("{0}")]
+    Overdue(String),
+}
+
+impl Error {
+    /// The documented exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::LogBroken { .. }
+            | Error::Manifest(ManifestError::BadMac)
+            | Error::PayloadDigest
+            | Error::Overdue(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

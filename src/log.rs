@@ -1,0 +1,531 @@
+//! The append-only, hash-chained audit log (`log.jsonl`).
+//!
+//! Format `breakglass-log/1` (specification and test vectors in
+//! `docs/log-format.md`): JSON Lines; each line is the canonical JSON
+//! ([`crate::encoding`]) of one entry, followed by `\n`:
+//!
+//! ```text
+//! {"data":{…},"event":E,"generation":G,"hash":H,"mac":M?,"prev":P,"seq":N,"time":T,"vault":V}
+//! ```
+//!
+//! * `seq` starts at 1 and increases by one; `prev` is the previous entry's
+//!   `hash` (64 zeros for the first); `time` is RFC 3339 UTC.
+//! * `hash` = SHA-256 (hex) of the canonical JSON of the entry without `hash`.
+//! * `mac` (present only on entries written while the vault key of generation
+//!   `generation` was known, i.e. by a quorum) = HMAC-SHA256 under that
+//!   generation's log MAC key of the canonical JSON of the entry without
+//!   `hash` and `mac`. The hash covers the MAC.
+//! * Appends are one `write` of the whole line then `fsync`; a crash can
+//!   leave at worst a torn final line without `\n`, which [`verify`] reports
+//!   and `breakglass log repair` removes (itself logged).
+//!
+//! Verification needs no secret: it re-encodes each line (rejecting
+//! non-canonical input), recomputes hashes, checks the chain, and checks the
+//! anchor (the head recorded in the sealed manifest) is still present.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Timestamp;
+use crate::encoding::{self, hex, unhex};
+use crate::keys::MacKey;
+use crate::manifest::LogHead;
+
+/// Hash that precedes the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// Longest line accepted.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Event type names (the `event` member).
+pub mod events {
+    /// A vault was created (first entry).
+    pub const VAULT_CREATED: &str = "vault-created";
+    /// A custodian was enrolled into the vault.
+    pub const CUSTODIAN_ENROLLED: &str = "custodian-enrolled";
+    /// A generation was sealed (init, reseal, rekey) — written before the commit.
+    pub const SEALED: &str = "sealed";
+    /// A prepared generation never committed (crash) and was rolled back.
+    pub const SEAL_ROLLED_BACK: &str = "seal-rolled-back";
+    /// An unseal was requested (ticket, reason) — before any share is collected.
+    pub const UNSEAL_REQUESTED: &str = "unseal-requested";
+    /// A custodian's share was accepted.
+    pub const SHARE_ACCEPTED: &str = "share-accepted";
+    /// A custodian's share was rejected (named, with why).
+    pub const SHARE_REJECTED: &str = "share-rejected";
+    /// The quorum rebuilt the key; secrets named here are about to be shown.
+    pub const UNSEAL_GRANTED: &str = "unseal-granted";
+    /// An unseal request ended without access.
+    pub const UNSEAL_ABORTED: &str = "unseal-aborted";
+    /// A session ended (duration, how).
+    pub const SESSION_ENDED: &str = "session-ended";
+    /// A TOTP seed (or its QR) was explicitly revealed.
+    pub const SEED_REVEALED: &str = "seed-revealed";
+    /// A drill.
+    pub const DRILL: &str = "drill";
+    /// A post-incident review was recorded.
+    pub const REVIEW_RECORDED: &str = "review-recorded";
+    /// An unseal proceeded despite a broken log, by explicit override.
+    pub const INTEGRITY_OVERRIDE: &str = "integrity-override";
+    /// A torn final line was removed.
+    pub const LOG_REPAIRED: &str = "log-repaired";
+}
+
+/// One verified log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Sequence number.
+    pub seq: u64,
+    /// Time.
+    pub time: Timestamp,
+    /// Event type.
+    pub event: String,
+    /// Generation current when written.
+    pub generation: u64,
+    /// Vault id (hex).
+    pub vault: String,
+    /// Event data (an object).
+    pub data: Map<String, Value>,
+    /// Previous hash.
+    pub prev: String,
+    /// This entry's hash.
+    pub hash: String,
+    /// MAC, when written by a quorum.
+    pub mac: Option<String>,
+}
+
+/// Log errors (I/O and misuse; integrity findings are in [`VerifyReport`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The log file cannot be read or written.
+    #[error("audit log {path}: {source}")]
+    Io {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Appending to a log that did not verify.
+    #[error("refusing to append to an audit log that does not verify: {0}")]
+    Broken(String),
+    /// Data could not be encoded canonically.
+    #[error("log entry cannot be encoded: {0}")]
+    Encoding(#[from] encoding::EncodingError),
+}
+
+/// What is wrong with a log, at the first bad line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line number.
+    pub line: u64,
+    /// Description.
+    pub what: String,
+}
+
+/// Whether the anchor recorded in the manifest is still in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnchorStatus {
+    /// No anchor was given.
+    NotChecked,
+    /// The entry `seq` has the recorded hash.
+    Present,
+    /// The log ends before the anchored entry: truncated.
+    Truncated {
+        /// Anchored sequence number.
+        anchor_seq: u64,
+        /// Last sequence number present.
+        last_seq: u64,
+    },
+    /// The entry at `seq` has a different hash: rewritten.
+    Mismatch {
+        /// Anchored sequence number.
+        anchor_seq: u64,
+    },
+}
+
+/// Result of verifying a log.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    /// Entries that verified (before any problem).
+    pub entries: u64,
+    /// Head of the verified prefix.
+    pub head: Option<LogHead>,
+    /// First integrity problem (later entries are not trusted).
+    pub problem: Option<Problem>,
+    /// A torn final line (crash during append): byte offset and length.
+    pub torn_tail: Option<(u64, u64)>,
+    /// Anchor status.
+    pub anchor: AnchorStatus,
+    /// Entries carrying a quorum MAC.
+    pub with_mac: u64,
+    /// Vault id seen in the log.
+    pub vault: Option<String>,
+}
+
+impl VerifyReport {
+    /// True when the chain verified, nothing is torn and the anchor holds.
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none()
+            && self.torn_tail.is_none()
+            && matches!(self.anchor, AnchorStatus::Present | AnchorStatus::NotChecked)
+    }
+
+    /// One paragraph explaining what is wrong (empty when intact).
+    pub fn explain(&self) -> String {
+        let mut out = Vec::new();
+        if let Some(p) = &self.problem {
+            out.push(format!(
+                "entry on line {} does not verify: {} (the log was edited, reordered or had lines removed there)",
+                p.line, p.what
+            ));
+        }
+        if let Some((off, len)) = self.torn_tail {
+            out.push(format!(
+                "the last line is torn ({len} bytes at offset {off}, an append interrupted by a crash); run `breakglass log repair` to remove it"
+            ));
+        }
+        match &self.anchor {
+            AnchorStatus::Truncated { anchor_seq, last_seq } => out.push(format!(
+                "the log ends at entry {last_seq} but the sealed manifest records entry {anchor_seq}: the log was truncated"
+            )),
+            AnchorStatus::Mismatch { anchor_seq } => out.push(format!(
+                "entry {anchor_seq} differs from the one recorded in the sealed manifest: the log was rewritten"
+            )),
+            _ => {}
+        }
+        out.join("; ")
+    }
+}
+
+fn hash_of(obj: &Map<String, Value>) -> Result<String, encoding::EncodingError> {
+    let mut o = obj.clone();
+    o.remove("hash");
+    let text = encoding::canonical_json(&Value::Object(o))?;
+    Ok(hex(&Sha256::digest(text.as_bytes())))
+}
+
+fn mac_input(obj: &Map<String, Value>) -> Result<String, encoding::EncodingError> {
+    let mut o = obj.clone();
+    o.remove("hash");
+    o.remove("mac");
+    encoding::canonical_json(&Value::Object(o))
+}
+
+/// Parses and checks one line on its own (canonical form, fields, own hash).
+pub fn parse_line(line: &str) -> Result<Entry, String> {
+    let value = encoding::parse_canonical(line).map_err(|e| e.to_string())?;
+    let obj = match value {
+        Value::Object(o) => o,
+        _ => return Err("not a JSON object".into()),
+    };
+    for k in obj.keys() {
+        if !["data", "event", "generation", "hash", "mac", "prev", "seq", "time", "vault"]
+            .contains(&k.as_str())
+        {
+            return Err(format!("unknown member '{}'", k.chars().take(32).collect::<String>()));
+        }
+    }
+    let s = |k: &str| -> Result<String, String> {
+        obj.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("member '{k}' missing or not a string"))
+    };
+    let n = |k: &str| -> Result<u64, String> {
+        obj.get(k)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("member '{k}' missing or not an integer"))
+    };
+    let data = match obj.get("data") {
+        Some(Value::Object(d)) => d.clone(),
+        _ => return Err("member 'data' missing or not an object".into()),
+    };
+    let hash = s("hash")?;
+    unhex::<32>(&hash, "hash").map_err(|e| e.to_string())?;
+    let prev = s("prev")?;
+    unhex::<32>(&prev, "prev").map_err(|e| e.to_string())?;
+    let mac = match obj.get("mac") {
+        None => None,
+        Some(Value::String(m)) => {
+            unhex::<32>(m, "mac").map_err(|e| e.to_string())?;
+            Some(m.clone())
+        }
+        Some(_) => return Err("member 'mac' is not a string".into()),
+    };
+    let event = s("event")?;
+    if event.is_empty() || event.len() > 64 {
+        return Err("member 'event' is empty or too long".into());
+    }
+    let vault = s("vault")?;
+    unhex::<16>(&vault, "vault").map_err(|e| e.to_string())?;
+    let time = Timestamp::parse(&s("time")?).map_err(|e| e.to_string())?;
+    let computed = hash_of(&obj).map_err(|e| e.to_string())?;
+    if computed != hash {
+        return Err("its hash does not match its content".into());
+    }
+    Ok(Entry {
+        seq: n("seq")?,
+        time,
+        event,
+        generation: n("generation")?,
+        vault,
+        data,
+        prev,
+        hash,
+        mac,
+    })
+}
+
+/// Verifies the log at `path`, calling `visit` for each verified entry.
+pub fn verify(
+    path: &Path,
+    anchor: Option<&LogHead>,
+    mut visit: impl FnMut(&Entry),
+) -> Result<VerifyReport, LogError> {
+    let io = |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut report = VerifyReport {
+        entries: 0,
+        head: None,
+        problem: None,
+        torn_tail: None,
+        anchor: AnchorStatus::NotChecked,
+        with_mac: 0,
+        vault: None,
+    };
+    let mut prev_hash = GENESIS.to_owned();
+    let mut offset = 0u64;
+    let mut line_no = 0u64;
+    let mut buf = Vec::with_capacity(1024);
+    let mut anchor_found = false;
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if buf.last() != Some(&b'\n') {
+            if n > MAX_LINE {
+                report.problem = Some(Problem {
+                    line: line_no,
+                    what: format!("line longer than {MAX_LINE} bytes"),
+                });
+            } else {
+                report.torn_tail = Some((offset, n as u64));
+            }
+            break;
+        }
+        offset += n as u64;
+        let text = match std::str::from_utf8(&buf[..n - 1]) {
+            Ok(t) => t,
+            Err(_) => {
+                report.problem = Some(Problem {
+                    line: line_no,
+                    what: "not UTF-8".into(),
+                });
+                break;
+            }
+        };
+        let entry = match parse_line(text) {
+            Ok(e) => e,
+            Err(what) => {
+                report.problem = Some(Problem { line: line_no, what });
+                break;
+            }
+        };
+        let expected_seq = report.entries + 1;
+        let fail = if entry.seq != expected_seq {
+            Some(format!("sequence number {} where {} was expected", entry.seq, expected_seq))
+        } else if entry.prev != prev_hash {
+            Some("it does not chain to the previous entry".into())
+        } else if report.vault.as_ref().is_some_and(|v| v != &entry.vault) {
+            Some("it belongs to another vault".into())
+        } else {
+            None
+        };
+        if let Some(what) = fail {
+            report.problem = Some(Problem { line: line_no, what });
+            break;
+        }
+        if let Some(a) = anchor {
+            if a.seq == entry.seq {
+                anchor_found = true;
+                if a.hash != entry.hash {
+                    report.anchor = AnchorStatus::Mismatch { anchor_seq: a.seq };
+                }
+            }
+        }
+        if entry.mac.is_some() {
+            report.with_mac += 1;
+        }
+        report.vault.get_or_insert_with(|| entry.vault.clone());
+        prev_hash = entry.hash.clone();
+        report.entries += 1;
+        report.head = Some(LogHead {
+            hash: entry.hash.clone(),
+            seq: entry.seq,
+        });
+        visit(&entry);
+    }
+    if let Some(a) = anchor {
+        if !anchor_found && report.problem.is_none() {
+            report.anchor = AnchorStatus::Truncated {
+                anchor_seq: a.seq,
+                last_seq: report.entries,
+            };
+        } else if anchor_found && report.anchor == AnchorStatus::NotChecked {
+            report.anchor = AnchorStatus::Present;
+        }
+    }
+    Ok(report)
+}
+
+/// Checks the quorum MACs of `entries` of `generation` under `key`;
+/// returns (checked, failed sequence numbers).
+pub fn check_macs(entries: &[Entry], generation: u64, key: &MacKey) -> (u64, Vec<u64>) {
+    let mut checked = 0;
+    let mut failed = Vec::new();
+    for e in entries.iter().filter(|e| e.generation == generation) {
+        if let Some(mac) = &e.mac {
+            checked += 1;
+            let ok = entry_object(e)
+                .ok()
+                .and_then(|o| mac_input(&o).ok())
+                .zip(unhex::<32>(mac, "mac").ok())
+                .is_some_and(|(input, tag)| key.verify(input.as_bytes(), &tag));
+            if !ok {
+                failed.push(e.seq);
+            }
+        }
+    }
+    (checked, failed)
+}
+
+fn entry_object(e: &Entry) -> Result<Map<String, Value>, encoding::EncodingError> {
+    let mut o = Map::new();
+    o.insert("data".into(), Value::Object(e.data.clone()));
+    o.insert("event".into(), Value::String(e.event.clone()));
+    o.insert("generation".into(), Value::from(e.generation));
+    o.insert("prev".into(), Value::String(e.prev.clone()));
+    o.insert("seq".into(), Value::from(e.seq));
+    o.insert("time".into(), Value::String(e.time.to_rfc3339()));
+    o.insert("vault".into(), Value::String(e.vault.clone()));
+    if let Some(m) = &e.mac {
+        o.insert("mac".into(), Value::String(m.clone()));
+    }
+    Ok(o)
+}
+
+/// An open log, positioned at its verified head, for appending.
+pub struct Log {
+    path: PathBuf,
+    vault: String,
+    head: Option<LogHead>,
+}
+
+impl Log {
+    /// A log whose verified head is `head` (None for a new, empty log).
+    pub fn at_head(path: &Path, vault: &str, head: Option<LogHead>) -> Log {
+        Log {
+            path: path.to_owned(),
+            vault: vault.to_owned(),
+            head,
+        }
+    }
+
+    /// Current head.
+    pub fn head(&self) -> Option<&LogHead> {
+        self.head.as_ref()
+    }
+
+    /// Builds the line for an entry (exposed for tests and tools).
+    pub fn build_line(
+        &self,
+        event: &str,
+        generation: u64,
+        data: Map<String, Value>,
+        time: Timestamp,
+        mac: Option<&MacKey>,
+    ) -> Result<(String, LogHead), LogError> {
+        let (seq, prev) = match &self.head {
+            Some(h) => (h.seq + 1, h.hash.clone()),
+            None => (1, GENESIS.to_owned()),
+        };
+        let mut o = Map::new();
+        o.insert("data".into(), Value::Object(data));
+        o.insert("event".into(), Value::String(event.into()));
+        o.insert("generation".into(), Value::from(generation));
+        o.insert("prev".into(), Value::String(prev));
+        o.insert("seq".into(), Value::from(seq));
+        o.insert("time".into(), Value::String(time.to_rfc3339()));
+        o.insert("vault".into(), Value::String(self.vault.clone()));
+        if let Some(key) = mac {
+            let tag = key.tag(mac_input(&o)?.as_bytes());
+            o.insert("mac".into(), Value::String(hex(&tag)));
+        }
+        let hash = hash_of(&o)?;
+        o.insert("hash".into(), Value::String(hash.clone()));
+        let mut line = encoding::canonical_json(&Value::Object(o))?;
+        line.push('\n');
+        Ok((line, LogHead { hash, seq }))
+    }
+
+    /// Appends an entry durably (write + fsync) and returns the new head.
+    pub fn append(
+        &mut self,
+        event: &str,
+        generation: u64,
+        data: Map<String, Value>,
+        mac: Option<&MacKey>,
+    ) -> Result<LogHead, LogError> {
+        let (line, head) = self.build_line(event, generation, data, Timestamp::now(), mac)?;
+        crate::fsutil::append_durable(&self.path, line.as_bytes()).map_err(|source| LogError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.head = Some(head.clone());
+        Ok(head)
+    }
+}
+
+/// Removes a torn final line (only an incomplete last line, never a complete
+/// entry); returns the removed bytes' length and SHA-256.
+pub fn truncate_torn_tail(path: &Path, report: &VerifyReport) -> Result<Option<(u64, String)>, LogError> {
+    let io = |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let Some((offset, len)) = report.torn_tail else {
+        return Ok(None);
+    };
+    let bytes = crate::fsutil::read_capped(path, offset + len).map_err(io)?;
+    let removed = bytes.get(offset as usize..).unwrap_or_default();
+    let digest = hex(&Sha256::digest(removed));
+    let f = std::fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+    f.set_len(offset).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    Ok(Some((len, digest)))
+}
+
+/// Builds a `data` object from pairs.
+#[macro_export]
+macro_rules! log_data {
+    ($($k:expr => $v:expr),* $(,)?) => {{
+        let mut m = serde_json::Map::new();
+        $( m.insert(($k).to_string(), serde_json::json!($v)); )*
+        m
+    }};
+}

@@ -1,0 +1,309 @@
+//! The sealed payload: the secrets themselves (plaintext schema, version 1).
+//!
+//! Format `breakglass-payload/1`: a JSON object, encrypted with age to the
+//! generation's payload identity. The plaintext never touches disk.
+//!
+//! ```text
+//! {"entries":[ENTRY, …],"format":"breakglass-payload/1"}
+//! ENTRY = {"kind":"password","name":N,"value":S,"account":S?,"username":S?,"url":S?,"notes":S?}
+//!       | {"kind":"totp","name":N,"seed":BASE32,"algorithm":"SHA1"|"SHA256"|"SHA512",
+//!          "digits":6..8,"period":15..300,"issuer":S?,"account":S?}
+//!       | {"kind":"note","name":N,"text":S}
+//! ```
+//! Names follow [`crate::names`] and are unique. Unknown members are
+//! rejected. Entries' non-secret metadata (name, kind) is also listed in the
+//! manifest so that ceremonies can name entries without opening the vault.
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Format tag.
+pub const FORMAT: &str = "breakglass-payload/1";
+/// Largest payload plaintext accepted (1 MiB).
+pub const MAX_SIZE: usize = 1 << 20;
+/// Most entries in one vault.
+pub const MAX_ENTRIES: usize = 256;
+
+/// One sealed credential.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Entry {
+    /// A password with provider metadata.
+    Password {
+        /// Entry name.
+        name: String,
+        /// The password (secret).
+        value: Zeroizing<String>,
+        /// Provider account id (e.g. AWS account number).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// User name at the provider.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        /// Sign-in URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+        /// Free-form, non-secret notes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notes: Option<String>,
+    },
+    /// A TOTP (RFC 6238) seed.
+    Totp {
+        /// Entry name.
+        name: String,
+        /// Base32 seed, canonical upper case without padding (secret).
+        seed: Zeroizing<String>,
+        /// HMAC algorithm: `SHA1`, `SHA256` or `SHA512`.
+        algorithm: String,
+        /// Code length, 6 to 8.
+        digits: u8,
+        /// Period in seconds.
+        period: u32,
+        /// Issuer shown by authenticator apps.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        issuer: Option<String>,
+        /// Account label.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+    },
+    /// Free-form secret text (recovery codes).
+    Note {
+        /// Entry name.
+        name: String,
+        /// The text (secret).
+        text: Zeroizing<String>,
+    },
+}
+
+impl Entry {
+    /// Entry name.
+    pub fn name(&self) -> &str {
+        match self {
+            Entry::Password { name, .. } | Entry::Totp { name, .. } | Entry::Note { name, .. } => {
+                name
+            }
+        }
+    }
+
+    /// Entry kind: `password`, `totp` or `note`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entry::Password { .. } => "password",
+            Entry::Totp { .. } => "totp",
+            Entry::Note { .. } => "note",
+        }
+    }
+}
+
+/// The decrypted payload.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payload {
+    /// The entries.
+    pub entries: Vec<Entry>,
+    /// Format tag.
+    pub format: String,
+}
+
+/// Payload errors (never contain secret values).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PayloadError {
+    /// The plaintext is not a valid payload.
+    #[error("payload is malformed: {0}")]
+    Malformed(String),
+    /// An entry name is invalid.
+    #[error("entry name '{0}' is invalid: use {rule}", rule = crate::names::RULE)]
+    BadName(String),
+    /// Two entries share a name.
+    #[error("two entries are named '{0}'; entry names must be unique")]
+    DuplicateName(String),
+    /// An entry is invalid.
+    #[error("entry '{name}' is invalid: {why}")]
+    BadEntry {
+        /// Entry name.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// Too many entries or too large.
+    #[error("payload too large: at most {MAX_ENTRIES} entries and {MAX_SIZE} bytes")]
+    TooLarge,
+}
+
+impl Payload {
+    /// A payload with these entries (validated).
+    pub fn new(entries: Vec<Entry>) -> Result<Self, PayloadError> {
+        let p = Payload {
+            entries,
+            format: FORMAT.into(),
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Checks names, uniqueness and per-kind constraints.
+    pub fn validate(&self) -> Result<(), PayloadError> {
+        if self.format != FORMAT {
+            return Err(PayloadError::Malformed(format!(
+                "unknown format '{}'",
+                self.format.chars().take(40).collect::<String>()
+            )));
+        }
+        if self.entries.len() > MAX_ENTRIES {
+            return Err(PayloadError::TooLarge);
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for e in &self.entries {
+            let name = e.name();
+            if !crate::names::is_valid(name) {
+                return Err(PayloadError::BadName(name.chars().take(40).collect()));
+            }
+            if names.contains(&name) {
+                return Err(PayloadError::DuplicateName(name.into()));
+            }
+            names.push(name);
+            let bad = |why: &str| PayloadError::BadEntry {
+                name: name.into(),
+                why: why.into(),
+            };
+            match e {
+                Entry::Password { value, .. } if value.is_empty() => {
+                    return Err(bad("the password is empty"))
+                }
+                Entry::Totp {
+                    seed,
+                    algorithm,
+                    digits,
+                    period,
+                    ..
+                } => {
+                    if seed.is_empty() {
+                        return Err(bad("the TOTP seed is empty"));
+                    }
+                    if !["SHA1", "SHA256", "SHA512"].contains(&algorithm.as_str()) {
+                        return Err(bad("algorithm must be SHA1, SHA256 or SHA512"));
+                    }
+                    if !(6..=8).contains(digits) {
+                        return Err(bad("digits must be 6 to 8"));
+                    }
+                    if !(15..=300).contains(period) {
+                        return Err(bad("period must be 15 to 300 seconds"));
+                    }
+                }
+                Entry::Note { text, .. } if text.is_empty() => {
+                    return Err(bad("the note is empty"))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Serialises to JSON in a zeroizing buffer (pre-sized: no reallocation copies).
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>, PayloadError> {
+        let estimate = 4096
+            + self
+                .entries
+                .iter()
+                .map(|e| match e {
+                    Entry::Password { value, notes, .. } => {
+                        value.len() * 6 + notes.as_ref().map_or(0, |n| n.len() * 6) + 1024
+                    }
+                    Entry::Totp { seed, .. } => seed.len() * 6 + 1024,
+                    Entry::Note { text, .. } => text.len() * 6 + 256,
+                })
+                .sum::<usize>();
+        let mut buf = Zeroizing::new(Vec::with_capacity(estimate));
+        serde_json::to_writer(&mut *buf, self)
+            .map_err(|e| PayloadError::Malformed(e.to_string()))?;
+        if buf.len() > MAX_SIZE {
+            return Err(PayloadError::TooLarge);
+        }
+        Ok(buf)
+    }
+
+    /// Parses and validates decrypted bytes. Errors give a position, never content.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PayloadError> {
+        if bytes.len() > MAX_SIZE {
+            return Err(PayloadError::TooLarge);
+        }
+        let p: Payload = serde_json::from_slice(bytes).map_err(|e| {
+            PayloadError::Malformed(format!(
+                "not a valid payload document (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Names and kinds, for the manifest.
+    pub fn index(&self) -> Vec<EntryInfo> {
+        self.entries
+            .iter()
+            .map(|e| EntryInfo {
+                kind: e.kind().into(),
+                name: e.name().into(),
+            })
+            .collect()
+    }
+
+    /// Finds an entry by name.
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.name() == name)
+    }
+}
+
+/// Public index of one entry (manifest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryInfo {
+    /// Kind.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pw(name: &str, v: &str) -> Entry {
+        Entry::Password {
+            name: name.into(),
+            value: Zeroizing::new(v.into()),
+            account: Some("123456789012".into()),
+            username: None,
+            url: None,
+            notes: None,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_validation() {
+        let p = Payload::new(vec![pw("aws-root", "s3cret")]).unwrap();
+        let bytes = p.to_bytes().unwrap();
+        let back = Payload::from_bytes(&bytes).unwrap();
+        assert_eq!(back.index(), p.index());
+        assert!(matches!(
+            Payload::new(vec![pw("a", "x"), pw("a", "y")]),
+            Err(PayloadError::DuplicateName(_))
+        ));
+        assert!(matches!(
+            Payload::new(vec![pw("Bad Name", "x")]),
+            Err(PayloadError::BadName(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_errors_do_not_quote_content() {
+        let err = Payload::from_bytes(
+            br#"{"entries":[{"kind":"password","name":"a","value":"hunter2","bogus":1}],"format":"breakglass-payload/1"}"#,
+        )
+        .err()
+        .unwrap();
+        assert!(!err.to_string().contains("hunter2"));
+    }
+}
