@@ -3,4 +3,5 @@
 #![warn(missing_docs)]
 
 pub mod secret;
+pub mod totp;
 pub mod ui;
