@@ -5,28 +5,27 @@
 //! and never prompts: ceremonies talk to people through [`ui::Ui`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![cfg_attr(
-    not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod ceremony;
 pub mod clock;
 pub mod encoding;
+pub mod envelope;
+pub mod error;
 pub mod fsutil;
 pub mod hooks;
 pub mod kdf;
-pub mod secret;
-pub mod shamir;
-pub mod token;
-pub mod ui;
-pub mod envelope;
 pub mod keys;
 pub mod log;
 pub mod manifest;
 pub mod names;
+pub mod passgen;
 pub mod payload;
-pub mod ceremony;
-pub mod error;
+pub mod secret;
+pub mod shamir;
+pub mod token;
+pub mod totp;
+pub mod ui;
 pub mod vault;
 
 pub use error::{Error, Result};
