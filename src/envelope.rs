@@ -82,7 +82,9 @@ impl Envelope {
     pub fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
         use EnvelopeError::Malformed;
         let text = std::str::from_utf8(bytes).map_err(|_| Malformed("not UTF-8"))?;
-        let body = text.strip_suffix('\n').ok_or(Malformed("missing final newline"))?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or(Malformed("missing final newline"))?;
         let lines: Vec<&str> = body.split('\n').collect();
         if lines.len() != 7 {
             return Err(Malformed("expected exactly 7 lines"));
@@ -115,7 +117,8 @@ impl Envelope {
             return Err(Malformed("x must be at least 1"));
         }
         let y = Zeroizing::new(
-            unhex::<32>(field(6, "y")?, "y").map_err(|_| Malformed("y is not 64 lower-case hex digits"))?,
+            unhex::<32>(field(6, "y")?, "y")
+                .map_err(|_| Malformed("y is not 64 lower-case hex digits"))?,
         );
         Ok(Envelope {
             vault_id,
@@ -159,7 +162,11 @@ impl Envelope {
             return mismatch("custodian", custodian.into(), self.custodian.clone());
         }
         if self.threshold != threshold {
-            return mismatch("threshold", threshold.to_string(), self.threshold.to_string());
+            return mismatch(
+                "threshold",
+                threshold.to_string(),
+                self.threshold.to_string(),
+            );
         }
         if self.share.x != x {
             return mismatch("x", x.to_string(), self.share.x.to_string());
@@ -211,8 +218,20 @@ mod tests {
     fn binding_mismatch_is_named() {
         let e = sample();
         let err = e.check_binding(&[0xab; 16], 4, "alice", 2, 1).unwrap_err();
-        assert!(matches!(err, EnvelopeError::Mismatch { field: "generation", .. }));
+        assert!(matches!(
+            err,
+            EnvelopeError::Mismatch {
+                field: "generation",
+                ..
+            }
+        ));
         let err = e.check_binding(&[0xab; 16], 3, "bob", 2, 1).unwrap_err();
-        assert!(matches!(err, EnvelopeError::Mismatch { field: "custodian", .. }));
+        assert!(matches!(
+            err,
+            EnvelopeError::Mismatch {
+                field: "custodian",
+                ..
+            }
+        ));
     }
 }

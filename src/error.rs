@@ -3,9 +3,8 @@
 //! something overdue, 2 usage or operational error).
 
 use crate::{
-    envelope::EnvelopeError, kdf::KdfError, keys::KeyError, log::LogError,
-    manifest::ManifestError, payload::PayloadError, shamir::ShamirError, token::TokenError,
-    ui::UiError, vault::VaultError,
+    envelope::EnvelopeError, kdf::KdfError, keys::KeyError, log::LogError, manifest::ManifestError,
+    payload::PayloadError, shamir::ShamirError, token::TokenError, ui::UiError, vault::VaultError,
 };
 
 /// Any failure of a ceremony or command.

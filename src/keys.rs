@@ -83,25 +83,22 @@ impl MasterKey {
     }
 
     /// The payload identity (age X25519), built from 32 derived bytes.
-    pub fn payload_identity(
-        &self,
-        vault_id: &[u8; 16],
-    ) -> Result<age::x25519::Identity, KeyError> {
+    pub fn payload_identity(&self, vault_id: &[u8; 16]) -> Result<age::x25519::Identity, KeyError> {
         let text = self.payload_identity_text(vault_id)?;
         age::x25519::Identity::from_str(&text).map_err(|_| KeyError::Derive("payload identity"))
     }
 
     /// The payload identity as `AGE-SECRET-KEY-1…` text (for recovery with stock `age`).
-    pub fn payload_identity_text(&self, vault_id: &[u8; 16]) -> Result<Zeroizing<String>, KeyError> {
+    pub fn payload_identity_text(
+        &self,
+        vault_id: &[u8; 16],
+    ) -> Result<Zeroizing<String>, KeyError> {
         let bytes = self.derive(vault_id, INFO_PAYLOAD)?;
         let mut text = Zeroizing::new(String::with_capacity(80));
         {
-            let mut w = bech32::Bech32Writer::new(
-                "age-secret-key-",
-                bech32::Variant::Bech32,
-                &mut *text,
-            )
-            .map_err(|_| KeyError::Derive("bech32"))?;
+            let mut w =
+                bech32::Bech32Writer::new("age-secret-key-", bech32::Variant::Bech32, &mut *text)
+                    .map_err(|_| KeyError::Derive("bech32"))?;
             bytes
                 .expose()
                 .write_base32(&mut w)

@@ -5,7 +5,10 @@
 //! and never prompts: ceremonies talk to people through [`ui::Ui`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod ceremony;
 pub mod clock;
@@ -19,7 +22,6 @@ pub mod keys;
 pub mod log;
 pub mod manifest;
 pub mod names;
-pub mod passgen;
 pub mod payload;
 pub mod secret;
 pub mod shamir;

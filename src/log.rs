@@ -172,7 +172,10 @@ impl VerifyReport {
     pub fn is_intact(&self) -> bool {
         self.problem.is_none()
             && self.torn_tail.is_none()
-            && matches!(self.anchor, AnchorStatus::Present | AnchorStatus::NotChecked)
+            && matches!(
+                self.anchor,
+                AnchorStatus::Present | AnchorStatus::NotChecked
+            )
     }
 
     /// One paragraph explaining what is wrong (empty when intact).
@@ -224,10 +227,23 @@ pub fn parse_line(line: &str) -> Result<Entry, String> {
         _ => return Err("not a JSON object".into()),
     };
     for k in obj.keys() {
-        if !["data", "event", "generation", "hash", "mac", "prev", "seq", "time", "vault"]
-            .contains(&k.as_str())
+        if ![
+            "data",
+            "event",
+            "generation",
+            "hash",
+            "mac",
+            "prev",
+            "seq",
+            "time",
+            "vault",
+        ]
+        .contains(&k.as_str())
         {
-            return Err(format!("unknown member '{}'", k.chars().take(32).collect::<String>()));
+            return Err(format!(
+                "unknown member '{}'",
+                k.chars().take(32).collect::<String>()
+            ));
         }
     }
     let s = |k: &str| -> Result<String, String> {
@@ -342,13 +358,19 @@ pub fn verify(
         let entry = match parse_line(text) {
             Ok(e) => e,
             Err(what) => {
-                report.problem = Some(Problem { line: line_no, what });
+                report.problem = Some(Problem {
+                    line: line_no,
+                    what,
+                });
                 break;
             }
         };
         let expected_seq = report.entries + 1;
         let fail = if entry.seq != expected_seq {
-            Some(format!("sequence number {} where {} was expected", entry.seq, expected_seq))
+            Some(format!(
+                "sequence number {} where {} was expected",
+                entry.seq, expected_seq
+            ))
         } else if entry.prev != prev_hash {
             Some("it does not chain to the previous entry".into())
         } else if report.vault.as_ref().is_some_and(|v| v != &entry.vault) {
@@ -357,7 +379,10 @@ pub fn verify(
             None
         };
         if let Some(what) = fail {
-            report.problem = Some(Problem { line: line_no, what });
+            report.problem = Some(Problem {
+                line: line_no,
+                what,
+            });
             break;
         }
         if let Some(a) = anchor {
@@ -492,9 +517,11 @@ impl Log {
         mac: Option<&MacKey>,
     ) -> Result<LogHead, LogError> {
         let (line, head) = self.build_line(event, generation, data, Timestamp::now(), mac)?;
-        crate::fsutil::append_durable(&self.path, line.as_bytes()).map_err(|source| LogError::Io {
-            path: self.path.clone(),
-            source,
+        crate::fsutil::append_durable(&self.path, line.as_bytes()).map_err(|source| {
+            LogError::Io {
+                path: self.path.clone(),
+                source,
+            }
         })?;
         self.head = Some(head.clone());
         Ok(head)
@@ -503,7 +530,10 @@ impl Log {
 
 /// Removes a torn final line (only an incomplete last line, never a complete
 /// entry); returns the removed bytes' length and SHA-256.
-pub fn truncate_torn_tail(path: &Path, report: &VerifyReport) -> Result<Option<(u64, String)>, LogError> {
+pub fn truncate_torn_tail(
+    path: &Path,
+    report: &VerifyReport,
+) -> Result<Option<(u64, String)>, LogError> {
     let io = |source| LogError::Io {
         path: path.to_owned(),
         source,
@@ -514,7 +544,10 @@ pub fn truncate_torn_tail(path: &Path, report: &VerifyReport) -> Result<Option<(
     let bytes = crate::fsutil::read_capped(path, offset + len).map_err(io)?;
     let removed = bytes.get(offset as usize..).unwrap_or_default();
     let digest = hex(&Sha256::digest(removed));
-    let f = std::fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io)?;
     f.set_len(offset).map_err(io)?;
     f.sync_all().map_err(io)?;
     Ok(Some((len, digest)))

@@ -117,7 +117,8 @@ pub enum ManifestError {
 
 impl Manifest {
     fn unsigned_bytes(&self) -> Result<String, ManifestError> {
-        let mut v = serde_json::to_value(self).map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        let mut v =
+            serde_json::to_value(self).map_err(|e| ManifestError::Malformed(e.to_string()))?;
         if let Some(obj) = v.as_object_mut() {
             obj.remove("mac");
         }
@@ -144,7 +145,8 @@ impl Manifest {
 
     /// Canonical file bytes (with final newline).
     pub fn to_bytes(&self) -> Result<Vec<u8>, ManifestError> {
-        let mut s = encoding::to_canonical(self).map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        let mut s =
+            encoding::to_canonical(self).map_err(|e| ManifestError::Malformed(e.to_string()))?;
         s.push('\n');
         Ok(s.into_bytes())
     }
@@ -153,7 +155,9 @@ impl Manifest {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ManifestError> {
         let m = |s: &str| ManifestError::Malformed(s.into());
         let text = std::str::from_utf8(bytes).map_err(|_| m("not UTF-8"))?;
-        let text = text.strip_suffix('\n').ok_or_else(|| m("missing final newline"))?;
+        let text = text
+            .strip_suffix('\n')
+            .ok_or_else(|| m("missing final newline"))?;
         let value = encoding::parse_canonical(text).map_err(|e| m(&e.to_string()))?;
         let manifest: Manifest = serde_json::from_value(value).map_err(|e| m(&e.to_string()))?;
         manifest.check_structure()?;
@@ -170,7 +174,10 @@ impl Manifest {
             return m("generation must be at least 1".into());
         }
         let n = self.custodians.len();
-        if self.threshold < 2 || self.threshold as usize > n || n > crate::shamir::MAX_SHARES as usize {
+        if self.threshold < 2
+            || self.threshold as usize > n
+            || n > crate::shamir::MAX_SHARES as usize
+        {
             return m(format!(
                 "threshold {} with {n} custodians is not allowed (2 ≤ threshold ≤ custodians ≤ {})",
                 self.threshold,
@@ -180,8 +187,10 @@ impl Manifest {
         for t in [&self.created, &self.sealed] {
             Timestamp::parse(t).map_err(|e| ManifestError::Malformed(e.to_string()))?;
         }
-        unhex::<32>(&self.log_head.hash, "log_head.hash").map_err(|e| ManifestError::Malformed(e.to_string()))?;
-        unhex::<32>(&self.payload.digest, "payload.digest").map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        unhex::<32>(&self.log_head.hash, "log_head.hash")
+            .map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        unhex::<32>(&self.payload.digest, "payload.digest")
+            .map_err(|e| ManifestError::Malformed(e.to_string()))?;
         if self.mac.is_empty() {
             return m("the manifest has no MAC".into());
         }
@@ -194,24 +203,39 @@ impl Manifest {
         let mut serials: Vec<u32> = Vec::new();
         for (i, c) in self.custodians.iter().enumerate() {
             if !crate::names::is_valid(&c.name) {
-                return m(format!("custodian name is invalid: use {}", crate::names::RULE));
+                return m(format!(
+                    "custodian name is invalid: use {}",
+                    crate::names::RULE
+                ));
             }
             if self.custodians[..i].iter().any(|o| o.name == c.name) {
                 return m(format!("custodian '{}' is listed twice", c.name));
             }
             if c.x as usize != i + 1 {
-                return m(format!("custodian '{}' has x = {}, expected {}", c.name, c.x, i + 1));
+                return m(format!(
+                    "custodian '{}' has x = {}, expected {}",
+                    c.name,
+                    c.x,
+                    i + 1
+                ));
             }
             if c.share != format!("{gen_dir}/shares/{}.age", c.name) {
-                return m(format!("share path of '{}' does not match the generation", c.name));
+                return m(format!(
+                    "share path of '{}' does not match the generation",
+                    c.name
+                ));
             }
-            unhex::<32>(&c.commitment, "commitment").map_err(|e| ManifestError::Malformed(e.to_string()))?;
+            unhex::<32>(&c.commitment, "commitment")
+                .map_err(|e| ManifestError::Malformed(e.to_string()))?;
             if c.tokens.is_empty() {
                 return m(format!("custodian '{}' has no token", c.name));
             }
             for t in &c.tokens {
                 if recipients.contains(&t.recipient()) {
-                    return m(format!("a token of '{}' is also enrolled elsewhere in this vault", c.name));
+                    return m(format!(
+                        "a token of '{}' is also enrolled elsewhere in this vault",
+                        c.name
+                    ));
                 }
                 recipients.push(t.recipient());
                 if let TokenDescriptor::Yubikey(y) = t {
@@ -223,7 +247,9 @@ impl Manifest {
             }
         }
         for (i, e) in self.entries.iter().enumerate() {
-            if !crate::names::is_valid(&e.name) || self.entries[..i].iter().any(|o| o.name == e.name) {
+            if !crate::names::is_valid(&e.name)
+                || self.entries[..i].iter().any(|o| o.name == e.name)
+            {
                 return m("entry names must be valid and unique".into());
             }
         }

@@ -9,8 +9,9 @@ pub fn is_valid(name: &str) -> bool {
     !b.is_empty()
         && b.len() <= 32
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'_' || c == b'-')
+        && b.iter().all(|&c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'_' || c == b'-'
+        })
 }
 
 /// The rule, for error messages.
@@ -24,7 +25,17 @@ mod tests {
         for ok in ["alice", "a", "aws-root", "r2.d2_x", "0x"] {
             assert!(super::is_valid(ok), "{ok}");
         }
-        for bad in ["", "Alice", "-a", ".a", "a/b", "a b", "é", &"a".repeat(33), "../x"] {
+        for bad in [
+            "",
+            "Alice",
+            "-a",
+            ".a",
+            "a/b",
+            "a b",
+            "é",
+            &"a".repeat(33),
+            "../x",
+        ] {
             assert!(!super::is_valid(bad), "{bad}");
         }
     }

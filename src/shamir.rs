@@ -181,7 +181,11 @@ mod tests {
     use super::*;
 
     fn secret() -> SecretBytes {
-        SecretBytes::new((0u8..32).map(|i| i.wrapping_mul(7).wrapping_add(3)).collect())
+        SecretBytes::new(
+            (0u8..32)
+                .map(|i| i.wrapping_mul(7).wrapping_add(3))
+                .collect(),
+        )
     }
 
     /// DESIGN.md §1.1: for n up to 5, every subset below the threshold fails to
@@ -201,7 +205,10 @@ mod tests {
                         .collect();
                     let result = combine(&subset, t);
                     if subset.len() >= t as usize {
-                        assert!(result.unwrap().ct_eq(k.expose()), "n={n} t={t} mask={mask:b}");
+                        assert!(
+                            result.unwrap().ct_eq(k.expose()),
+                            "n={n} t={t} mask={mask:b}"
+                        );
                     } else {
                         assert!(
                             matches!(result, Err(ShamirError::NotEnoughShares { .. })),

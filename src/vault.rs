@@ -198,7 +198,9 @@ impl Vault {
             let entry = entry.map_err(io_err(&self.dir))?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            let Some(num) = name.strip_prefix('g') else { continue };
+            let Some(num) = name.strip_prefix('g') else {
+                continue;
+            };
             if num.len() < 6 || !num.bytes().all(|c| c.is_ascii_digit()) {
                 continue;
             }

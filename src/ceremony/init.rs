@@ -91,7 +91,10 @@ pub fn init(opts: InitOptions, ui: &mut dyn Ui) -> Result<Sealed> {
             Some(&log_key),
         )?;
     }
-    ui.say(Level::Step, "Splitting a fresh vault key into one share per custodian");
+    ui.say(
+        Level::Step,
+        "Splitting a fresh vault key into one share per custodian",
+    );
     let now = Timestamp::now().to_rfc3339();
     let mut built = build_generation(
         &key,
@@ -119,9 +122,7 @@ pub fn init(opts: InitOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         Some(&log_key),
     )?;
     built.manifest.log_head = head.clone();
-    built
-        .manifest
-        .seal(&key.manifest_mac_key(&vault_id)?)?;
+    built.manifest.seal(&key.manifest_mac_key(&vault_id)?)?;
     vault.commit_manifest(&built.manifest)?;
     ui.say(Level::Step, "Vault sealed (generation 1)");
     Ok(Sealed {

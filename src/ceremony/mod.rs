@@ -8,13 +8,13 @@ pub mod unseal;
 
 use std::io::{Read, Write};
 
+use crate::envelope::Envelope;
 use crate::error::{Error, Result};
 use crate::keys::MasterKey;
 use crate::manifest::{generation_dir, sha256_hex, CustodianRecord, Manifest};
 use crate::payload::Payload;
 use crate::shamir;
 use crate::token::CustodianDescriptor;
-use crate::envelope::Envelope;
 
 /// Encrypts `plaintext` with age to the given recipients.
 pub(crate) fn age_encrypt(
@@ -27,7 +27,8 @@ pub(crate) fn age_encrypt(
     let mut w = enc
         .wrap_output(&mut out)
         .map_err(|e| Error::Age(e.to_string()))?;
-    w.write_all(plaintext).map_err(|e| Error::Age(e.to_string()))?;
+    w.write_all(plaintext)
+        .map_err(|e| Error::Age(e.to_string()))?;
     w.finish().map_err(|e| Error::Age(e.to_string()))?;
     Ok(out)
 }
@@ -77,8 +78,8 @@ pub(crate) fn build_generation(
     let payload_recipient: Vec<Box<dyn age::Recipient + Send>> =
         vec![Box::new(identity.to_public())];
     let payload_file = age_encrypt(&payload_recipient, &payload.to_bytes()?)?;
-    let n = u8::try_from(custodians.len())
-        .map_err(|_| Error::Usage("too many custodians".into()))?;
+    let n =
+        u8::try_from(custodians.len()).map_err(|_| Error::Usage("too many custodians".into()))?;
     let shares = shamir::split(key.expose_for_sharing(), threshold, n)?;
     let gdir = generation_dir(generation);
     let mut share_files = Vec::new();

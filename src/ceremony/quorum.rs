@@ -115,8 +115,18 @@ fn physical_end(vault: &Vault) -> Result<Option<LogHead>> {
 /// Collects shares and rebuilds the key. See the module docs for the order.
 pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> {
     let (manifest, _) = vault.read_manifest()?;
-    let ticket = req.data.get("ticket").and_then(Value::as_str).map(str::to_owned);
-    let (mut log, _) = checked_log(vault, &manifest, req.override_broken_log, ticket.as_deref(), ui)?;
+    let ticket = req
+        .data
+        .get("ticket")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let (mut log, _) = checked_log(
+        vault,
+        &manifest,
+        req.override_broken_log,
+        ticket.as_deref(),
+        ui,
+    )?;
     let fingerprint = manifest.fingerprint();
     let vault_id = manifest.vault_id_bytes()?;
     let g = manifest.generation;
@@ -150,7 +160,10 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
                 }
                 let i = ui.choose(
                     &format!("unseal.custodian.{}", accepted.len() + 1),
-                    &format!("Custodian {} of {t}: who presents their share?", accepted.len() + 1),
+                    &format!(
+                        "Custodian {} of {t}: who presents their share?",
+                        accepted.len() + 1
+                    ),
                     &remaining,
                 )?;
                 remaining.get(i).cloned().unwrap_or_default()
@@ -252,8 +265,15 @@ fn present(
             record.name
         ));
     }
-    let plain = token::open_share(&record.name, &record.tokens, &file, identities, fingerprint, ui)
-        .map_err(|e| e.to_string())?;
+    let plain = token::open_share(
+        &record.name,
+        &record.tokens,
+        &file,
+        identities,
+        fingerprint,
+        ui,
+    )
+    .map_err(|e| e.to_string())?;
     let env = Envelope::decode(plain.expose()).map_err(|e| format!("{}'s {e}", record.name))?;
     env.check_binding(
         &manifest.vault_id_bytes().map_err(|e| e.to_string())?,
@@ -287,5 +307,8 @@ fn check_quorum_macs(vault: &Vault, manifest: &Manifest, key: &MacKey) -> Result
 
 /// Whether the anchor status means truncation or rewrite.
 pub fn anchor_broken(a: &AnchorStatus) -> bool {
-    matches!(a, AnchorStatus::Truncated { .. } | AnchorStatus::Mismatch { .. })
+    matches!(
+        a,
+        AnchorStatus::Truncated { .. } | AnchorStatus::Mismatch { .. }
+    )
 }

@@ -122,7 +122,12 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
             return Err(Error::Usage(format!(
                 "the vault has no entry named '{}'; it holds: {}",
                 name.chars().take(40).collect::<String>(),
-                manifest.entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+                manifest
+                    .entries
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     }
@@ -131,7 +136,10 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
     } else {
         opts.entries.clone()
     };
-    ui.say(Level::Step, "Verifying the audit log and recording the request");
+    ui.say(
+        Level::Step,
+        "Verifying the audit log and recording the request",
+    );
     let opened = quorum::open(
         &vault,
         Request {
@@ -151,7 +159,10 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
     let mut log = opened.log;
     let manifest = opened.manifest;
     let file = vault.read_data(&manifest.payload.file)?;
-    if !crate::secret::ct_eq(sha256_hex(&file).as_bytes(), manifest.payload.digest.as_bytes()) {
+    if !crate::secret::ct_eq(
+        sha256_hex(&file).as_bytes(),
+        manifest.payload.digest.as_bytes(),
+    ) {
         log.append(
             events::UNSEAL_ABORTED,
             manifest.generation,
@@ -164,7 +175,9 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
     let plain = crate::ceremony::age_decrypt(&identity, &file, crate::payload::MAX_SIZE)
         .map_err(|e| Error::Age(format!("the payload cannot be decrypted: {e}")))?;
     let mut payload = Payload::from_bytes(&plain)?;
-    payload.entries.retain(|e| wanted.iter().any(|w| w == e.name()));
+    payload
+        .entries
+        .retain(|e| wanted.iter().any(|w| w == e.name()));
     // The durable record, before anything is revealed.
     let grant = log.append(
         events::UNSEAL_GRANTED,

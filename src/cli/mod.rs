@@ -51,10 +51,14 @@ enum Command {
     #[command(subcommand)]
     Custodian(CustodianCmd),
     /// Setup ceremony: create a vault from enrolled custodians and seal the secrets.
-    #[command(after_help = "Example:\n  breakglass init --vault /media/vault --threshold 2 \\\n    --custodian alice.custodian.json --custodian bob.custodian.json --custodian carol.custodian.json\n\nNon-interactive: --entries FILE (JSON list, '-' for stdin; see ceremonies/setup.md).")]
+    #[command(
+        after_help = "Example:\n  breakglass init --vault /media/vault --threshold 2 \\\n    --custodian alice.custodian.json --custodian bob.custodian.json --custodian carol.custodian.json\n\nNon-interactive: --entries FILE (JSON list, '-' for stdin; see ceremonies/setup.md)."
+    )]
     Init(InitArgs),
     /// Emergency unseal: a quorum of custodians opens the vault for a ticket and a reason.
-    #[command(after_help = "Example:\n  breakglass unseal --vault /media/vault --ticket INC-4711 --reason \"IdP outage, console access\" \\\n    --identity /media/alice/alice.identity --identity /media/bob/bob.identity\n\nThe request and the grant are written to the audit log before anything is shown.\nWith --json (or when stdout is not a terminal) the entries are printed once and the\nsession ends at once; interactively they stay on screen until Enter or the time limit.")]
+    #[command(
+        after_help = "Example:\n  breakglass unseal --vault /media/vault --ticket INC-4711 --reason \"IdP outage, console access\" \\\n    --identity /media/alice/alice.identity --identity /media/bob/bob.identity\n\nThe request and the grant are written to the audit log before anything is shown.\nWith --json (or when stdout is not a terminal) the entries are printed once and the\nsession ends at once; interactively they stay on screen until Enter or the time limit."
+    )]
     Unseal(UnsealArgs),
     /// The audit log: verify, show, repair.
     #[command(subcommand)]
@@ -68,7 +72,9 @@ enum Command {
 #[derive(Subcommand)]
 enum CustodianCmd {
     /// Enroll a custodian: create a passphrase-protected software identity.
-    #[command(after_help = "Example:\n  breakglass custodian enroll --name alice --out /media/alice/alice.identity\n\nWrites the identity (secret, 0600) and NAME.custodian.json (public) beside it.")]
+    #[command(
+        after_help = "Example:\n  breakglass custodian enroll --name alice --out /media/alice/alice.identity\n\nWrites the identity (secret, 0600) and NAME.custodian.json (public) beside it."
+    )]
     Enroll(EnrollArgs),
 }
 
@@ -151,7 +157,9 @@ struct UnsealArgs {
 #[derive(Subcommand)]
 enum LogCmd {
     /// Verify the hash chain and the anchor recorded in the sealed manifest.
-    #[command(after_help = "Exit 0 when the log verifies, 1 naming the first bad entry otherwise.\nExample:\n  breakglass log verify --vault /media/vault")]
+    #[command(
+        after_help = "Exit 0 when the log verifies, 1 naming the first bad entry otherwise.\nExample:\n  breakglass log verify --vault /media/vault"
+    )]
     Verify(LogArgs),
     /// Show the log entries.
     Show(LogArgs),
@@ -297,10 +305,10 @@ fn enroll(a: EnrollArgs) -> Result<u8> {
             )))
         }
     };
-    let descriptor_path = a.descriptor.clone().unwrap_or_else(|| {
-        a.out
-            .with_file_name(format!("{}.custodian.json", a.name))
-    });
+    let descriptor_path = a
+        .descriptor
+        .clone()
+        .unwrap_or_else(|| a.out.with_file_name(format!("{}.custodian.json", a.name)));
     for p in [&a.out, &descriptor_path] {
         if p.exists() {
             return Err(Error::Usage(format!(
@@ -310,9 +318,15 @@ fn enroll(a: EnrollArgs) -> Result<u8> {
         }
     }
     let mut ui = make_ui(a.common.answers.as_deref())?;
-    ui.say(Level::Step, &format!("Enrolling software custodian '{}'", a.name));
+    ui.say(
+        Level::Step,
+        &format!("Enrolling software custodian '{}'", a.name),
+    );
     if params.is_weaker_than_default() {
-        ui.say(Level::Warn, "Demo-grade KDF parameters: use this identity for throwaway vaults only");
+        ui.say(
+            Level::Warn,
+            "Demo-grade KDF parameters: use this identity for throwaway vaults only",
+        );
     }
     let pass = ui.passphrase(&a.name, PassphrasePurpose::New)?;
     let (bytes, recipient) = software::create(&a.name, &pass, params).map_err(token_err)?;
@@ -326,7 +340,11 @@ fn enroll(a: EnrollArgs) -> Result<u8> {
     let text = serde_json::to_string_pretty(&desc).map_err(|e| Error::Usage(e.to_string()))?;
     breakglass::fsutil::write_new(&descriptor_path, format!("{text}\n").as_bytes())
         .map_err(|e| Error::Usage(format!("cannot write {}: {e}", descriptor_path.display())))?;
-    let fp = desc.tokens.first().map(|t| t.fingerprint()).unwrap_or_default();
+    let fp = desc
+        .tokens
+        .first()
+        .map(|t| t.fingerprint())
+        .unwrap_or_default();
     if a.common.json {
         println!(
             "{}",
@@ -334,8 +352,14 @@ fn enroll(a: EnrollArgs) -> Result<u8> {
         );
     } else {
         println!("custodian:   {}", a.name);
-        println!("identity:    {} (secret; keep it on your own medium)", a.out.display());
-        println!("descriptor:  {} (public; give it to the setup ceremony)", descriptor_path.display());
+        println!(
+            "identity:    {} (secret; keep it on your own medium)",
+            a.out.display()
+        );
+        println!(
+            "descriptor:  {} (public; give it to the setup ceremony)",
+            descriptor_path.display()
+        );
         println!("fingerprint: {fp}");
     }
     Ok(0)
@@ -346,8 +370,12 @@ fn token_err(e: software::SoftwareError) -> Error {
 }
 
 fn read_descriptor(p: &Path) -> Result<CustodianDescriptor> {
-    let bytes = breakglass::fsutil::read_capped(p, 1 << 20)
-        .map_err(|e| Error::Usage(format!("cannot read custodian descriptor {}: {e}", p.display())))?;
+    let bytes = breakglass::fsutil::read_capped(p, 1 << 20).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read custodian descriptor {}: {e}",
+            p.display()
+        ))
+    })?;
     serde_json::from_slice(&bytes).map_err(|e| {
         Error::Usage(format!(
             "{} is not a custodian descriptor (line {}, column {}): {}",
@@ -415,7 +443,10 @@ pub fn parse_duration(s: &str) -> Result<u64> {
                 'h' => 3600,
                 _ => return Err(bad()),
             };
-            total = n.checked_mul(mult).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
+            total = n
+                .checked_mul(mult)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(bad)?;
         }
     }
     if !num.is_empty() || s.is_empty() {
@@ -465,6 +496,137 @@ fn run_unseal(a: UnsealArgs) -> Result<u8> {
         },
         ui.as_mut(),
     )?;
-    let interactive = !a.common.json && std::io::stdout().is_terminal() && a.common.answers.is_none();
+    let interactive =
+        !a.common.json && std::io::stdout().is_terminal() && a.common.answers.is_none();
     output::present_session(session, interactive, a.common.json)
+}
+
+/// Builds a TOTP entry from a base32 seed or an otpauth URI (validated).
+pub fn totp_entry(name: String, input: &breakglass::secret::SecretString) -> Result<Entry> {
+    let seed = breakglass::totp::TotpSeed::parse(input.expose())
+        .map_err(|e| Error::Usage(format!("entry '{name}': {e}")))?;
+    let p = seed.params();
+    Ok(Entry::Totp {
+        seed: zeroize::Zeroizing::new(seed.to_base32().expose().to_owned()),
+        algorithm: p.algorithm.name().into(),
+        digits: p.digits,
+        period: p.period,
+        issuer: p.issuer.clone(),
+        account: p.account.clone(),
+        name,
+    })
+}
+
+/// Rebuilds the TOTP seed of an entry.
+pub fn seed_of(e: &Entry) -> Option<breakglass::totp::TotpSeed> {
+    use breakglass::totp::{Algorithm, TotpParams, TotpSeed};
+    let Entry::Totp {
+        seed,
+        algorithm,
+        digits,
+        period,
+        issuer,
+        account,
+        ..
+    } = e
+    else {
+        return None;
+    };
+    let algorithm = match algorithm.as_str() {
+        "SHA256" => Algorithm::Sha256,
+        "SHA512" => Algorithm::Sha512,
+        _ => Algorithm::Sha1,
+    };
+    TotpSeed::from_base32(
+        seed,
+        TotpParams {
+            algorithm,
+            digits: *digits,
+            period: *period,
+            issuer: issuer.clone(),
+            account: account.clone(),
+        },
+    )
+    .ok()
+}
+
+fn opt_line(label: &str, v: &Option<String>) -> String {
+    v.as_ref()
+        .map(|v| format!("\n    {label:<9} {v}"))
+        .unwrap_or_default()
+}
+
+/// Plain-text rendering of an entry (TOTP: codes, never the seed).
+pub fn entry_text(e: &Entry, now: breakglass::clock::Timestamp) -> String {
+    match e {
+        Entry::Password {
+            name,
+            value,
+            account,
+            username,
+            url,
+            notes,
+        } => format!(
+            "[password] {name}\n    password  {}{}{}{}{}",
+            value.as_str(),
+            opt_line("account", account),
+            opt_line("user", username),
+            opt_line("sign-in", url),
+            opt_line("notes", notes)
+        ),
+        Entry::Totp {
+            name,
+            issuer,
+            account,
+            ..
+        } => {
+            let w = seed_of(e).and_then(|s| s.window(now.0.max(0) as u64).ok());
+            match w {
+                Some(w) => format!(
+                    "[totp] {name}{}{}\n    code      {}   ({} s left; next {})",
+                    opt_line("issuer", issuer),
+                    opt_line("account", account),
+                    w.current,
+                    w.seconds_left,
+                    w.next
+                ),
+                None => format!("[totp] {name}\n    (the stored seed is invalid)"),
+            }
+        }
+        Entry::Note { name, text } => format!("[note] {name}\n{}", text.as_str()),
+    }
+}
+
+/// JSON rendering of an entry (TOTP: codes, never the seed).
+pub fn entry_json(e: &Entry, now: breakglass::clock::Timestamp) -> serde_json::Value {
+    match e {
+        Entry::Password {
+            name,
+            value,
+            account,
+            username,
+            url,
+            notes,
+        } => serde_json::json!({
+            "kind": "password", "name": name, "value": value.as_str(), "account": account,
+            "username": username, "url": url, "notes": notes,
+        }),
+        Entry::Totp {
+            name,
+            issuer,
+            account,
+            ..
+        } => {
+            let w = seed_of(e).and_then(|s| s.window(now.0.max(0) as u64).ok());
+            serde_json::json!({
+                "kind": "totp", "name": name, "issuer": issuer, "account": account,
+                "code": w.as_ref().map(|w| w.current.clone()),
+                "next_code": w.as_ref().map(|w| w.next.clone()),
+                "seconds_left": w.as_ref().map(|w| w.seconds_left),
+            })
+        }
+        Entry::Note { name, text } => {
+            serde_json::json!({"kind": "note", "name": name, "text": text.as_str()})
+        }
+    }
 }

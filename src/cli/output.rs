@@ -89,7 +89,11 @@ pub fn prompt_entries(ui: &mut dyn Ui) -> Result<Vec<Entry>> {
         let name = ui.text(&format!("entry.{n}.name"), "Name (e.g. aws-root)")?;
         let opt = |ui: &mut dyn Ui, id: &str, q: &str| -> Result<Option<String>> {
             let v = ui.text(id, q)?;
-            Ok(if v.trim().is_empty() { None } else { Some(v.trim().to_owned()) })
+            Ok(if v.trim().is_empty() {
+                None
+            } else {
+                Some(v.trim().to_owned())
+            })
         };
         let entry = match kind.as_str() {
             "password" => Entry::Password {
@@ -98,23 +102,41 @@ pub fn prompt_entries(ui: &mut dyn Ui) -> Result<Vec<Entry>> {
                         .expose()
                         .to_owned(),
                 ),
-                account: opt(ui, &format!("entry.{name}.account"), "Account id (optional)")?,
-                username: opt(ui, &format!("entry.{name}.username"), "User name (optional)")?,
+                account: opt(
+                    ui,
+                    &format!("entry.{name}.account"),
+                    "Account id (optional)",
+                )?,
+                username: opt(
+                    ui,
+                    &format!("entry.{name}.username"),
+                    "User name (optional)",
+                )?,
                 url: opt(ui, &format!("entry.{name}.url"), "Sign-in URL (optional)")?,
-                notes: opt(ui, &format!("entry.{name}.notes"), "Notes, not secret (optional)")?,
+                notes: opt(
+                    ui,
+                    &format!("entry.{name}.notes"),
+                    "Notes, not secret (optional)",
+                )?,
                 name,
             },
             "note" => Entry::Note {
                 text: zeroize::Zeroizing::new(
-                    ui.secret(&format!("entry.{name}.value"), "Text (not echoed; one line)")?
-                        .expose()
-                        .to_owned(),
+                    ui.secret(
+                        &format!("entry.{name}.value"),
+                        "Text (not echoed; one line)",
+                    )?
+                    .expose()
+                    .to_owned(),
                 ),
                 name,
             },
             "totp" => crate::cli::totp_entry(
                 name.clone(),
-                &ui.secret(&format!("entry.{name}.value"), "TOTP seed (base32) or otpauth:// URI (not echoed)")?,
+                &ui.secret(
+                    &format!("entry.{name}.value"),
+                    "TOTP seed (base32) or otpauth:// URI (not echoed)",
+                )?,
             )?,
             _ => {
                 ui.say(Level::Warn, "Kind must be password, totp or note.");
@@ -166,7 +188,10 @@ pub fn print_sealed(s: &Sealed, json: bool) {
     }
     println!("vault id:     {}", s.vault_id);
     println!("generation:   {}", s.generation);
-    println!("fingerprint:  {}   <- every custodian writes this down", s.fingerprint);
+    println!(
+        "fingerprint:  {}   <- every custodian writes this down",
+        s.fingerprint
+    );
     print_receipt(&s.vault_id, &s.receipt);
 }
 
@@ -217,11 +242,7 @@ pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
                     "generation": e.generation, "quorum": e.mac.is_some(), "data": e.data})
             );
         } else {
-            let data: Vec<String> = e
-                .data
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v))
-                .collect();
+            let data: Vec<String> = e.data.iter().map(|(k, v)| format!("{k}={}", v)).collect();
             let q = if e.mac.is_some() { "Q" } else { " " };
             let _ = writeln!(
                 out,
@@ -235,7 +256,11 @@ pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
     })?;
     drop(out);
     if !report.is_intact() {
-        eprintln!("warning: the log does not verify past entry {}: {}", report.entries, report.explain());
+        eprintln!(
+            "warning: the log does not verify past entry {}: {}",
+            report.entries,
+            report.explain()
+        );
         return Ok(1);
     }
     Ok(0)
@@ -265,9 +290,15 @@ pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
         None,
     )?;
     if json {
-        println!("{}", serde_json::json!({"removed_bytes": len, "removed_sha256": digest, "seq": head.seq}));
+        println!(
+            "{}",
+            serde_json::json!({"removed_bytes": len, "removed_sha256": digest, "seq": head.seq})
+        );
     } else {
-        println!("removed a torn last line of {len} bytes (sha256 {digest}); recorded as entry {}", head.seq);
+        println!(
+            "removed a torn last line of {len} bytes (sha256 {digest}); recorded as entry {}",
+            head.seq
+        );
     }
     Ok(0)
 }
@@ -277,8 +308,11 @@ pub fn present_session(session: Session, interactive: bool, json: bool) -> Resul
     if !interactive {
         let now = Timestamp::now();
         if json {
-            let entries: Vec<serde_json::Value> =
-                session.entries().iter().map(|e| crate::cli::entry_json(e, now)).collect();
+            let entries: Vec<serde_json::Value> = session
+                .entries()
+                .iter()
+                .map(|e| crate::cli::entry_json(e, now))
+                .collect();
             let v = serde_json::json!({
                 "ticket": session.ticket(), "custodians": session.custodians(),
                 "fingerprint": session.fingerprint(), "grant_seq": session.grant_seq(),
@@ -329,6 +363,9 @@ pub fn present_session(session: Session, interactive: bool, json: bool) -> Resul
     print!("\x1b[2J\x1b[H");
     let _ = std::io::stdout().flush();
     let head = session.end(how)?;
-    println!("session ended ({how:?}); secrets wiped from memory; log entry {}", head.seq);
+    println!(
+        "session ended ({how:?}); secrets wiped from memory; log entry {}",
+        head.seq
+    );
     Ok(0)
 }

@@ -68,7 +68,9 @@ impl Ui for Terminal {
         match purpose {
             PassphrasePurpose::Unlock => self.hidden(&format!("{custodian}, type your passphrase")),
             PassphrasePurpose::New => loop {
-                let a = self.hidden(&format!("{custodian}, choose a passphrase (12+ characters)"))?;
+                let a = self.hidden(&format!(
+                    "{custodian}, choose a passphrase (12+ characters)"
+                ))?;
                 let b = self.hidden("Type it again")?;
                 if a.ct_eq(&b) {
                     return Ok(a);

@@ -229,11 +229,12 @@ pub fn open_share(
             &format!("identity.{custodian}"),
             &format!("Path of {custodian}'s identity file"),
         )?;
-        let bytes = crate::fsutil::read_capped(std::path::Path::new(&path), software::MAX_FILE_SIZE)
-            .map_err(|e| software::SoftwareError::Malformed {
-                path: path.clone(),
-                why: e.to_string(),
-            })?;
+        let bytes =
+            crate::fsutil::read_capped(std::path::Path::new(&path), software::MAX_FILE_SIZE)
+                .map_err(|e| software::SoftwareError::Malformed {
+                    path: path.clone(),
+                    why: e.to_string(),
+                })?;
         file = Some((path, bytes));
     }
     let (path, bytes) = file.ok_or(TokenError::NotARecipient {
