@@ -75,6 +75,16 @@
 //!   subject DER. The first candidate whose signature verifies is taken (no backtracking),
 //!   and at most [`MAX_INTERMEDIATES`] bundled intermediates are used above the F9.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 mod cert;
 mod error;
 mod policy;
@@ -190,7 +200,9 @@ struct Bundled {
     sha256: [u8; 32],
 }
 
-/// Decodes a 64-digit hex fingerprint at compile time.
+/// Decodes a 64-digit hex fingerprint. Only ever evaluated at compile time (in
+/// `const` items), so its panics are build errors, never runtime ones.
+#[allow(clippy::panic, clippy::indexing_slicing)]
 const fn hex32(s: &str) -> [u8; 32] {
     const fn nibble(c: u8) -> u8 {
         match c {
@@ -563,19 +575,24 @@ pub fn verify(
 
     // Facts, from the slot certificate only.
     let facts = slot_facts(&slot, anchor.pki)?;
-    let new_pki_firmware = facts.firmware >= FIRST_FIRMWARE_OF_ROOT_1;
-    let consistent = match anchor.pki {
+    check_firmware_matches_pki(facts.firmware, anchor.pki)?;
+    Ok(facts)
+}
+
+/// Firmware 5.7.4+ attests under Attestation Root 1, older firmware under the legacy
+/// PIV root; test roots are exempt.
+fn check_firmware_matches_pki(firmware: (u8, u8, u8), pki: Pki) -> Result<(), AttestationError> {
+    let new_pki_firmware = firmware >= FIRST_FIRMWARE_OF_ROOT_1;
+    let consistent = match pki {
         Pki::AttestationRoot1 => new_pki_firmware,
         Pki::LegacyPivRoot263751 => !new_pki_firmware,
         Pki::Test => true,
     };
-    if !consistent {
-        return Err(AttestationError::FirmwarePkiMismatch {
-            firmware: facts.firmware,
-            pki: anchor.pki,
-        });
+    if consistent {
+        Ok(())
+    } else {
+        Err(AttestationError::FirmwarePkiMismatch { firmware, pki })
     }
-    Ok(facts)
 }
 
 /// Reads the Yubico extensions, subject and key of a verified slot certificate.
@@ -762,6 +779,33 @@ mod tests {
         assert!(matches!(err, Err(AttestationError::InvalidDer { .. })));
         let err = parse_cert(&[], CertRole::F9);
         assert!(matches!(err, Err(AttestationError::InvalidDer { .. })));
+    }
+
+    #[test]
+    fn firmware_must_match_the_pki() {
+        let legacy = Pki::LegacyPivRoot263751;
+        let root1 = Pki::AttestationRoot1;
+        assert!(check_firmware_matches_pki((5, 7, 2), legacy).is_ok());
+        assert!(check_firmware_matches_pki((4, 3, 7), legacy).is_ok());
+        assert!(check_firmware_matches_pki((5, 7, 4), root1).is_ok());
+        assert!(check_firmware_matches_pki((5, 8, 0), root1).is_ok());
+        assert!(check_firmware_matches_pki((6, 0, 0), root1).is_ok());
+        assert_eq!(
+            check_firmware_matches_pki((5, 7, 4), legacy),
+            Err(AttestationError::FirmwarePkiMismatch {
+                firmware: (5, 7, 4),
+                pki: legacy
+            })
+        );
+        assert_eq!(
+            check_firmware_matches_pki((5, 7, 3), root1),
+            Err(AttestationError::FirmwarePkiMismatch {
+                firmware: (5, 7, 3),
+                pki: root1
+            })
+        );
+        assert!(check_firmware_matches_pki((5, 4, 3), Pki::Test).is_ok());
+        assert!(check_firmware_matches_pki((5, 7, 4), Pki::Test).is_ok());
     }
 
     #[test]
