@@ -234,6 +234,25 @@ fn swapped_f9_is_rejected() {
     ));
 }
 
+#[test]
+fn f9_passed_as_slot_certificate_is_refused() {
+    // A genuine F9 "attested" by its genuine issuer (PIV Attestation B 1) is a valid
+    // chain, but it is a CA and not a slot attestation.
+    let (_, f9) = vector(V_574);
+    let piv_b1 = pem_to_der(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/attestation/roots/piv-attestation-b-1.pem"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        verify(&f9, &piv_b1, &yubico()),
+        Err(AttestationError::SlotCertIsCa)
+    );
+}
+
 /// Finds the value bytes of Yubico extension `.3.<arc>` in a DER certificate:
 /// returns the index of the first byte of the extnValue contents and its length.
 fn yubico_ext_value(der: &[u8], arc: u8) -> (usize, usize) {
