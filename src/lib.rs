@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod passgen;
 pub mod secret;
 pub mod totp;
 pub mod ui;
