@@ -40,6 +40,16 @@
 //! about 194 bits of entropy. A leading `+ - = @` can be read as a formula by
 //! spreadsheets; breakglass never writes passwords to CSV.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use rand::rngs::OsRng;
 use rand::RngCore;
 
