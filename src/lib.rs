@@ -23,6 +23,7 @@ pub mod keys;
 pub mod log;
 pub mod manifest;
 pub mod names;
+pub mod passgen;
 pub mod payload;
 pub mod secret;
 pub mod shamir;

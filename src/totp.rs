@@ -35,6 +35,16 @@
 //! theirs (and [`TotpSeed::to_base32`] of such a seed is the canonical form,
 //! not the input).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -298,7 +308,8 @@ impl TotpParams {
     /// - [`TotpError::DigitsOutOfRange`] unless `6 <= digits <= 8`;
     /// - [`TotpError::PeriodOutOfRange`] unless `15 <= period <= 300`;
     /// - [`TotpError::InvalidName`] if the issuer or account is empty, longer
-    ///   than [`MAX_NAME_BYTES`], or contains `:` or a control character.
+    ///   than [`MAX_NAME_BYTES`], starts or ends with whitespace, or contains
+    ///   `:` or a control character.
     pub fn validate(&self) -> Result<(), TotpError> {
         if !(MIN_DIGITS..=MAX_DIGITS).contains(&self.digits) {
             return Err(TotpError::DigitsOutOfRange {
@@ -329,6 +340,8 @@ fn check_name(field: &'static str, name: &str) -> Result<(), TotpError> {
         "it contains ':', which separates issuer and account in the label"
     } else if name.chars().any(char::is_control) {
         "it contains control characters"
+    } else if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
+        "it starts or ends with a space"
     } else {
         return Ok(());
     };
@@ -740,20 +753,30 @@ fn percent_decode(
     }
 }
 
-fn percent_encode_into(out: &mut String, text: &str) {
+fn hex_digit(nibble: u8) -> char {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    char::from(HEX.get(usize::from(nibble & 0x0f)).copied().unwrap_or(b'0'))
+}
+
+fn percent_encode_into(out: &mut String, text: &str) {
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
             out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+            out.push(hex_digit(b >> 4));
+            out.push(hex_digit(b));
         }
     }
 }
 
 const BASE32_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// The base32 character of the low 5 bits of `value`.
+fn base32_char(value: u32) -> char {
+    let index = usize::try_from(value & 31).unwrap_or(0);
+    char::from(BASE32_ALPHABET.get(index).copied().unwrap_or(b'A'))
+}
 
 fn base32_value(b: u8) -> Option<u8> {
     match b {
@@ -832,13 +855,11 @@ fn encode_base32_into(out: &mut String, bytes: &[u8]) {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(char::from(BASE32_ALPHABET[((acc >> bits) & 31) as usize]));
+            out.push(base32_char(acc >> bits));
         }
     }
     if bits > 0 {
-        out.push(char::from(
-            BASE32_ALPHABET[((acc << (5 - bits)) & 31) as usize],
-        ));
+        out.push(base32_char(acc << (5 - bits)));
     }
     acc.zeroize();
 }
@@ -1126,6 +1147,20 @@ mod tests {
             bad(|p| p.account = Some("a\nb".into())),
             Err(TotpError::InvalidName {
                 field: "account",
+                ..
+            })
+        ));
+        assert!(matches!(
+            bad(|p| p.account = Some(" bob".into())),
+            Err(TotpError::InvalidName {
+                field: "account",
+                ..
+            })
+        ));
+        assert!(matches!(
+            bad(|p| p.issuer = Some("AWS ".into())),
+            Err(TotpError::InvalidName {
+                field: "issuer",
                 ..
             })
         ));
