@@ -50,6 +50,10 @@ pub mod events {
     pub const SEALED: &str = "sealed";
     /// A prepared generation never committed (crash) and was rolled back.
     pub const SEAL_ROLLED_BACK: &str = "seal-rolled-back";
+    /// A quorum was requested to rotate and reseal (ticket, reason).
+    pub const RESEAL_REQUESTED: &str = "reseal-requested";
+    /// New values (generated passwords, TOTP seeds) were shown for rotation at the provider.
+    pub const ROTATION_VALUES_SHOWN: &str = "rotation-values-shown";
     /// An unseal was requested (ticket, reason) — before any share is collected.
     pub const UNSEAL_REQUESTED: &str = "unseal-requested";
     /// A custodian's share was accepted.

@@ -117,6 +117,11 @@ pub trait Ui {
     fn insert_token(&mut self, custodian: &str, serials: &[u32]) -> Result<(), UiError>;
     /// Asks which of `options` comes next; returns its index.
     fn choose(&mut self, id: &str, question: &str, options: &[String]) -> Result<usize, UiError>;
+    /// Shows a new secret value to the custodians (a generated password to set
+    /// at the provider). Only called after the showing has been logged.
+    fn reveal(&mut self, label: &str, value: &SecretString) {
+        let _ = (label, value);
+    }
 }
 
 /// The non-interactive answers document (`--answers FILE`), JSON.
@@ -161,6 +166,9 @@ pub struct Answers {
     /// Messages said so far (kept so tests and `--json` callers can read them).
     #[serde(skip)]
     transcript: Vec<(Level, String)>,
+    /// Values shown through [`Ui::reveal`] (kept for tests; zeroized on drop).
+    #[serde(skip)]
+    revealed: Vec<(String, Zeroizing<String>)>,
 }
 
 impl Answers {
@@ -205,6 +213,15 @@ impl Answers {
     /// Sets a confirmation answer.
     pub fn set_confirm(&mut self, id: &str, value: bool) {
         self.confirm.insert(id.into(), value);
+    }
+
+    /// Values shown through [`Ui::reveal`], by label.
+    pub fn revealed(&self, label: &str) -> Option<&str> {
+        self.revealed
+            .iter()
+            .rev()
+            .find(|(l, _)| l == label)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Everything said through [`Ui::say`] so far.
@@ -296,6 +313,11 @@ impl Ui for Answers {
                 prompt: format!("text.{id}"),
                 why: format!("'{answer}' is not one of: {}", options.join(", ")),
             })
+    }
+
+    fn reveal(&mut self, label: &str, value: &SecretString) {
+        self.revealed
+            .push((label.to_owned(), Zeroizing::new(value.expose().to_owned())));
     }
 }
 

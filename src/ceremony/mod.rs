@@ -4,6 +4,7 @@
 
 pub mod init;
 pub mod quorum;
+pub mod reseal;
 pub mod unseal;
 
 use std::io::{Read, Write};

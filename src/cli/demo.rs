@@ -1,4 +1,277 @@
-//! `breakglass demo`: every ceremony on a throwaway vault, no prompts.
-pub fn run(_dir: Option<std::path::PathBuf>, _keep: bool) -> breakglass::Result<u8> {
-    Err(breakglass::Error::Usage("demo: being written".into()))
+//! `breakglass demo`: every ceremony on a throwaway vault, without a prompt.
+//!
+//! Clearly labelled as a demo: software custodians with demo-grade KDF
+//! parameters and printed passphrases, a sample password and TOTP seed, all
+//! in a fresh temporary directory that is removed afterwards (unless --keep).
+
+use std::path::{Path, PathBuf};
+
+use breakglass::ceremony::{init, reseal, unseal};
+use breakglass::error::{Error, Result};
+use breakglass::kdf::KdfParams;
+use breakglass::log;
+use breakglass::payload::Entry;
+use breakglass::token::{software, CustodianDescriptor, SuppliedIdentity, TokenDescriptor};
+use breakglass::ui::{Answers, Level, Ui};
+
+const CUSTODIANS: [(&str, &str); 3] = [
+    ("alice", "demo passphrase of alice"),
+    ("bob", "demo passphrase of bob"),
+    ("carol", "demo passphrase of carol"),
+];
+/// A well-known sample seed (base32 of "12345678901234567890", RFC 6238's test key).
+const SAMPLE_TOTP: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+struct Printer(Answers);
+
+impl Ui for Printer {
+    fn say(&mut self, level: Level, text: &str) {
+        let mark = match level {
+            Level::Step => "  -",
+            Level::Info => "   ",
+            Level::Warn => "  !",
+        };
+        println!("{mark} {text}");
+    }
+    fn confirm(&mut self, i: &str, q: &str) -> std::result::Result<bool, breakglass::ui::UiError> {
+        self.0.confirm(i, q)
+    }
+    fn text(&mut self, i: &str, q: &str) -> std::result::Result<String, breakglass::ui::UiError> {
+        self.0.text(i, q)
+    }
+    fn secret(
+        &mut self,
+        i: &str,
+        q: &str,
+    ) -> std::result::Result<breakglass::secret::SecretString, breakglass::ui::UiError> {
+        self.0.secret(i, q)
+    }
+    fn passphrase(
+        &mut self,
+        c: &str,
+        p: breakglass::ui::PassphrasePurpose,
+    ) -> std::result::Result<breakglass::secret::SecretString, breakglass::ui::UiError> {
+        println!("    {c} types their passphrase");
+        self.0.passphrase(c, p)
+    }
+    fn pin(
+        &mut self,
+        r: &breakglass::ui::PinRequest<'_>,
+    ) -> std::result::Result<breakglass::secret::SecretString, breakglass::ui::UiError> {
+        self.0.pin(r)
+    }
+    fn touch(&mut self, c: &str, s: u32) {
+        self.0.touch(c, s)
+    }
+    fn insert_token(
+        &mut self,
+        c: &str,
+        s: &[u32],
+    ) -> std::result::Result<(), breakglass::ui::UiError> {
+        self.0.insert_token(c, s)
+    }
+    fn choose(
+        &mut self,
+        i: &str,
+        q: &str,
+        o: &[String],
+    ) -> std::result::Result<usize, breakglass::ui::UiError> {
+        self.0.choose(i, q, o)
+    }
+    fn reveal(&mut self, label: &str, value: &breakglass::secret::SecretString) {
+        println!("    NEW VALUE {label}: {}", value.expose());
+        self.0.reveal(label, value)
+    }
+}
+
+fn heading(n: usize, text: &str) {
+    println!("\n[{n}/6] {text}");
+}
+
+fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |e| Error::Usage(format!("demo: cannot use {}: {e}", p.display()))
+}
+
+pub fn run(dir: Option<PathBuf>, keep: bool) -> Result<u8> {
+    let (base, remove) = match dir {
+        Some(d) => (d, false),
+        None => {
+            let d = std::env::temp_dir().join(format!("breakglass-demo-{}", std::process::id()));
+            (d, !keep)
+        }
+    };
+    breakglass::fsutil::create_dir_durable(&base).map_err(io(&base))?;
+    let result = walk(&base);
+    if remove {
+        let _ = std::fs::remove_dir_all(&base);
+        println!("\nDemo directory {} removed.", base.display());
+    } else {
+        println!("\nDemo files kept in {}.", base.display());
+    }
+    result
+}
+
+fn walk(base: &Path) -> Result<u8> {
+    println!(
+        "=== breakglass DEMO — throwaway vault in {} ===",
+        base.display()
+    );
+    println!("Software custodians with demo-grade KDF parameters and printed passphrases:");
+    println!("never do this with real credentials.");
+    let mut answers = Answers::default();
+    for (name, pass) in CUSTODIANS {
+        answers.set_passphrase(name, pass);
+    }
+    answers.set_confirm("reseal.provider-updated", true);
+    let mut ui = Printer(answers);
+
+    heading(1, "Enroll three custodians (alice, bob, carol)");
+    let mut descriptors = Vec::new();
+    let mut identities = Vec::new();
+    for (name, pass) in CUSTODIANS {
+        let (bytes, recipient) = software::create(
+            name,
+            &breakglass::secret::SecretString::new(pass.into()),
+            KdfParams::DEMO,
+        )
+        .map_err(|e| Error::Token(e.into()))?;
+        let path = base.join(format!("{name}.identity"));
+        breakglass::fsutil::write_new(&path, &bytes).map_err(io(&path))?;
+        let d = CustodianDescriptor {
+            format: CustodianDescriptor::FORMAT.into(),
+            name: name.into(),
+            tokens: vec![TokenDescriptor::Software { recipient }],
+        };
+        println!(
+            "  - {name}: identity {} · token {}",
+            path.display(),
+            d.tokens[0].fingerprint()
+        );
+        descriptors.push(d);
+        identities.push(SuppliedIdentity {
+            path: path.display().to_string(),
+            bytes,
+        });
+    }
+
+    heading(
+        2,
+        "Setup ceremony: 2-of-3 vault with a sample break-glass password and MFA seed",
+    );
+    let vault = base.join("vault");
+    let sealed = init::init(
+        init::InitOptions {
+            dir: vault.clone(),
+            threshold: 2,
+            custodians: descriptors,
+            entries: vec![
+                Entry::Password {
+                    name: "aws-breakglass".into(),
+                    value: zeroize::Zeroizing::new("Demo-Only-Password-1".into()),
+                    account: Some("123456789012".into()),
+                    username: Some("breakglass-admin".into()),
+                    url: Some("https://123456789012.signin.aws.amazon.com/console".into()),
+                    notes: Some("demo sample".into()),
+                },
+                crate::cli::totp_entry(
+                    "aws-breakglass-mfa".into(),
+                    &breakglass::secret::SecretString::new(SAMPLE_TOTP.into()),
+                )?,
+            ],
+        },
+        &mut ui,
+    )?;
+    println!(
+        "    vault fingerprint {} (custodians write it down)",
+        sealed.fingerprint
+    );
+    println!(
+        "    receipt {}",
+        crate::cli::output::receipt(&sealed.vault_id, &sealed.receipt)
+    );
+
+    heading(3, "Emergency unseal by alice and bob, ticket DEMO-1");
+    let session = unseal::unseal(
+        unseal::UnsealOptions {
+            dir: vault.clone(),
+            ticket: "DEMO-1".into(),
+            reason: "demo: identity provider outage".into(),
+            entries: vec![],
+            session_secs: 60,
+            override_broken_log: None,
+            identities: identities
+                .iter()
+                .map(|i| SuppliedIdentity {
+                    path: i.path.clone(),
+                    bytes: i.bytes.clone(),
+                })
+                .collect(),
+            order: vec!["alice".into(), "bob".into()],
+        },
+        &mut ui,
+    )?;
+    let now = breakglass::clock::Timestamp::now();
+    for e in session.entries() {
+        for line in crate::cli::entry_text(e, now).lines() {
+            println!("    | {line}");
+        }
+    }
+    let head = session.end(unseal::EndReason::OneShot)?;
+    println!("  - session ended and logged (entry {})", head.seq);
+
+    heading(
+        4,
+        "Rotation and reseal by bob and carol: new password, new MFA seed",
+    );
+    let resealed = reseal::reseal(
+        reseal::ResealOptions {
+            dir: vault.clone(),
+            ticket: "DEMO-1".into(),
+            reason: "rotation after DEMO-1".into(),
+            changes: vec![
+                reseal::Change::Generate(
+                    "aws-breakglass".into(),
+                    breakglass::passgen::Policy::default(),
+                ),
+                reseal::Change::NewTotp("aws-breakglass-mfa".into()),
+            ],
+            identities,
+            order: vec!["bob".into(), "carol".into()],
+            override_broken_log: None,
+        },
+        &mut ui,
+    )?;
+    println!(
+        "    new vault fingerprint {} (generation {})",
+        resealed.fingerprint, resealed.generation
+    );
+
+    heading(5, "Verify the audit log");
+    let v = breakglass::vault::Vault::open(&vault)?;
+    let (m, _) = v.read_manifest()?;
+    let report = log::verify(&v.log_path(), Some(&m.log_head), |e| {
+        println!(
+            "    {:>3} {} {:<22} {}",
+            e.seq,
+            e.time.to_rfc3339(),
+            e.event,
+            if e.mac.is_some() { "(quorum)" } else { "" }
+        );
+    })?;
+    if !report.is_intact() {
+        return Err(Error::LogBroken {
+            explanation: report.explain(),
+        });
+    }
+    println!(
+        "  - log OK: {} entries, {} quorum-authenticated",
+        report.entries, report.with_mac
+    );
+
+    heading(6, "Receipt for the incident ticket");
+    if let Some(h) = &report.head {
+        crate::cli::output::print_receipt(&m.vault_id, h);
+    }
+    println!("\nDemo complete: setup, emergency unseal, rotation and reseal, log verification.");
+    Ok(0)
 }

@@ -1,0 +1,370 @@
+//! Reseal after rotation: a quorum opens the vault for a ticket, the
+//! credentials are changed (typed, generated, new TOTP seed, added, removed),
+//! and a new generation is sealed with a new random key and fresh shares.
+//!
+//! Commit protocol (DESIGN §3, §1.4, §1.6): the new generation is written and
+//! fsynced in its own directory; a `sealed` entry (MACed under the *new* log
+//! key) is appended; the manifest naming that entry as its log head is renamed
+//! into place — the single commit point; the old generation's files are then
+//! removed. A crash anywhere leaves the old generation (before the rename) or
+//! the new one (after it) openable, and the log verifiable; leftovers of an
+//! uncommitted generation are removed, and logged, by the next ceremony.
+//! Custodian keys come only from the MAC-verified manifest.
+
+use std::path::PathBuf;
+
+use crate::ceremony::init::Sealed;
+use crate::ceremony::quorum::{self, Request};
+use crate::ceremony::{build_generation, descriptors_of};
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::keys::MasterKey;
+use crate::log::{events, Log};
+use crate::log_data;
+use crate::manifest::{sha256_hex, Manifest};
+use crate::passgen::{self, Policy};
+use crate::payload::{Entry, Payload};
+use crate::secret::SecretString;
+use crate::token::SuppliedIdentity;
+use crate::totp::{TotpParams, TotpSeed};
+use crate::ui::{Level, Ui};
+use crate::vault::Vault;
+
+/// One change to the vault's entries.
+pub enum Change {
+    /// Replace an entry's secret with a value typed by the custodians
+    /// (asked through the Ui as `entry.NAME.value`).
+    Set(String),
+    /// Replace a password with a generated one.
+    Generate(String, Policy),
+    /// Replace a TOTP seed with a fresh one (re-enrolling a virtual MFA device).
+    NewTotp(String),
+    /// Add a new entry.
+    Add(Entry),
+    /// Remove an entry.
+    Remove(String),
+}
+
+/// What a reseal needs.
+pub struct ResealOptions {
+    /// Vault directory.
+    pub dir: PathBuf,
+    /// Ticket (the unseal's incident ticket, or a rotation ticket).
+    pub ticket: String,
+    /// Reason, e.g. "rotation after INC-4711".
+    pub reason: String,
+    /// Changes to apply (may be empty: a periodic reseal with fresh shares).
+    pub changes: Vec<Change>,
+    /// Supplied software identity files.
+    pub identities: Vec<SuppliedIdentity>,
+    /// Custodians in presentation order (empty: ask).
+    pub order: Vec<String>,
+    /// Explicit override of a broken log.
+    pub override_broken_log: Option<String>,
+}
+
+/// Removes generation directories other than the manifest's (leftovers of a
+/// crash) and logs each removal of an uncommitted one.
+pub fn recover_leftovers(vault: &Vault, manifest: &Manifest, log: &mut Log) -> Result<()> {
+    let leftovers: Vec<u64> = vault
+        .generations_on_disk()
+        .into_iter()
+        .filter(|g| *g != manifest.generation)
+        .collect();
+    if leftovers.is_empty() {
+        return Ok(());
+    }
+    vault.remove_other_generations(manifest.generation)?;
+    for g in leftovers.into_iter().filter(|g| *g > manifest.generation) {
+        log.append(
+            events::SEAL_ROLLED_BACK,
+            manifest.generation,
+            log_data! {"generation" => g, "why" => "a reseal was interrupted before its commit; the vault stayed at the previous generation"},
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+fn find<'a>(p: &'a mut Payload, name: &str) -> Result<&'a mut Entry> {
+    p.entries
+        .iter_mut()
+        .find(|e| e.name() == name)
+        .ok_or_else(|| Error::Usage(format!("the vault has no entry named '{name}'")))
+}
+
+/// Applies the changes; returns the log description of each (names only).
+fn apply(
+    payload: &mut Payload,
+    changes: Vec<Change>,
+    ui: &mut dyn Ui,
+    log: &mut Log,
+    generation: u64,
+    log_key: &crate::keys::MacKey,
+) -> Result<Vec<serde_json::Value>> {
+    let mut described = Vec::new();
+    // Values to show at the provider are logged (by name) before they are shown.
+    let shown: Vec<String> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Generate(n, _) | Change::NewTotp(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    if !shown.is_empty() {
+        log.append(
+            events::ROTATION_VALUES_SHOWN,
+            generation,
+            log_data! {"entries" => shown},
+            Some(log_key),
+        )?;
+    }
+    for change in changes {
+        match change {
+            Change::Set(name) => {
+                let value = ui.secret(
+                    &format!("entry.{name}.value"),
+                    &format!("New secret value of '{name}' (not echoed)"),
+                )?;
+                match find(payload, &name)? {
+                    Entry::Password { value: v, .. } | Entry::Note { text: v, .. } => {
+                        *v = zeroize::Zeroizing::new(value.expose().to_owned());
+                    }
+                    e @ Entry::Totp { .. } => {
+                        let seed = TotpSeed::parse(value.expose())
+                            .map_err(|err| Error::Usage(format!("entry '{name}': {err}")))?;
+                        set_totp(e, &seed);
+                    }
+                }
+                described.push(serde_json::json!({"entry": name, "change": "set"}));
+            }
+            Change::Generate(name, policy) => {
+                let new = passgen::generate(&policy)
+                    .map_err(|e| Error::Usage(format!("entry '{name}': {e}")))?;
+                match find(payload, &name)? {
+                    Entry::Password { value, .. } => {
+                        *value = zeroize::Zeroizing::new(new.expose().to_owned())
+                    }
+                    _ => {
+                        return Err(Error::Usage(format!(
+                            "entry '{name}' is not a password; --generate applies to passwords"
+                        )))
+                    }
+                }
+                ui.reveal(&format!("{name}.password"), &new);
+                described.push(serde_json::json!({"entry": name, "change": "generated", "length": policy.length}));
+            }
+            Change::NewTotp(name) => {
+                let e = find(payload, &name)?;
+                let Entry::Totp {
+                    algorithm,
+                    digits,
+                    period,
+                    issuer,
+                    account,
+                    ..
+                } = &*e
+                else {
+                    return Err(Error::Usage(format!("entry '{name}' is not a TOTP entry")));
+                };
+                let params = TotpParams {
+                    algorithm: match algorithm.as_str() {
+                        "SHA256" => crate::totp::Algorithm::Sha256,
+                        "SHA512" => crate::totp::Algorithm::Sha512,
+                        _ => crate::totp::Algorithm::Sha1,
+                    },
+                    digits: *digits,
+                    period: *period,
+                    issuer: issuer.clone(),
+                    account: account.clone(),
+                };
+                let seed = TotpSeed::generate(params)
+                    .map_err(|err| Error::Usage(format!("entry '{name}': {err}")))?;
+                let now = Timestamp::now().0.max(0) as u64;
+                let (c1, c2) = seed
+                    .two_consecutive(now)
+                    .map_err(|err| Error::Usage(format!("entry '{name}': {err}")))?;
+                ui.reveal(&format!("{name}.seed"), &seed.to_base32());
+                ui.reveal(&format!("{name}.otpauth"), &seed.to_otpauth_uri(&name));
+                ui.reveal(
+                    &format!("{name}.codes"),
+                    &SecretString::new(format!("{c1} {c2}")),
+                );
+                set_totp(e, &seed);
+                described.push(serde_json::json!({"entry": name, "change": "new-totp-seed"}));
+            }
+            Change::Add(entry) => {
+                let name = entry.name().to_owned();
+                if payload.get(&name).is_some() {
+                    return Err(Error::Usage(format!(
+                        "an entry named '{name}' already exists"
+                    )));
+                }
+                payload.entries.push(entry);
+                described.push(serde_json::json!({"entry": name, "change": "added"}));
+            }
+            Change::Remove(name) => {
+                find(payload, &name)?;
+                payload.entries.retain(|e| e.name() != name);
+                described.push(serde_json::json!({"entry": name, "change": "removed"}));
+            }
+        }
+    }
+    if payload.entries.is_empty() {
+        return Err(Error::Usage("a vault must keep at least one entry".into()));
+    }
+    payload.validate()?;
+    Ok(described)
+}
+
+fn set_totp(e: &mut Entry, seed: &TotpSeed) {
+    if let Entry::Totp {
+        seed: s,
+        algorithm,
+        digits,
+        period,
+        ..
+    } = e
+    {
+        let p = seed.params();
+        *s = zeroize::Zeroizing::new(seed.to_base32().expose().to_owned());
+        *algorithm = p.algorithm.name().into();
+        *digits = p.digits;
+        *period = p.period;
+    }
+}
+
+/// Runs the reseal ceremony.
+pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
+    crate::ceremony::unseal::check_text("ticket", &opts.ticket)?;
+    crate::ceremony::unseal::check_text("reason", &opts.reason)?;
+    let vault = Vault::open(&opts.dir)?;
+    {
+        let (m, _) = vault.read_manifest()?;
+        let (mut log, _) = quorum::checked_log(
+            &vault,
+            &m,
+            opts.override_broken_log.as_deref(),
+            Some(&opts.ticket),
+            ui,
+        )?;
+        recover_leftovers(&vault, &m, &mut log)?;
+    }
+    ui.say(
+        Level::Step,
+        "Verifying the audit log and recording the reseal request",
+    );
+    let opened = quorum::open(
+        &vault,
+        Request {
+            event: events::RESEAL_REQUESTED,
+            data: log_data! {"ticket" => opts.ticket.trim(), "reason" => opts.reason.trim()},
+            override_broken_log: opts.override_broken_log.as_deref(),
+            identities: &opts.identities,
+            order: &opts.order,
+        },
+        ui,
+    )?;
+    let mut log = opened.log;
+    let old = opened.manifest;
+    let file = vault.read_data(&old.payload.file)?;
+    if !crate::secret::ct_eq(sha256_hex(&file).as_bytes(), old.payload.digest.as_bytes()) {
+        return Err(Error::PayloadDigest);
+    }
+    let identity = opened.key.payload_identity(&opened.vault_id)?;
+    let plain = crate::ceremony::age_decrypt(&identity, &file, crate::payload::MAX_SIZE)
+        .map_err(|e| Error::Age(format!("the payload cannot be decrypted: {e}")))?;
+    let mut payload = Payload::from_bytes(&plain)?;
+    drop(plain);
+    ui.say(Level::Step, "Applying the changes");
+    let changes = apply(
+        &mut payload,
+        opts.changes,
+        ui,
+        &mut log,
+        old.generation,
+        &opened.log_key,
+    )?;
+    if changes
+        .iter()
+        .any(|c| c["change"] == "generated" || c["change"] == "new-totp-seed")
+    {
+        let done = ui.confirm(
+            "reseal.provider-updated",
+            "Set the new values at the provider now (password, MFA device with the two codes). Done?",
+        )?;
+        if !done {
+            log.append(
+                events::UNSEAL_ABORTED,
+                old.generation,
+                log_data! {"request" => opened.request_seq, "why" => "provider not updated; nothing resealed"},
+                Some(&opened.log_key),
+            )?;
+            return Err(Error::Usage(
+                "reseal cancelled: the provider was not updated, so the vault keeps its current values".into(),
+            ));
+        }
+    }
+    let g = old.generation + 1;
+    ui.say(
+        Level::Step,
+        &format!("Sealing generation {g} with a new key and fresh shares"),
+    );
+    let key = MasterKey::generate()?;
+    let custodians = descriptors_of(&old);
+    let now = Timestamp::now().to_rfc3339();
+    let mut built = build_generation(
+        &key,
+        &opened.vault_id,
+        g,
+        old.threshold,
+        &custodians,
+        &payload,
+        &old.created,
+        &now,
+    )?;
+    crate::hooks::kill_point("reseal.before-write");
+    vault.write_generation(g, &built.payload_file, &built.share_files)?;
+    crate::hooks::kill_point("reseal.generation-written");
+    let new_log_key = key.log_mac_key(&opened.vault_id)?;
+    let names: Vec<&str> = custodians.iter().map(|c| c.name.as_str()).collect();
+    let entry_names: Vec<&str> = payload.entries.iter().map(|e| e.name()).collect();
+    let head = log.append(
+        events::SEALED,
+        g,
+        log_data! {
+            "reason" => "reseal",
+            "generation" => g,
+            "previous_generation" => old.generation,
+            "request" => opened.request_seq,
+            "ticket" => opts.ticket.trim(),
+            "threshold" => old.threshold,
+            "custodians" => names,
+            "entries" => entry_names,
+            "changes" => changes,
+            "payload_digest" => built.manifest.payload.digest,
+        },
+        Some(&new_log_key),
+    )?;
+    crate::hooks::kill_point("reseal.sealed-logged");
+    built.manifest.log_head = head.clone();
+    built
+        .manifest
+        .seal(&key.manifest_mac_key(&opened.vault_id)?)?;
+    vault.commit_manifest(&built.manifest)?;
+    vault.remove_other_generations(g)?;
+    crate::hooks::kill_point("reseal.old-removed");
+    ui.say(
+        Level::Step,
+        &format!(
+            "Generation {g} sealed; shares of generation {} are dead",
+            old.generation
+        ),
+    );
+    Ok(Sealed {
+        vault_id: old.vault_id.clone(),
+        generation: g,
+        fingerprint: built.manifest.fingerprint(),
+        receipt: head,
+    })
+}
