@@ -66,6 +66,7 @@ pub fn replace_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Appends `line` (which must end with `\n`) to `path` with one `write`
 /// call and fsyncs it. The file is created (0600) if missing.
 pub fn append_durable(path: &Path, line: &[u8]) -> io::Result<()> {
+    crate::hooks::append_fault_point()?;
     let existed = path.exists();
     let mut f = OpenOptions::new()
         .append(true)

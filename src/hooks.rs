@@ -5,6 +5,8 @@
 //! (like `kill -9`: no destructors, no flush) the n-th time (default first)
 //! it reaches the kill point `<name>`; `BREAKGLASS_TEST_TORN_APPEND=<k>`
 //! makes the k-th durable append write only half its line, fsync, and abort.
+//! `BREAKGLASS_TEST_FAIL_APPEND=<k>` makes the k-th append fail with an I/O
+//! error (the disk is full, the medium was removed).
 //! `BREAKGLASS_TEST_LIST_KILL_POINTS=<file>` appends every kill point reached
 //! to `<file>`, so a test can enumerate them. In release builds these
 //! functions compile to nothing.
@@ -55,6 +57,18 @@ mod imp {
         }
     }
 
+    static FAILS: AtomicUsize = AtomicUsize::new(0);
+
+    pub fn append_fault_point() -> std::io::Result<()> {
+        let k = FAILS.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Ok(target) = std::env::var("BREAKGLASS_TEST_FAIL_APPEND") {
+            if target.parse::<usize>().ok() == Some(k) {
+                return Err(std::io::Error::other("injected write failure (test hook)"));
+            }
+        }
+        Ok(())
+    }
+
     pub fn torn_write_point(f: &mut std::fs::File, line: &[u8]) -> std::io::Result<()> {
         let k = APPENDS.fetch_add(1, Ordering::SeqCst) + 1;
         if let Ok(target) = std::env::var("BREAKGLASS_TEST_TORN_APPEND") {
@@ -73,6 +87,15 @@ mod imp {
 pub fn kill_point(_name: &str) {
     #[cfg(feature = "test-hooks")]
     imp::kill_point(_name);
+}
+
+/// Before a durable append: a test may make it fail (no-op in release builds).
+#[inline]
+pub fn append_fault_point() -> std::io::Result<()> {
+    #[cfg(feature = "test-hooks")]
+    return imp::append_fault_point();
+    #[cfg(not(feature = "test-hooks"))]
+    Ok(())
 }
 
 /// Before a durable append: a test may tear the write here (no-op in release builds).

@@ -133,6 +133,15 @@ fn apply(
                     e @ Entry::Totp { .. } => {
                         let seed = TotpSeed::parse(value.expose())
                             .map_err(|err| Error::Usage(format!("entry '{name}': {err}")))?;
+                        // Providers ask for two consecutive codes to enroll the new device.
+                        let now = Timestamp::now().0.max(0) as u64;
+                        let (c1, c2) = seed
+                            .two_consecutive(now)
+                            .map_err(|err| Error::Usage(format!("entry '{name}': {err}")))?;
+                        ui.reveal(
+                            &format!("{name}.codes"),
+                            &SecretString::new(format!("{c1} {c2}")),
+                        );
                         set_totp(e, &seed);
                     }
                 }

@@ -60,6 +60,11 @@ enum Command {
         after_help = "Example:\n  breakglass unseal --vault /media/vault --ticket INC-4711 --reason \"IdP outage, console access\" \\\n    --identity /media/alice/alice.identity --identity /media/bob/bob.identity\n\nThe request and the grant are written to the audit log before anything is shown.\nWith --json (or when stdout is not a terminal) the entries are printed once and the\nsession ends at once; interactively they stay on screen until Enter or the time limit."
     )]
     Unseal(UnsealArgs),
+    /// Reseal after rotation: a quorum changes credentials and seals a new generation with fresh shares.
+    #[command(
+        after_help = "Examples:\n  breakglass reseal --vault /media/vault --ticket INC-4711 --reason \"rotation after INC-4711\" \\\n    --generate aws-root --set aws-root-mfa --identity a.identity --identity b.identity\n  breakglass reseal --vault /media/vault --ticket CHG-12 --reason \"yearly reseal\"   (fresh shares only)\n\nNew values are read at prompts (or from the answers file as secrets.\"entry.NAME.value\").\nGenerated passwords and new TOTP seeds are shown once, to be set at the provider, and\nthe reseal commits only after you confirm the provider was updated."
+    )]
+    Reseal(ResealArgs),
     /// The audit log: verify, show, repair.
     #[command(subcommand)]
     Log(LogCmd),
@@ -147,6 +152,55 @@ struct UnsealArgs {
     /// Custodians in presentation order (repeatable) [default: ask, or the --identity order].
     #[arg(long = "custodian", value_name = "NAME")]
     custodians: Vec<String>,
+    /// Also reveal this TOTP entry's seed and otpauth QR code (logged as its own event).
+    #[arg(long = "reveal-seed", value_name = "NAME")]
+    reveal_seed: Vec<String>,
+    /// Proceed although the audit log does not verify; the reason is logged.
+    #[arg(long, value_name = "REASON")]
+    override_broken_log: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct ResealArgs {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// Ticket (the incident's, or a change ticket).
+    #[arg(long)]
+    ticket: String,
+    /// Reason, e.g. "rotation after INC-4711".
+    #[arg(long)]
+    reason: String,
+    /// Replace the secret of this entry with a value typed at the prompt (repeatable).
+    /// For a TOTP entry: the new seed or otpauth URI from the provider; two consecutive codes are shown.
+    #[arg(long = "set", value_name = "NAME")]
+    set: Vec<String>,
+    /// Replace this password with a generated one (repeatable).
+    #[arg(long = "generate", value_name = "NAME")]
+    generate: Vec<String>,
+    /// Length of generated passwords (12-128).
+    #[arg(long, default_value_t = 32)]
+    length: usize,
+    /// Generated passwords without symbols.
+    #[arg(long)]
+    no_symbols: bool,
+    /// Replace this TOTP seed with a freshly generated one (repeatable).
+    #[arg(long = "new-totp", value_name = "NAME")]
+    new_totp: Vec<String>,
+    /// Remove this entry (repeatable).
+    #[arg(long = "remove", value_name = "NAME")]
+    remove: Vec<String>,
+    /// Add the entries in this JSON list (a file or '-' for stdin).
+    #[arg(long, value_name = "FILE")]
+    add: Option<PathBuf>,
+    /// A software custodian's identity file (repeatable; order = presentation order).
+    #[arg(long = "identity", value_name = "FILE")]
+    identities: Vec<PathBuf>,
+    /// Custodians in presentation order (repeatable).
+    #[arg(long = "custodian", value_name = "NAME")]
+    custodians: Vec<String>,
     /// Proceed although the audit log does not verify; the reason is logged.
     #[arg(long, value_name = "REASON")]
     override_broken_log: Option<String>,
@@ -219,6 +273,7 @@ pub fn run() -> Result<u8> {
         Command::Custodian(CustodianCmd::Enroll(a)) => enroll(a),
         Command::Init(a) => run_init(a),
         Command::Unseal(a) => run_unseal(a),
+        Command::Reseal(a) => run_reseal(a),
         Command::Log(LogCmd::Verify(a)) => output::log_verify(&a.vault, a.json),
         Command::Log(LogCmd::Show(a)) => output::log_show(&a.vault, a.json),
         Command::Log(LogCmd::Repair(a)) => output::log_repair(&a.vault, a.json),
@@ -498,7 +553,58 @@ fn run_unseal(a: UnsealArgs) -> Result<u8> {
     )?;
     let interactive =
         !a.common.json && std::io::stdout().is_terminal() && a.common.answers.is_none();
-    output::present_session(session, interactive, a.common.json)
+    output::present_session(session, &a.reveal_seed, interactive, a.common.json)
+}
+
+fn run_reseal(a: ResealArgs) -> Result<u8> {
+    use breakglass::ceremony::reseal::{self, Change};
+    unseal::check_text("ticket", &a.ticket)?;
+    unseal::check_text("reason", &a.reason)?;
+    let policy = breakglass::passgen::Policy {
+        length: a.length,
+        symbols: !a.no_symbols,
+        ..Default::default()
+    };
+    policy
+        .validate()
+        .map_err(|e| Error::Usage(format!("password policy: {e}")))?;
+    let mut changes: Vec<Change> = Vec::new();
+    changes.extend(a.set.iter().cloned().map(Change::Set));
+    changes.extend(
+        a.generate
+            .iter()
+            .map(|n| Change::Generate(n.clone(), policy.clone())),
+    );
+    changes.extend(a.new_totp.iter().cloned().map(Change::NewTotp));
+    changes.extend(a.remove.iter().cloned().map(Change::Remove));
+    if let Some(p) = &a.add {
+        changes.extend(
+            parse_entries(&read_secret_input(p, "entries file")?)?
+                .into_iter()
+                .map(Change::Add),
+        );
+    }
+    let (identities, id_order) = supplied_identities(&a.identities)?;
+    let order = if a.custodians.is_empty() {
+        id_order
+    } else {
+        a.custodians.clone()
+    };
+    let mut ui = make_ui(a.common.answers.as_deref())?;
+    let sealed = reseal::reseal(
+        reseal::ResealOptions {
+            dir: a.vault.clone(),
+            ticket: a.ticket.clone(),
+            reason: a.reason.clone(),
+            changes,
+            identities,
+            order,
+            override_broken_log: a.override_broken_log.clone(),
+        },
+        ui.as_mut(),
+    )?;
+    output::print_sealed(&sealed, a.common.json);
+    Ok(0)
 }
 
 /// Builds a TOTP entry from a base32 seed or an otpauth URI (validated).

@@ -67,6 +67,19 @@ impl Ui for Scripted {
     fn choose(&mut self, id: &str, q: &str, o: &[String]) -> Result<usize, UiError> {
         self.inner.choose(id, q, o)
     }
+    fn reveal(&mut self, label: &str, value: &SecretString) {
+        show_new_value(label, value);
+    }
+}
+
+/// Shows a new value to set at the provider (stderr: never mixed into --json output).
+pub fn show_new_value(label: &str, value: &SecretString) {
+    eprintln!("  >  NEW VALUE {label}: {}", value.expose());
+    if label.ends_with(".otpauth") && std::io::stderr().is_terminal() {
+        if let Some(q) = qr(value.expose()) {
+            eprintln!("{q}");
+        }
+    }
 }
 
 /// Asks for entries at the terminal (setup ceremony, interactive form).
@@ -304,7 +317,20 @@ pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
 }
 
 /// Shows the session: one-shot (JSON or plain) or interactive until Enter or timeout.
-pub fn present_session(session: Session, interactive: bool, json: bool) -> Result<u8> {
+pub fn present_session(
+    mut session: Session,
+    reveal_seeds: &[String],
+    interactive: bool,
+    json: bool,
+) -> Result<u8> {
+    for name in reveal_seeds {
+        // Logged as `seed-revealed` before it is shown.
+        let entry = session.reveal_seed(name)?;
+        if let Some(seed) = crate::cli::seed_of(entry) {
+            show_new_value(&format!("{name}.seed"), &seed.to_base32());
+            show_new_value(&format!("{name}.otpauth"), &seed.to_otpauth_uri(name));
+        }
+    }
     if !interactive {
         let now = Timestamp::now();
         if json {

@@ -113,6 +113,10 @@ impl Ui for Terminal {
         .map(|_| ())
     }
 
+    fn reveal(&mut self, label: &str, value: &SecretString) {
+        super::output::show_new_value(label, value);
+    }
+
     fn choose(&mut self, _id: &str, question: &str, options: &[String]) -> Result<usize, UiError> {
         eprintln!("     {question}");
         for (i, o) in options.iter().enumerate() {
