@@ -528,6 +528,7 @@ impl Log {
             }
         })?;
         self.head = Some(head.clone());
+        crate::hooks::kill_point("log.appended");
         Ok(head)
     }
 }

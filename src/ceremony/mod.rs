@@ -56,6 +56,14 @@ pub(crate) fn age_decrypt(
     Ok(out)
 }
 
+/// Decrypts an age file with one identity (for tests and tools; 1 MiB cap).
+pub fn age_decrypt_for_tests(
+    identity: &dyn age::Identity,
+    file: &[u8],
+) -> std::result::Result<zeroize::Zeroizing<Vec<u8>>, age::DecryptError> {
+    age_decrypt(identity, file, 1 << 20)
+}
+
 /// A generation built in memory: files to write and the (unsealed) manifest.
 pub(crate) struct BuiltGeneration {
     pub payload_file: Vec<u8>,
