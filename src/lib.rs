@@ -1,6 +1,20 @@
 //! breakglass: an offline sealed-credential vault for break-glass credentials.
+//!
+//! The library holds all logic; the `breakglass` binary only parses arguments,
+//! does terminal I/O and maps errors to exit codes. The library never prints
+//! and never prompts: ceremonies talk to people through [`ui::Ui`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
+pub mod clock;
+pub mod encoding;
+pub mod fsutil;
+pub mod hooks;
+pub mod kdf;
 pub mod secret;
+pub mod token;
 pub mod ui;

@@ -73,7 +73,9 @@ pub enum UiError {
         prompt: String,
     },
     /// Non-interactive mode has no answer for a prompt.
-    #[error("the answers file has no answer for '{prompt}'; add it (see `breakglass help answers`)")]
+    #[error(
+        "the answers file has no answer for '{prompt}'; add it (see `breakglass help answers`)"
+    )]
     NoAnswer {
         /// Prompt identifier, as it must appear in the answers file.
         prompt: String,
@@ -311,7 +313,10 @@ mod tests {
                 .expose(),
             "pw"
         );
-        let err = a.passphrase("bob", PassphrasePurpose::Unlock).err().unwrap();
+        let err = a
+            .passphrase("bob", PassphrasePurpose::Unlock)
+            .err()
+            .unwrap();
         assert_eq!(
             err.to_string(),
             "the answers file has no answer for 'passphrases.bob'; add it (see `breakglass help answers`)"

@@ -1,0 +1,244 @@
+//! Canonical encodings shared by every on-disk format.
+//!
+//! **Canonical JSON** (used by the manifest, log lines, descriptors and
+//! identity files): UTF-8, no insignificant whitespace, object members sorted
+//! by key (byte order of UTF-8, which equals code-point order), integers only
+//! (no fractions or exponents), strings escaped exactly as `serde_json` and
+//! Python's `json.dumps(..., ensure_ascii=False)` do: `\"`, `\\`, `\b`, `\f`,
+//! `\n`, `\r`, `\t`, other control characters as `\u00xx` (lower-case hex),
+//! everything else literal. Python reproduces it with
+//! `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`.
+//! Decoders re-encode what they parsed and reject input that differs
+//! (non-canonical input is an error, never silently normalised).
+//!
+//! **Base64** is standard with padding; decoders reject non-canonical
+//! encodings. **Hex** is lower-case.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::Value;
+
+/// Errors of the canonical encodings.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EncodingError {
+    /// The text is not JSON at all (position only; the input is never quoted).
+    #[error("not valid JSON (line {line}, column {column})")]
+    Json {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// JSON, but not in canonical form.
+    #[error("not in canonical form (keys must be sorted, no spaces, integers only)")]
+    NotCanonical,
+    /// A number that is not a non-negative integer below 2^53, or a float.
+    #[error("numbers must be integers between 0 and 2^53")]
+    BadNumber,
+    /// Invalid or non-canonical base64.
+    #[error("field '{field}' is not canonical base64")]
+    Base64 {
+        /// Field name.
+        field: &'static str,
+    },
+    /// Invalid hex.
+    #[error("field '{field}' is not lower-case hex of the right length")]
+    Hex {
+        /// Field name.
+        field: &'static str,
+    },
+}
+
+/// Largest integer accepted in canonical JSON (2^53, exact in every language).
+pub const MAX_INT: u64 = 1 << 53;
+
+/// Serialises a JSON value canonically. Fails on floats and out-of-range integers.
+pub fn canonical_json(value: &Value) -> Result<String, EncodingError> {
+    let mut out = String::new();
+    write_value(value, &mut out)?;
+    Ok(out)
+}
+
+fn write_value(value: &Value, out: &mut String) -> Result<(), EncodingError> {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match n.as_u64() {
+            Some(u) if u <= MAX_INT => out.push_str(&u.to_string()),
+            _ => return Err(EncodingError::BadNumber),
+        },
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(item, out)?;
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(key, out);
+                out.push(':');
+                if let Some(v) = map.get(*key) {
+                    write_value(v, out)?;
+                }
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Parses `text` as JSON and checks it is exactly the canonical encoding.
+pub fn parse_canonical(text: &str) -> Result<Value, EncodingError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| EncodingError::Json {
+        line: e.line(),
+        column: e.column(),
+    })?;
+    if canonical_json(&value)? != text {
+        return Err(EncodingError::NotCanonical);
+    }
+    Ok(value)
+}
+
+/// Serialises any serde value canonically.
+pub fn to_canonical<T: serde::Serialize>(value: &T) -> Result<String, EncodingError> {
+    let v = serde_json::to_value(value).map_err(|_| EncodingError::BadNumber)?;
+    canonical_json(&v)
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    s
+}
+
+/// Decodes lower-case hex of exactly `N` bytes.
+pub fn unhex<const N: usize>(s: &str, field: &'static str) -> Result<[u8; N], EncodingError> {
+    let bytes = s.as_bytes();
+    if bytes.len() != N * 2 {
+        return Err(EncodingError::Hex { field });
+    }
+    let mut out = [0u8; N];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        let hi = hex_digit(pair[0]).ok_or(EncodingError::Hex { field })?;
+        let lo = hex_digit(pair[1]).ok_or(EncodingError::Hex { field })?;
+        out[i] = (hi << 4) | lo;
+    }
+    Ok(out)
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Standard padded base64.
+pub fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Decodes standard padded base64, rejecting non-canonical encodings.
+pub fn unb64(s: &str, field: &'static str) -> Result<Vec<u8>, EncodingError> {
+    let bytes = STANDARD
+        .decode(s)
+        .map_err(|_| EncodingError::Base64 { field })?;
+    if STANDARD.encode(&bytes) != s {
+        return Err(EncodingError::Base64 { field });
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_sorts_and_escapes_like_python() {
+        let v = json!({"b": 1, "a": "x\"y\\z\n\u{1}é", "c": [true, null]});
+        assert_eq!(
+            canonical_json(&v).unwrap(),
+            "{\"a\":\"x\\\"y\\\\z\\n\\u0001é\",\"b\":1,\"c\":[true,null]}"
+        );
+    }
+
+    #[test]
+    fn parse_canonical_rejects_whitespace_order_and_floats() {
+        assert!(parse_canonical("{\"a\":1,\"b\":2}").is_ok());
+        assert_eq!(
+            parse_canonical("{\"b\":2,\"a\":1}"),
+            Err(EncodingError::NotCanonical)
+        );
+        assert_eq!(
+            parse_canonical("{\"a\": 1}"),
+            Err(EncodingError::NotCanonical)
+        );
+        assert_eq!(
+            parse_canonical("{\"a\":1.5}"),
+            Err(EncodingError::BadNumber)
+        );
+        assert_eq!(parse_canonical("{\"a\":-1}"), Err(EncodingError::BadNumber));
+        assert!(matches!(
+            parse_canonical("{\"a\":"),
+            Err(EncodingError::Json { .. })
+        ));
+        // Duplicate keys: serde_json keeps the last; re-encoding differs → rejected.
+        assert_eq!(
+            parse_canonical("{\"a\":1,\"a\":1}"),
+            Err(EncodingError::NotCanonical)
+        );
+        // Escaped forms of plain characters are non-canonical.
+        assert_eq!(
+            parse_canonical("{\"a\":\"\\u0041\"}"),
+            Err(EncodingError::NotCanonical)
+        );
+    }
+
+    #[test]
+    fn hex_and_base64_round_trip_and_reject_non_canonical() {
+        assert_eq!(hex(&[0, 0xab, 0xff]), "00abff");
+        assert_eq!(unhex::<3>("00abff", "f").unwrap(), [0, 0xab, 0xff]);
+        assert!(unhex::<3>("00ABFF", "f").is_err());
+        assert!(unhex::<3>("00ab", "f").is_err());
+        assert_eq!(unb64(&b64(b"hello"), "f").unwrap(), b"hello");
+        assert!(unb64("aGVsbG8", "f").is_err()); // missing padding
+        assert!(unb64("aGVsbG9=", "f").is_err()); // non-zero trailing bits
+    }
+}

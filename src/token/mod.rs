@@ -1,0 +1,158 @@
+//! Custodian tokens: what a custodian holds to open their share.
+//!
+//! A custodian holds one or more tokens (a YubiKey and a spare in a safe, or a
+//! passphrase-protected software identity). Every token is an age recipient; a
+//! custodian's share file is one age file with one stanza per token, so all of
+//! a custodian's tokens open the same, single share.
+//!
+//! This module owns the public descriptors (what the manifest records) and
+//! dispatches to the backends: [`software`] (age X25519 identity under
+//! Argon2id) and `yubikey` (PIV P-256 on the token, `piv-p256` stanza).
+
+pub mod software;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Public description of a custodian: name and tokens. Written by
+/// `breakglass custodian enroll`, consumed by `breakglass init`, and recorded
+/// in the (MAC-authenticated) manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianDescriptor {
+    /// Format tag, always [`CustodianDescriptor::FORMAT`].
+    pub format: String,
+    /// Custodian name: 1–32 characters of `a-z 0-9 . _ -`, starting with a letter or digit.
+    pub name: String,
+    /// The custodian's tokens, each an age recipient of the custodian's share file.
+    pub tokens: Vec<TokenDescriptor>,
+}
+
+/// Public description of one token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TokenDescriptor {
+    /// A software identity (age X25519), encrypted at rest under Argon2id.
+    Software {
+        /// The age recipient (`age1…`).
+        recipient: String,
+    },
+    /// A YubiKey PIV key (P-256, generated on the token).
+    Yubikey(YubikeyDescriptor),
+}
+
+/// Public description of a YubiKey token, taken from its verified attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YubikeyDescriptor {
+    /// The age-plugin-yubikey recipient (`age1yubikey1…`).
+    pub recipient: String,
+    /// Device serial number (from the slot attestation certificate).
+    pub serial: u32,
+    /// PIV slot, two lower-case hex digits (a retired slot, `82`–`95`).
+    pub slot: String,
+    /// Firmware version `major.minor.patch` (from the slot attestation certificate).
+    pub firmware: String,
+    /// PIN policy of the key (`once`, `always`, …).
+    pub pin_policy: String,
+    /// Touch policy of the key (`always`, `cached`, `never`).
+    pub touch_policy: String,
+    /// The attestation evidence (base64 DER), re-verifiable by an auditor.
+    pub attestation: AttestationRecord,
+}
+
+/// Attestation evidence recorded at enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationRecord {
+    /// Slot attestation certificate, base64 (standard, padded) of the DER.
+    pub slot_cert: String,
+    /// Device attestation (F9) certificate, base64 of the DER.
+    pub f9_cert: String,
+    /// The PKI the chain verified to (`yubico-piv-root-263751`, `yubico-attestation-root-1`, `test`).
+    pub pki: String,
+}
+
+impl CustodianDescriptor {
+    /// The format tag of version 1.
+    pub const FORMAT: &'static str = "breakglass-custodian/1";
+}
+
+impl TokenDescriptor {
+    /// The age recipient string of this token.
+    pub fn recipient(&self) -> &str {
+        match self {
+            TokenDescriptor::Software { recipient } => recipient,
+            TokenDescriptor::Yubikey(y) => &y.recipient,
+        }
+    }
+
+    /// Short, human-comparable fingerprint: `kind:` then 16 hex digits of
+    /// SHA-256 over the recipient string, grouped by four.
+    pub fn fingerprint(&self) -> String {
+        let digest = Sha256::digest(self.recipient().as_bytes());
+        let hex = crate::encoding::hex(&digest[..8]);
+        let grouped: Vec<&str> = (0..4).filter_map(|i| hex.get(i * 4..i * 4 + 4)).collect();
+        let kind = match self {
+            TokenDescriptor::Software { .. } => "software",
+            TokenDescriptor::Yubikey(_) => "yubikey",
+        };
+        format!("{kind}:{}", grouped.join("-"))
+    }
+
+    /// Short label for messages: `software` or `YubiKey 12345678 slot 82`.
+    pub fn label(&self) -> String {
+        match self {
+            TokenDescriptor::Software { .. } => "software identity".into(),
+            TokenDescriptor::Yubikey(y) => format!("YubiKey {} slot {}", y.serial, y.slot),
+        }
+    }
+}
+
+/// Errors of the token layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// A software identity file could not be used.
+    #[error(transparent)]
+    Software(#[from] software::SoftwareError),
+    /// A recipient string does not parse.
+    #[error(
+        "token recipient '{recipient}' of custodian '{custodian}' is not a valid age recipient"
+    )]
+    BadRecipient {
+        /// Custodian name.
+        custodian: String,
+        /// The (public) recipient string.
+        recipient: String,
+    },
+    /// None of the custodian's tokens could open the share.
+    #[error(
+        "none of {custodian}'s tokens opens this share file (is it the right identity or token?)"
+    )]
+    NotARecipient {
+        /// Custodian name.
+        custodian: String,
+    },
+    /// The share file is not a well-formed age file.
+    #[error("{custodian}'s share file is not a valid age file: {why}")]
+    BadShareFile {
+        /// Custodian name.
+        custodian: String,
+        /// What age reported.
+        why: String,
+    },
+    /// A token kind is not usable in this build or situation.
+    #[error("{custodian}'s token ({label}) cannot be used here: {why}")]
+    Unsupported {
+        /// Custodian name.
+        custodian: String,
+        /// Token label.
+        label: String,
+        /// Why, and what to do.
+        why: String,
+    },
+    /// The user-interaction layer failed (cancelled, no answer).
+    #[error(transparent)]
+    Ui(#[from] crate::ui::UiError),
+}
