@@ -10,6 +10,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod attestation;
 pub mod clock;
 pub mod encoding;
 pub mod fsutil;
