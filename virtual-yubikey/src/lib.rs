@@ -17,6 +17,10 @@ pub mod apdu;
 pub mod attest;
 pub mod card;
 mod der;
+pub mod harness;
+pub mod transport;
 
 pub use attest::{test_attestation_root_der, test_attestation_root_pem};
 pub use card::{Card, Config, Fault, Touch, FW_5_4_3, FW_5_7_1};
+pub use harness::{fresh_serial, Harness};
+pub use transport::VirtualYubiKey;
