@@ -700,6 +700,21 @@ fn attested_point(
     }
 }
 
+/// A card error after which the token is gone was a removal: say so.
+/// (A card pulled in the middle of an APDU often surfaces from the `yubikey`
+/// crate as a generic error rather than a PC/SC "removed" code.)
+fn removal_check(e: YubikeyError) -> YubikeyError {
+    if let YubikeyError::Card { serial, .. } = &e {
+        let serial = *serial;
+        if let Ok(tokens) = list() {
+            if !tokens.iter().any(|t| t.serial == serial) {
+                return YubikeyError::TokenRemoved { serial };
+            }
+        }
+    }
+    e
+}
+
 /// Opens the token to enroll: by serial, or the only one inserted.
 fn open_for_enrollment(serial: Option<u32>) -> Result<(YubiKey, u32), YubikeyError> {
     let serial = match serial {
@@ -730,6 +745,15 @@ fn open_for_enrollment(serial: Option<u32>) -> Result<(YubiKey, u32), YubikeyErr
 /// Serial, firmware and policies in the descriptor come from the verified slot
 /// attestation certificate.
 pub fn enroll(
+    opts: &EnrollOptions,
+    custodian: &str,
+    anchors: &TrustAnchors,
+    ui: &mut dyn Ui,
+) -> Result<YubikeyDescriptor, YubikeyError> {
+    enroll_inner(opts, custodian, anchors, ui).map_err(removal_check)
+}
+
+fn enroll_inner(
     opts: &EnrollOptions,
     custodian: &str,
     anchors: &TrustAnchors,
@@ -855,6 +879,16 @@ pub fn enroll(
 /// --generate`): checks PIN/PUK hygiene, attests the slot and records it. The
 /// slot certificate is left as it is.
 pub fn enroll_existing(
+    serial: u32,
+    slot: u8,
+    custodian: &str,
+    anchors: &TrustAnchors,
+    ui: &mut dyn Ui,
+) -> Result<YubikeyDescriptor, YubikeyError> {
+    enroll_existing_inner(serial, slot, custodian, anchors, ui).map_err(removal_check)
+}
+
+fn enroll_existing_inner(
     serial: u32,
     slot: u8,
     custodian: &str,
@@ -1036,6 +1070,16 @@ fn find_token(
 /// key's policy needs one, and decrypts the age file with the card's ECDH.
 /// Returns the plaintext of the share file.
 pub fn open_share(
+    custodian: &str,
+    tokens: &[&YubikeyDescriptor],
+    share_file: &[u8],
+    vault_fingerprint: &str,
+    ui: &mut dyn Ui,
+) -> Result<SecretBytes, YubikeyError> {
+    open_share_inner(custodian, tokens, share_file, vault_fingerprint, ui).map_err(removal_check)
+}
+
+fn open_share_inner(
     custodian: &str,
     tokens: &[&YubikeyDescriptor],
     share_file: &[u8],
