@@ -1,5 +1,5 @@
 //! Shared helpers for the YubiKey backend tests (virtual cards through pcscd).
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::sync::{Mutex, MutexGuard};
 
