@@ -9,7 +9,9 @@
 //! dispatches to the backends: [`software`] (age X25519 identity under
 //! Argon2id) and `yubikey` (PIV P-256 on the token, `piv-p256` stanza).
 
+pub mod piv_p256;
 pub mod software;
+pub mod yubikey;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -152,6 +154,9 @@ pub enum TokenError {
         /// Why, and what to do.
         why: String,
     },
+    /// A YubiKey could not be used (the message says what to do).
+    #[error(transparent)]
+    Yubikey(#[from] self::yubikey::YubikeyError),
     /// The user-interaction layer failed (cancelled, no answer).
     #[error(transparent)]
     Ui(#[from] crate::ui::UiError),

@@ -1,0 +1,209 @@
+//! The vsmartcard-vpcd transport: a [`Card`] inserted into a vpcd reader slot.
+//!
+//! vpcd (the pcscd reader driver from Debian's `vsmartcard-vpcd`) listens on
+//! TCP 35963 (slot 0) and 35964 (slot 1). The emulator connects to it; while
+//! the connection is open the card is present. Framing: 2-byte big-endian
+//! length, then payload. A 1-byte payload is control (0 power off, 1 power on,
+//! 2 reset, 4 get ATR); anything longer is a command APDU, answered with
+//! data ‖ SW1 SW2.
+//!
+//! Invariants:
+//! - We only ever connect to 127.0.0.1.
+//! - `TCP_NODELAY` is set once and `TCP_QUICKACK` is re-armed before every
+//!   read (Linux clears it); without them each APDU costs ~45 ms of delayed ACK.
+//! - Card state lives in an `Arc<Mutex<Card>>` owned by the handle, so it
+//!   survives [`VirtualYubiKey::remove`] and a later [`VirtualYubiKey::insert`].
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::card::{Card, Config};
+
+/// ATR of a YubiKey 5 (advertises T=1, which the `yubikey` crate requires).
+pub const YUBIKEY5_ATR: [u8; 23] = [
+    0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59,
+    0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40,
+];
+/// vpcd port of the first reader slot.
+pub const VPCD_PORT_0: u16 = 35963;
+/// vpcd port of the second reader slot.
+pub const VPCD_PORT_1: u16 = 35964;
+/// Never removed automatically.
+const NO_REMOVAL: u64 = u64::MAX;
+
+/// Shared between the handle and its connection thread.
+struct Shared {
+    card: Mutex<Card>,
+    /// Command APDUs still allowed before a simulated removal.
+    apdus_before_removal: AtomicU64,
+    /// Set once pcscd has powered the card up after insertion.
+    powered: AtomicBool,
+}
+
+struct Connection {
+    stream: TcpStream,
+    thread: JoinHandle<()>,
+}
+
+/// A virtual YubiKey that can be inserted into and removed from a vpcd slot.
+pub struct VirtualYubiKey {
+    shared: Arc<Shared>,
+    connection: Option<Connection>,
+}
+
+impl VirtualYubiKey {
+    /// A new card, not inserted.
+    pub fn new(config: Config) -> Self {
+        VirtualYubiKey {
+            shared: Arc::new(Shared {
+                card: Mutex::new(Card::new(config)),
+                apdus_before_removal: AtomicU64::new(NO_REMOVAL),
+                powered: AtomicBool::new(false),
+            }),
+            connection: None,
+        }
+    }
+
+    /// Locks the card for inspection or configuration (e.g. touch, faults).
+    pub fn card(&self) -> MutexGuard<'_, Card> {
+        self.shared
+            .card
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The card's serial number.
+    pub fn serial(&self) -> u32 {
+        self.card().config().serial
+    }
+
+    /// Inserts the card into the vpcd slot listening on `127.0.0.1:port` and
+    /// waits (up to 10 s) until pcscd has powered it up, so it is usable by
+    /// PC/SC clients when this returns. Removes it first if inserted.
+    pub fn insert(&mut self, port: u16) -> io::Result<()> {
+        self.remove();
+        self.shared.powered.store(false, Ordering::SeqCst);
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let stream = loop {
+            match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+                Ok(s) => break s,
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("cannot connect to vpcd at {addr}: {e} (is pcscd running with the vpcd driver?)"),
+                    ))
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        };
+        stream.set_nodelay(true)?;
+        let reader = stream.try_clone()?;
+        let shared = Arc::clone(&self.shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("vpcd-{port}"))
+            .spawn(move || serve(reader, &shared))?;
+        self.connection = Some(Connection { stream, thread });
+        while !self.shared.powered.load(Ordering::SeqCst) {
+            if Instant::now() >= deadline || !self.is_inserted() {
+                self.remove();
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "vpcd accepted the card but pcscd never powered it up",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+
+    /// True while the connection to vpcd is open (the card is present).
+    pub fn is_inserted(&self) -> bool {
+        self.connection
+            .as_ref()
+            .is_some_and(|c| !c.thread.is_finished())
+    }
+
+    /// Removes the card (closes the vpcd connection) and joins the thread.
+    /// The card's state is kept; the session state is cleared as on power loss.
+    pub fn remove(&mut self) {
+        if let Some(c) = self.connection.take() {
+            let _ = c.stream.shutdown(Shutdown::Both);
+            let _ = c.thread.join();
+        }
+        self.card().power_cycle();
+    }
+
+    /// Simulates removal in the middle of an operation: after `n` more command
+    /// APDUs have been answered, the next one gets no answer and the card
+    /// disappears from the reader. The count is reset by the next `insert`.
+    pub fn remove_after_apdus(&self, n: u64) {
+        self.shared.apdus_before_removal.store(n, Ordering::SeqCst);
+    }
+}
+
+impl Drop for VirtualYubiKey {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// The connection loop: serves vpcd requests until EOF, error or removal.
+fn serve(mut stream: TcpStream, shared: &Shared) {
+    let _ = serve_inner(&mut stream, shared);
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+fn serve_inner(stream: &mut TcpStream, shared: &Shared) -> io::Result<()> {
+    let mut len = [0u8; 2];
+    loop {
+        // Linux turns quick-ACK mode off by itself; re-arm it before each read.
+        rustix::net::sockopt::set_tcp_quickack(&*stream, true)?;
+        stream.read_exact(&mut len)?;
+        let mut payload = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut payload)?;
+        let reply = match payload.as_slice() {
+            [0] | [1] | [2] => {
+                lock(shared).power_cycle();
+                if payload == [1] {
+                    shared.powered.store(true, Ordering::SeqCst);
+                }
+                continue;
+            }
+            [4] => YUBIKEY5_ATR.to_vec(),
+            [_] => continue,
+            apdu => {
+                let left = shared.apdus_before_removal.load(Ordering::SeqCst);
+                if left == 0 {
+                    shared
+                        .apdus_before_removal
+                        .store(NO_REMOVAL, Ordering::SeqCst);
+                    return Ok(()); // removed mid-operation: no answer
+                }
+                if left != NO_REMOVAL {
+                    shared
+                        .apdus_before_removal
+                        .store(left - 1, Ordering::SeqCst);
+                }
+                lock(shared).execute(apdu)
+            }
+        };
+        let n = u16::try_from(reply.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "reply too long"))?;
+        let mut frame = Vec::with_capacity(reply.len() + 2);
+        frame.extend(n.to_be_bytes());
+        frame.extend(reply);
+        stream.write_all(&frame)?;
+    }
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Card> {
+    shared
+        .card
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
