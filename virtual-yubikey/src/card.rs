@@ -775,7 +775,7 @@ impl Card {
     }
 
     /// Parses the `5C <id>` object reference; returns the id and the rest.
-    fn object_id<'d>(data: &'d [u8]) -> Result<(Vec<u8>, &'d [u8]), Sw> {
+    fn object_id(data: &[u8]) -> Result<(Vec<u8>, &[u8]), Sw> {
         let (t, rest) = parse_tlv(data)?;
         if t.tag != 0x5C || !(t.value.len() == 1 || t.value.len() == 3) {
             return Err(sw::WRONG_DATA);

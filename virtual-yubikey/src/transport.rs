@@ -16,7 +16,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -40,8 +40,6 @@ struct Shared {
     card: Mutex<Card>,
     /// Command APDUs still allowed before a simulated removal.
     apdus_before_removal: AtomicU64,
-    /// Set once pcscd has powered the card up after insertion.
-    powered: AtomicBool,
 }
 
 struct Connection {
@@ -53,6 +51,7 @@ struct Connection {
 pub struct VirtualYubiKey {
     shared: Arc<Shared>,
     connection: Option<Connection>,
+    port: Option<u16>,
 }
 
 impl VirtualYubiKey {
@@ -62,9 +61,9 @@ impl VirtualYubiKey {
             shared: Arc::new(Shared {
                 card: Mutex::new(Card::new(config)),
                 apdus_before_removal: AtomicU64::new(NO_REMOVAL),
-                powered: AtomicBool::new(false),
             }),
             connection: None,
+            port: None,
         }
     }
 
@@ -82,11 +81,14 @@ impl VirtualYubiKey {
     }
 
     /// Inserts the card into the vpcd slot listening on `127.0.0.1:port` and
-    /// waits (up to 10 s) until pcscd has powered it up, so it is usable by
-    /// PC/SC clients when this returns. Removes it first if inserted.
+    /// waits (up to 10 s) until pcscd reports the card present in that slot's
+    /// reader, so it is usable by PC/SC clients when this returns. Removes it
+    /// first if inserted. The simulated-removal count is reset.
     pub fn insert(&mut self, port: u16) -> io::Result<()> {
         self.remove();
-        self.shared.powered.store(false, Ordering::SeqCst);
+        self.shared
+            .apdus_before_removal
+            .store(NO_REMOVAL, Ordering::SeqCst);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let deadline = Instant::now() + Duration::from_secs(10);
         let stream = loop {
@@ -108,16 +110,14 @@ impl VirtualYubiKey {
             .name(format!("vpcd-{port}"))
             .spawn(move || serve(reader, &shared))?;
         self.connection = Some(Connection { stream, thread });
-        while !self.shared.powered.load(Ordering::SeqCst) {
-            if Instant::now() >= deadline || !self.is_inserted() {
-                self.remove();
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "vpcd accepted the card but pcscd never powered it up",
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        if !wait_reader_state(port, true, deadline) {
+            self.remove();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "vpcd accepted the card but pcscd never reported it present",
+            ));
         }
+        self.port = Some(port);
         Ok(())
     }
 
@@ -128,12 +128,18 @@ impl VirtualYubiKey {
             .is_some_and(|c| !c.thread.is_finished())
     }
 
-    /// Removes the card (closes the vpcd connection) and joins the thread.
+    /// Removes the card (closes the vpcd connection), joins the thread and
+    /// waits (up to 5 s) until pcscd reports the reader empty.
     /// The card's state is kept; the session state is cleared as on power loss.
     pub fn remove(&mut self) {
         if let Some(c) = self.connection.take() {
             let _ = c.stream.shutdown(Shutdown::Both);
             let _ = c.thread.join();
+            // Wait until pcscd has seen the card go, so that a quick
+            // re-insertion is a real insertion (power-up, fresh ATR) for it.
+            if let Some(port) = self.port.take() {
+                wait_reader_state(port, false, Instant::now() + Duration::from_secs(5));
+            }
         }
         self.card().power_cycle();
     }
@@ -141,6 +147,9 @@ impl VirtualYubiKey {
     /// Simulates removal in the middle of an operation: after `n` more command
     /// APDUs have been answered, the next one gets no answer and the card
     /// disappears from the reader. The count is reset by the next `insert`.
+    ///
+    /// Known limitation: after this, vpcd stops reporting new cards on that
+    /// slot until pcscd restarts, so use it in a test binary of its own.
     pub fn remove_after_apdus(&self, n: u64) {
         self.shared.apdus_before_removal.store(n, Ordering::SeqCst);
     }
@@ -169,9 +178,6 @@ fn serve_inner(stream: &mut TcpStream, shared: &Shared) -> io::Result<()> {
         let reply = match payload.as_slice() {
             [0] | [1] | [2] => {
                 lock(shared).power_cycle();
-                if payload == [1] {
-                    shared.powered.store(true, Ordering::SeqCst);
-                }
                 continue;
             }
             [4] => YUBIKEY5_ATR.to_vec(),
@@ -182,7 +188,11 @@ fn serve_inner(stream: &mut TcpStream, shared: &Shared) -> io::Result<()> {
                     shared
                         .apdus_before_removal
                         .store(NO_REMOVAL, Ordering::SeqCst);
-                    return Ok(()); // removed mid-operation: no answer
+                    // Removed mid-operation: the APDU gets no card answer.
+                    // vpcd must still get a (empty) frame before the close,
+                    // or it stops accepting new cards on this slot.
+                    stream.write_all(&[0, 0])?;
+                    return Ok(());
                 }
                 if left != NO_REMOVAL {
                     shared
@@ -206,4 +216,59 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Card> {
         .card
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Reader names vpcd slots get: `<FRIENDLYNAME> 00 0<slot>`, for our private
+/// pcscd and for Debian's system configuration.
+const VPCD_READER_NAMES: [&str; 2] = [crate::harness::READER_NAME, "Virtual PCD"];
+
+/// Waits until pcscd reports the vpcd reader of `port` present (or empty).
+/// Returns false on timeout; if PC/SC itself is unusable, waits 1 s instead.
+fn wait_reader_state(port: u16, present: bool, deadline: Instant) -> bool {
+    let Some(slot) = port.checked_sub(VPCD_PORT_0) else {
+        return true;
+    };
+    let Ok(ctx) = pcsc::Context::establish(pcsc::Scope::User) else {
+        std::thread::sleep(Duration::from_secs(1));
+        return true;
+    };
+    let suffix = format!(" {slot:02X}");
+    loop {
+        let mut buf = vec![0u8; 8192];
+        let names: Vec<std::ffi::CString> = match ctx.list_readers(&mut buf) {
+            Ok(names) => names
+                .filter(|n| {
+                    let n = n.to_string_lossy();
+                    n.ends_with(&suffix) && VPCD_READER_NAMES.iter().any(|base| n.starts_with(base))
+                })
+                .map(|n| n.to_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut states: Vec<pcsc::ReaderState> = names
+            .iter()
+            .map(|n| pcsc::ReaderState::new(n.as_c_str(), pcsc::State::UNAWARE))
+            .collect();
+        if !states.is_empty()
+            && ctx
+                .get_status_change(Duration::from_millis(100), &mut states)
+                .is_ok()
+        {
+            let done = states.iter().all(|s| {
+                let st = s.event_state();
+                if present {
+                    st.contains(pcsc::State::PRESENT) && !st.contains(pcsc::State::MUTE)
+                } else {
+                    st.contains(pcsc::State::EMPTY)
+                }
+            });
+            if done {
+                return true;
+            }
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
