@@ -346,6 +346,20 @@ impl TrustAnchors {
         })
     }
 
+    /// The anchors this build trusts: the bundled Yubico set; in builds with the
+    /// `test-hooks` feature (tests only) plus the DER root named by the
+    /// environment variable `BREAKGLASS_TEST_ATTESTATION_ROOT`, if set.
+    pub fn for_this_build() -> Result<Self, AttestationError> {
+        let anchors = Self::yubico()?;
+        #[cfg(feature = "test-hooks")]
+        if let Some(path) = std::env::var_os("BREAKGLASS_TEST_ATTESTATION_ROOT") {
+            if let Ok(der) = std::fs::read(path) {
+                return Ok(anchors.with_test_root(&der));
+            }
+        }
+        Ok(anchors)
+    }
+
     /// SHA-256 fingerprints of the DER of every bundled certificate, computed from the
     /// embedded bytes (for display, and for tests comparing them with the published
     /// table).

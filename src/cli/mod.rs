@@ -76,11 +76,17 @@ enum Command {
 
 #[derive(Subcommand)]
 enum CustodianCmd {
-    /// Enroll a custodian: create a passphrase-protected software identity.
+    /// Enroll a custodian: YubiKeys, or a passphrase-protected software identity.
     #[command(
-        after_help = "Example:\n  breakglass custodian enroll --name alice --out /media/alice/alice.identity\n\nWrites the identity (secret, 0600) and NAME.custodian.json (public) beside it."
+        after_help = "Examples:\n  breakglass custodian enroll --name alice --yubikey --serial 12345678 --serial 23456789\n      (a main token and a spare kept in a safe: one share, either token opens it)\n  breakglass custodian enroll --name bob --out /media/bob/bob.identity\n      (software custodian, for small teams and drills)\n\nYubiKey: the key is generated ON the token in a retired PIV slot; a default PIN or PUK\nis refused and changed first; the attestation is verified to Yubico's roots.\nWrites NAME.custodian.json (public) and, for software, the identity (secret, 0600)."
     )]
     Enroll(EnrollArgs),
+    /// List the YubiKeys inserted (serial, firmware, reader).
+    Tokens {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -88,9 +94,27 @@ struct EnrollArgs {
     /// Custodian name (a-z, 0-9, '.', '_', '-').
     #[arg(long)]
     name: String,
-    /// Where to write the encrypted identity file (must not exist).
+    /// Software custodian: where to write the encrypted identity file (must not exist).
+    #[arg(long, required_unless_present = "yubikey", conflicts_with = "yubikey")]
+    out: Option<PathBuf>,
+    /// Enroll YubiKeys instead of a software identity.
     #[arg(long)]
-    out: PathBuf,
+    yubikey: bool,
+    /// YubiKey serial to enroll (repeat for a spare token) [default: the only one inserted].
+    #[arg(long = "serial", requires = "yubikey")]
+    serials: Vec<u32>,
+    /// Retired PIV slot in hex, 82-95 [default: the first free one].
+    #[arg(long, requires = "yubikey")]
+    slot: Option<String>,
+    /// PIN policy of the key: once or always.
+    #[arg(long, default_value = "once")]
+    pin_policy: String,
+    /// Touch policy of the key: always, cached or never.
+    #[arg(long, default_value = "always")]
+    touch_policy: String,
+    /// Adopt the key already in --slot (e.g. made by age-plugin-yubikey) instead of generating one.
+    #[arg(long, requires = "slot")]
+    adopt: bool,
     /// Where to write the public descriptor [default: NAME.custodian.json beside --out].
     #[arg(long)]
     descriptor: Option<PathBuf>,
@@ -270,7 +294,9 @@ pub fn run() -> Result<u8> {
     }
     let cli = Cli::parse();
     match cli.command {
+        Command::Custodian(CustodianCmd::Enroll(a)) if a.yubikey => enroll_yubikey(a),
         Command::Custodian(CustodianCmd::Enroll(a)) => enroll(a),
+        Command::Custodian(CustodianCmd::Tokens { json }) => list_tokens(json),
         Command::Init(a) => run_init(a),
         Command::Unseal(a) => run_unseal(a),
         Command::Reseal(a) => run_reseal(a),
@@ -360,11 +386,15 @@ fn enroll(a: EnrollArgs) -> Result<u8> {
             )))
         }
     };
+    let out = a
+        .out
+        .clone()
+        .ok_or_else(|| Error::Usage("--out FILE is required for a software custodian".into()))?;
     let descriptor_path = a
         .descriptor
         .clone()
-        .unwrap_or_else(|| a.out.with_file_name(format!("{}.custodian.json", a.name)));
-    for p in [&a.out, &descriptor_path] {
+        .unwrap_or_else(|| out.with_file_name(format!("{}.custodian.json", a.name)));
+    for p in [&out, &descriptor_path] {
         if p.exists() {
             return Err(Error::Usage(format!(
                 "{} already exists; enrollment never overwrites a file",
@@ -385,37 +415,175 @@ fn enroll(a: EnrollArgs) -> Result<u8> {
     }
     let pass = ui.passphrase(&a.name, PassphrasePurpose::New)?;
     let (bytes, recipient) = software::create(&a.name, &pass, params).map_err(token_err)?;
-    breakglass::fsutil::write_new(&a.out, &bytes)
-        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", a.out.display())))?;
+    breakglass::fsutil::write_new(&out, &bytes)
+        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", out.display())))?;
     let desc = CustodianDescriptor {
         format: CustodianDescriptor::FORMAT.into(),
         name: a.name.clone(),
         tokens: vec![TokenDescriptor::Software { recipient }],
     };
-    let text = serde_json::to_string_pretty(&desc).map_err(|e| Error::Usage(e.to_string()))?;
-    breakglass::fsutil::write_new(&descriptor_path, format!("{text}\n").as_bytes())
-        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", descriptor_path.display())))?;
-    let fp = desc
-        .tokens
-        .first()
-        .map(|t| t.fingerprint())
-        .unwrap_or_default();
-    if a.common.json {
+    write_descriptor(&desc, &descriptor_path, Some(&out), a.common.json)
+}
+
+fn write_descriptor(
+    desc: &CustodianDescriptor,
+    path: &Path,
+    identity: Option<&Path>,
+    json: bool,
+) -> Result<u8> {
+    let text = serde_json::to_string_pretty(desc).map_err(|e| Error::Usage(e.to_string()))?;
+    breakglass::fsutil::write_new(path, format!("{text}\n").as_bytes())
+        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+    let fps: Vec<String> = desc.tokens.iter().map(|t| t.fingerprint()).collect();
+    if json {
         println!(
             "{}",
-            serde_json::json!({"custodian": a.name, "identity": a.out, "descriptor": descriptor_path, "token_fingerprint": fp})
+            serde_json::json!({"custodian": desc.name, "identity": identity, "descriptor": path,
+                "tokens": desc.tokens.iter().map(|t| t.label()).collect::<Vec<_>>(),
+                "token_fingerprints": fps})
         );
     } else {
-        println!("custodian:   {}", a.name);
-        println!(
-            "identity:    {} (secret; keep it on your own medium)",
-            a.out.display()
-        );
+        println!("custodian:   {}", desc.name);
+        if let Some(id) = identity {
+            println!(
+                "identity:    {} (secret; keep it on your own medium)",
+                id.display()
+            );
+        }
         println!(
             "descriptor:  {} (public; give it to the setup ceremony)",
-            descriptor_path.display()
+            path.display()
         );
-        println!("fingerprint: {fp}");
+        for (t, fp) in desc.tokens.iter().zip(&fps) {
+            println!("token:       {} · {fp}", t.label());
+        }
+    }
+    Ok(0)
+}
+
+fn enroll_yubikey(a: EnrollArgs) -> Result<u8> {
+    use breakglass::attestation::{PinPolicy, TouchPolicy, TrustAnchors};
+    use breakglass::token::yubikey;
+    if !breakglass::names::is_valid(&a.name) {
+        return Err(Error::Usage(format!(
+            "custodian name '{}' is invalid: use {}",
+            a.name,
+            breakglass::names::RULE
+        )));
+    }
+    let descriptor_path = a
+        .descriptor
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.custodian.json", a.name)));
+    if descriptor_path.exists() {
+        return Err(Error::Usage(format!(
+            "{} already exists; enrollment never overwrites a file",
+            descriptor_path.display()
+        )));
+    }
+    let pin_policy: PinPolicy = a.pin_policy.parse().map_err(|_| {
+        Error::Usage(format!(
+            "--pin-policy '{}': use once or always",
+            a.pin_policy
+        ))
+    })?;
+    let touch_policy: TouchPolicy = a.touch_policy.parse().map_err(|_| {
+        Error::Usage(format!(
+            "--touch-policy '{}': use always, cached or never",
+            a.touch_policy
+        ))
+    })?;
+    let slot = match &a.slot {
+        None => None,
+        Some(s) => Some(
+            u8::from_str_radix(s, 16)
+                .ok()
+                .filter(|v| (yubikey::FIRST_RETIRED_SLOT..=yubikey::LAST_RETIRED_SLOT).contains(v))
+                .ok_or_else(|| {
+                    Error::Usage(format!("--slot '{s}': use a retired slot, 82 to 95 (hex)"))
+                })?,
+        ),
+    };
+    let anchors = TrustAnchors::for_this_build()
+        .map_err(|e| Error::Usage(format!("attestation roots: {e}")))?;
+    let mut ui = make_ui(a.common.answers.as_deref())?;
+    let serials: Vec<Option<u32>> = if a.serials.is_empty() {
+        vec![None]
+    } else {
+        a.serials.iter().copied().map(Some).collect()
+    };
+    let mut tokens = Vec::new();
+    for (i, serial) in serials.iter().enumerate() {
+        let label = serial
+            .map(|s| format!("YubiKey {s}"))
+            .unwrap_or_else(|| "the inserted YubiKey".into());
+        ui.say(
+            Level::Step,
+            &format!(
+                "Enrolling {label} for custodian '{}' (token {} of {})",
+                a.name,
+                i + 1,
+                serials.len()
+            ),
+        );
+        let desc = if a.adopt {
+            let (Some(serial), Some(slot)) = (serial, slot) else {
+                return Err(Error::Usage("--adopt needs --serial and --slot".into()));
+            };
+            yubikey::enroll_existing(*serial, slot, &a.name, &anchors, ui.as_mut())
+        } else {
+            let opts = yubikey::EnrollOptions {
+                serial: *serial,
+                slot,
+                pin_policy,
+                touch_policy,
+            };
+            yubikey::enroll(&opts, &a.name, &anchors, ui.as_mut())
+        }
+        .map_err(|e| Error::Token(e.into()))?;
+        ui.say(
+            Level::Info,
+            &format!(
+                "YubiKey {} slot {}: P-256 key generated on the token, attestation verified ({}), firmware {}",
+                desc.serial, desc.slot, desc.attestation.pki, desc.firmware
+            ),
+        );
+        if tokens
+            .iter()
+            .any(|t| matches!(t, TokenDescriptor::Yubikey(o) if o.serial == desc.serial))
+        {
+            return Err(Error::Usage(format!(
+                "YubiKey {} was given twice; a spare must be another token",
+                desc.serial
+            )));
+        }
+        tokens.push(TokenDescriptor::Yubikey(desc));
+    }
+    let desc = CustodianDescriptor {
+        format: CustodianDescriptor::FORMAT.into(),
+        name: a.name.clone(),
+        tokens,
+    };
+    write_descriptor(&desc, &descriptor_path, None, a.common.json)
+}
+
+fn list_tokens(json: bool) -> Result<u8> {
+    let tokens = breakglass::token::yubikey::list().map_err(|e| Error::Token(e.into()))?;
+    if json {
+        let v: Vec<serde_json::Value> = tokens
+            .iter()
+            .map(|t| serde_json::json!({"serial": t.serial, "firmware": t.firmware, "reader": t.reader}))
+            .collect();
+        println!("{}", serde_json::Value::Array(v));
+    } else if tokens.is_empty() {
+        println!("no YubiKey inserted");
+    } else {
+        for t in tokens {
+            println!(
+                "YubiKey {} · firmware {} · {}",
+                t.serial, t.firmware, t.reader
+            );
+        }
     }
     Ok(0)
 }

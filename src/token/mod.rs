@@ -177,12 +177,8 @@ pub fn recipients(
                 let r: age::x25519::Recipient = recipient.parse().map_err(|_| bad())?;
                 out.push(Box::new(r));
             }
-            TokenDescriptor::Yubikey(_) => {
-                return Err(TokenError::Unsupported {
-                    custodian: custodian.name.clone(),
-                    label: t.label(),
-                    why: "YubiKey support is not in this build yet".into(),
-                })
+            TokenDescriptor::Yubikey(y) => {
+                out.push(Box::new(self::yubikey::recipient(y)?));
             }
         }
     }
@@ -207,7 +203,6 @@ pub fn open_share(
     vault_fingerprint: &str,
     ui: &mut dyn crate::ui::Ui,
 ) -> Result<crate::secret::SecretBytes, TokenError> {
-    let _ = vault_fingerprint;
     let software: Vec<&str> = tokens
         .iter()
         .filter_map(|t| match t {
@@ -215,13 +210,13 @@ pub fn open_share(
             _ => None,
         })
         .collect();
-    if software.is_empty() {
-        return Err(TokenError::Unsupported {
-            custodian: custodian.into(),
-            label: tokens.first().map(|t| t.label()).unwrap_or_default(),
-            why: "YubiKey support is not in this build yet".into(),
-        });
-    }
+    let yubikeys: Vec<&YubikeyDescriptor> = tokens
+        .iter()
+        .filter_map(|t| match t {
+            TokenDescriptor::Yubikey(y) => Some(y),
+            _ => None,
+        })
+        .collect();
     // A supplied identity file whose header names this custodian and one of their recipients.
     let mut file: Option<(String, Vec<u8>)> = supplied.iter().find_map(|s| {
         software::header(&s.bytes, &s.path)
@@ -229,6 +224,15 @@ pub fn open_share(
             .filter(|h| h.name == custodian && software.contains(&h.recipient.as_str()))
             .map(|_| (s.path.clone(), s.bytes.clone()))
     });
+    if file.is_none() && !yubikeys.is_empty() {
+        return Ok(self::yubikey::open_share(
+            custodian,
+            &yubikeys,
+            share_file,
+            vault_fingerprint,
+            ui,
+        )?);
+    }
     if file.is_none() {
         let path = ui.text(
             &format!("identity.{custodian}"),

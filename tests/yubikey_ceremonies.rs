@@ -1,0 +1,389 @@
+//! Whole ceremonies on virtual YubiKeys through the real pcscd, driven by the
+//! real `breakglass` binary: setup with three tokens (one custodian with a
+//! spare), 2-of-3 unseal with either of a custodian's tokens, reseal, and the
+//! custodian-facing errors (foreign token, wrong PIN).
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{run_env, PASSWORD};
+use virtual_yubikey::harness::{fresh_serial, Harness};
+use virtual_yubikey::{Config, VirtualYubiKey, FW_5_4_3, FW_5_7_1};
+
+const PIN: &str = "864213";
+const PUK: &str = "97531864";
+
+struct Bench {
+    dir: tempfile::TempDir,
+    root: String,
+    slots: [Harness; 2],
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let a = Harness::acquire().expect("vpcd slot (pcscd and vsmartcard-vpcd installed?)");
+        let b = Harness::acquire().expect("second vpcd slot");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("test-root.der");
+        std::fs::write(&root, virtual_yubikey::test_attestation_root_der()).unwrap();
+        Bench {
+            root: root.display().to_string(),
+            dir,
+            slots: [a, b],
+        }
+    }
+
+    fn path(&self, rel: &str) -> String {
+        self.dir.path().join(rel).display().to_string()
+    }
+
+    fn answers(&self, v: serde_json::Value) -> String {
+        let p = self.path("answers.json");
+        std::fs::write(&p, v.to_string()).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        p
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> common::Run {
+        run_env(
+            args,
+            stdin,
+            &[("BREAKGLASS_TEST_ATTESTATION_ROOT", &self.root)],
+        )
+    }
+
+    /// Inserts `cards` (at most two at a time, one per vpcd slot).
+    fn insert(&self, cards: &mut [&mut VirtualYubiKey]) {
+        for (card, slot) in cards.iter_mut().zip(&self.slots) {
+            card.insert(slot.port()).expect("insert");
+        }
+    }
+}
+
+fn card(firmware: [u8; 3]) -> VirtualYubiKey {
+    VirtualYubiKey::new(Config::new(fresh_serial().unwrap(), firmware))
+}
+
+fn pins(serials: &[u32], pin: &str) -> serde_json::Value {
+    let m: serde_json::Map<String, serde_json::Value> = serials
+        .iter()
+        .map(|s| (s.to_string(), pin.into()))
+        .collect();
+    serde_json::Value::Object(m)
+}
+
+#[test]
+fn setup_unseal_and_reseal_with_virtual_yubikeys() {
+    let b = Bench::new();
+    let mut alice = card(FW_5_7_1);
+    let mut alice_spare = card(FW_5_4_3);
+    let mut bob = card(FW_5_4_3);
+    let mut carol = card(FW_5_7_1);
+    let all = [
+        alice.serial(),
+        alice_spare.serial(),
+        bob.serial(),
+        carol.serial(),
+    ];
+
+    // Enrollment: default PIN/PUK are refused and changed; keys generated on the tokens.
+    let enroll_answers = b.answers(serde_json::json!({
+        "pins": pins(&all, "123456"), "new_pins": pins(&all, PIN), "new_puks": pins(&all, PUK),
+    }));
+    b.insert(&mut [&mut alice, &mut alice_spare]);
+    let (s1, s2) = (alice.serial().to_string(), alice_spare.serial().to_string());
+    let desc = b.path("alice.custodian.json");
+    let r = b.run(
+        &[
+            "custodian",
+            "enroll",
+            "--name",
+            "alice",
+            "--yubikey",
+            "--serial",
+            &s1,
+            "--serial",
+            &s2,
+            "--descriptor",
+            &desc,
+            "--answers",
+            &enroll_answers,
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!("YubiKey {s1} slot 82")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("YubiKey {s2} slot 82")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("attestation verified (test)"),
+        "{}",
+        r.stderr
+    );
+    alice.remove();
+    alice_spare.remove();
+    for (name, c) in [("bob", &mut bob), ("carol", &mut carol)] {
+        b.insert(&mut [c]);
+        let desc = b.path(&format!("{name}.custodian.json"));
+        let r = b.run(
+            &[
+                "custodian",
+                "enroll",
+                "--name",
+                name,
+                "--yubikey",
+                "--descriptor",
+                &desc,
+                "--answers",
+                &enroll_answers,
+                "--touch-policy",
+                "cached",
+            ],
+            "",
+        );
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        c.remove();
+    }
+
+    // Setup: 2-of-3.
+    let vault = b.path("vault");
+    let entries = serde_json::json!([{"kind": "password", "name": "aws-root", "value": PASSWORD}])
+        .to_string();
+    let r = b.run(
+        &[
+            "init",
+            "--vault",
+            &vault,
+            "--threshold",
+            "2",
+            "--custodian",
+            &b.path("alice.custodian.json"),
+            "--custodian",
+            &b.path("bob.custodian.json"),
+            "--custodian",
+            &b.path("carol.custodian.json"),
+            "--entries",
+            "-",
+            "--json",
+        ],
+        &entries,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let fingerprint = serde_json::from_str::<serde_json::Value>(r.stdout.trim()).unwrap()
+        ["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let open_answers = b.answers(serde_json::json!({"pins": pins(&all, PIN)}));
+    let unseal = |who: &[&str]| {
+        let mut args = vec![
+            "unseal",
+            "--vault",
+            &vault,
+            "--ticket",
+            "INC-7",
+            "--reason",
+            "IdP outage",
+            "--answers",
+            &open_answers,
+            "--json",
+        ];
+        for w in who {
+            args.push("--custodian");
+            args.push(w);
+        }
+        b.run(&args, "")
+    };
+
+    // Emergency unseal by alice and bob; the vault fingerprint is shown before each PIN.
+    b.insert(&mut [&mut alice, &mut bob]);
+    let r = unseal(&["alice", "bob"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(PASSWORD));
+    assert_eq!(
+        r.stderr
+            .matches(&format!("Opening vault {fingerprint}"))
+            .count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("touch YubiKey"), "{}", r.stderr);
+    alice.remove();
+    bob.remove();
+
+    // Alice's spare token (from the safe) opens the same share.
+    b.insert(&mut [&mut alice_spare, &mut carol]);
+    let r = unseal(&["alice", "carol"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(PASSWORD));
+
+    // Reseal after rotation by alice (spare) and carol: fresh shares on the same tokens.
+    let reseal_answers = b.answers(serde_json::json!({
+        "pins": pins(&all, PIN), "confirm": {"reseal.provider-updated": true},
+    }));
+    let r = b.run(
+        &[
+            "reseal",
+            "--vault",
+            &vault,
+            "--ticket",
+            "INC-7",
+            "--reason",
+            "rotation after INC-7",
+            "--generate",
+            "aws-root",
+            "--custodian",
+            "alice",
+            "--custodian",
+            "carol",
+            "--answers",
+            &reseal_answers,
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let generated = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("NEW VALUE aws-root.password"))
+        .unwrap();
+    let generated = generated.rsplit(": ").next().unwrap().to_owned();
+    alice_spare.remove();
+    carol.remove();
+
+    b.insert(&mut [&mut bob, &mut carol]);
+    let r = unseal(&["bob", "carol"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&generated) && !r.stdout.contains(PASSWORD));
+    bob.remove();
+    carol.remove();
+    let r = b.run(&["log", "verify", "--vault", &vault], "");
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn foreign_token_and_wrong_pin_are_named() {
+    let b = Bench::new();
+    let mut alice = card(FW_5_7_1);
+    let mut bob = card(FW_5_7_1);
+    let mut stranger = card(FW_5_7_1);
+    let all = [alice.serial(), bob.serial(), stranger.serial()];
+    let enroll_answers = b.answers(serde_json::json!({
+        "pins": pins(&all, "123456"), "new_pins": pins(&all, PIN), "new_puks": pins(&all, PUK),
+    }));
+    for (name, c) in [("alice", &mut alice), ("bob", &mut bob)] {
+        b.insert(&mut [c]);
+        let desc = b.path(&format!("{name}.custodian.json"));
+        let r = b.run(
+            &[
+                "custodian",
+                "enroll",
+                "--name",
+                name,
+                "--yubikey",
+                "--descriptor",
+                &desc,
+                "--answers",
+                &enroll_answers,
+            ],
+            "",
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        c.remove();
+    }
+    let vault = b.path("vault");
+    let entries = serde_json::json!([{"kind": "password", "name": "aws-root", "value": PASSWORD}])
+        .to_string();
+    let r = b.run(
+        &[
+            "init",
+            "--vault",
+            &vault,
+            "--threshold",
+            "2",
+            "--custodian",
+            &b.path("alice.custodian.json"),
+            "--custodian",
+            &b.path("bob.custodian.json"),
+            "--entries",
+            "-",
+        ],
+        &entries,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A token that belongs to no custodian of this vault.
+    b.insert(&mut [&mut stranger]);
+    let answers = b.answers(serde_json::json!({"pins": pins(&all, PIN)}));
+    let args = [
+        "unseal",
+        "--vault",
+        &vault,
+        "--ticket",
+        "INC-8",
+        "--reason",
+        "test",
+        "--answers",
+        &answers,
+        "--custodian",
+        "alice",
+        "--custodian",
+        "bob",
+        "--json",
+    ];
+    let r = b.run(&args, "");
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(&format!(
+            "YubiKey {} is not enrolled for custodian alice in this vault",
+            stranger.serial()
+        )),
+        "{}",
+        r.stderr
+    );
+    stranger.remove();
+    // Wrong PIN: retries left are shown, nothing is revealed, the rejection is logged.
+    b.insert(&mut [&mut alice, &mut bob]);
+    let wrong = b.answers(serde_json::json!({"pins": {alice.serial().to_string(): "000000", bob.serial().to_string(): PIN}}));
+    let args = [
+        "unseal",
+        "--vault",
+        &vault,
+        "--ticket",
+        "INC-8",
+        "--reason",
+        "test",
+        "--answers",
+        &wrong,
+        "--custodian",
+        "alice",
+        "--custodian",
+        "bob",
+        "--json",
+    ];
+    let r = b.run(&args, "");
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(&format!(
+            "wrong PIN for YubiKey {}: 2 tries left",
+            alice.serial()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains(PASSWORD));
+    let log = std::fs::read_to_string(format!("{vault}/log.jsonl")).unwrap();
+    assert!(log.contains("share-rejected"));
+    alice.remove();
+    bob.remove();
+}
