@@ -19,6 +19,14 @@ use breakglass::token::yubikey::{self, EnrollOptions};
 use virtual_yubikey::Config;
 use yubikey_support::*;
 
+/// In CI (`BREAKGLASS_REQUIRE_INTEROP` set by scripts/test-all) a missing stock
+/// tool is a failure, not a skip: the interop checks must really run there.
+fn require(tool: &str) {
+    if std::env::var_os("BREAKGLASS_REQUIRE_INTEROP").is_some() {
+        panic!("{tool} is required for the interop tests (scripts/test-all installs it)");
+    }
+}
+
 fn plugin_dir() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("AGE_PLUGIN_YUBIKEY_DIR").map(PathBuf::from),
@@ -35,11 +43,13 @@ fn plugin_dir() -> Option<PathBuf> {
 
 fn tools() -> Option<PathBuf> {
     let Some(dir) = plugin_dir() else {
+        require("age-plugin-yubikey");
         eprintln!("SKIPPED: age-plugin-yubikey not found (cargo install age-plugin-yubikey --locked --root /tmp/apy)");
         return None;
     };
     for tool in ["age", "python3"] {
         if Command::new(tool).arg("--version").output().is_err() {
+            require(tool);
             eprintln!("SKIPPED: {tool} not found");
             return None;
         }

@@ -80,7 +80,7 @@ enum CustodianCmd {
     #[command(
         after_help = "Examples:\n  breakglass custodian enroll --name alice --yubikey --serial 12345678 --serial 23456789\n      (a main token and a spare kept in a safe: one share, either token opens it)\n  breakglass custodian enroll --name bob --out /media/bob/bob.identity\n      (software custodian, for small teams and drills)\n\nYubiKey: the key is generated ON the token in a retired PIV slot; a default PIN or PUK\nis refused and changed first; the attestation is verified to Yubico's roots.\nWrites NAME.custodian.json (public) and, for software, the identity (secret, 0600)."
     )]
-    Enroll(EnrollArgs),
+    Enroll(Box<EnrollArgs>),
     /// List the YubiKeys inserted (serial, firmware, reader).
     Tokens {
         /// Machine-readable output.
@@ -294,8 +294,8 @@ pub fn run() -> Result<u8> {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Custodian(CustodianCmd::Enroll(a)) if a.yubikey => enroll_yubikey(a),
-        Command::Custodian(CustodianCmd::Enroll(a)) => enroll(a),
+        Command::Custodian(CustodianCmd::Enroll(a)) if a.yubikey => enroll_yubikey(*a),
+        Command::Custodian(CustodianCmd::Enroll(a)) => enroll(*a),
         Command::Custodian(CustodianCmd::Tokens { json }) => list_tokens(json),
         Command::Init(a) => run_init(a),
         Command::Unseal(a) => run_unseal(a),
