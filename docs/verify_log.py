@@ -21,7 +21,7 @@ def entry(n, raw):
     need = {"data", "event", "generation", "hash", "prev", "seq", "time", "vault"}
     if not need <= set(e) <= need | {"mac"}: bad(n, f"members {sorted(e)}")
     if not (isinstance(e["data"], dict) and isinstance(e["event"], str) and 0 < len(e["event"].encode()) <= 64
-            and uint(e["seq"]) and uint(e["generation"]) and hexn(e["hash"], 64) and hexn(e["prev"], 64)
+            and uint(e["seq"]) and uint(e["generation"]) and e["generation"] >= 1 and hexn(e["hash"], 64) and hexn(e["prev"], 64)
             and hexn(e["vault"], 32) and ("mac" not in e or hexn(e["mac"], 64))): bad(n, "member types")
     if not (re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", str(e["time"])) and e["time"] >= "1970"):
         bad(n, "time")

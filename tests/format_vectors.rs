@@ -621,6 +621,29 @@ fn manifest_vector_mac_verifies_under_the_test_key() {
 }
 
 #[test]
+fn spec_values_match_the_library() {
+    // docs/formats.md §2.2, §4, §7, §9.2.
+    assert_eq!(time("2026-01-15T09:00:00Z").0, 1_768_467_600);
+    let v = parse_vector(&vectors_dir("manifest").join("ok-minimal.txt"));
+    let m = Manifest::from_bytes(&v.input).unwrap();
+    assert_eq!(m.fingerprint(), "967e-660e-5b5f-d74c-9e99");
+    assert_eq!(
+        m.custodians[0].tokens[0].fingerprint(),
+        "software:cd0e-166f-3fc0-7fbf"
+    );
+    let receipt = format!("bg1:{}:{}:{}", m.vault_id, m.log_head.seq, m.log_head.hash);
+    assert_eq!(receipt, "bg1:a0a1a2a3a4a5a6a7a8a9aaabacadaeaf:2:352af98692880b6369973510881e2d8f6f09b5c1e0afa447162bb59eafe6ee5e");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    fs::write(
+        &path,
+        parse_vector(&vectors_dir("log").join("ok-chain-3.txt")).input,
+    )
+    .unwrap();
+    assert_eq!(python_verify(&path, Some(&receipt)), 0);
+}
+
+#[test]
 fn log_vector_macs_verify_under_the_test_key() {
     let v = parse_vector(&vectors_dir("log").join("ok-chain-3.txt"));
     let entries: Vec<log::Entry> = std::str::from_utf8(&v.input)
