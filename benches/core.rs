@@ -63,7 +63,10 @@ fn main() {
             name: name.into(),
             tokens: vec![TokenDescriptor::Software { recipient }],
         });
-        ids.push(SuppliedIdentity { path: name.into(), bytes });
+        ids.push(SuppliedIdentity {
+            path: name.into(),
+            bytes,
+        });
     }
     let runs = 20;
     let mut init_total = 0.0;
@@ -107,7 +110,13 @@ fn main() {
                 entries: vec![],
                 session_secs: 60,
                 override_broken_log: None,
-                identities: ids.iter().map(|i| SuppliedIdentity { path: i.path.clone(), bytes: i.bytes.clone() }).collect(),
+                identities: ids
+                    .iter()
+                    .map(|i| SuppliedIdentity {
+                        path: i.path.clone(),
+                        bytes: i.bytes.clone(),
+                    })
+                    .collect(),
                 order: vec!["alice".into(), "bob".into()],
             },
             &mut ui,
@@ -116,7 +125,10 @@ fn main() {
         s.end(unseal::EndReason::OneShot).expect("end");
         unseal_total += secs(t);
     }
-    println!("init 2-of-3 (no KDF involved): {:.1} ms per vault", init_total / runs as f64 * 1e3);
+    println!(
+        "init 2-of-3 (no KDF involved): {:.1} ms per vault",
+        init_total / runs as f64 * 1e3
+    );
     println!(
         "unseal by 2 custodians: {:.1} ms total, {:.1} ms excluding 2 KDF runs at demo cost ({:.1} ms each)",
         unseal_total / runs as f64 * 1e3,
@@ -126,6 +138,11 @@ fn main() {
 
     // 3. One Argon2id derivation at the production default.
     let t = Instant::now();
-    kdf::derive(&SecretString::new("x".repeat(20)), &salt, KdfParams::DEFAULT).expect("kdf");
+    kdf::derive(
+        &SecretString::new("x".repeat(20)),
+        &salt,
+        KdfParams::DEFAULT,
+    )
+    .expect("kdf");
     println!("argon2id default (64 MiB, t=3, p=1): {:.3} s", secs(t));
 }

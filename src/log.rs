@@ -1,7 +1,7 @@
 //! The append-only, hash-chained audit log (`log.jsonl`).
 //!
 //! Format `breakglass-log/1` (specification and test vectors in
-//! `docs/log-format.md`): JSON Lines; each line is the canonical JSON
+//! `docs/formats.md`): JSON Lines; each line is the canonical JSON
 //! ([`crate::encoding`]) of one entry, followed by `\n`:
 //!
 //! ```text
@@ -288,11 +288,15 @@ pub fn parse_line(line: &str) -> Result<Entry, String> {
     if computed != hash {
         return Err("its hash does not match its content".into());
     }
+    let generation = n("generation")?;
+    if generation == 0 {
+        return Err("member 'generation' must be at least 1".into());
+    }
     Ok(Entry {
         seq: n("seq")?,
         time,
         event,
-        generation: n("generation")?,
+        generation,
         vault,
         data,
         prev,

@@ -231,6 +231,9 @@ impl Manifest {
                 return m(format!("custodian '{}' has no token", c.name));
             }
             for t in &c.tokens {
+                crate::token::check_recipient_canonical(t).map_err(|why| {
+                    ManifestError::Malformed(format!("a token of '{}': {why}", c.name))
+                })?;
                 if recipients.contains(&t.recipient()) {
                     return m(format!(
                         "a token of '{}' is also enrolled elsewhere in this vault",
@@ -252,6 +255,17 @@ impl Manifest {
             {
                 return m("entry names must be valid and unique".into());
             }
+            if !["password", "totp", "note"].contains(&e.kind.as_str()) {
+                return m(format!(
+                    "entry '{}' has an unknown kind (password, totp or note)",
+                    e.name
+                ));
+            }
+        }
+        if self.log_head.seq == 0 {
+            return m(
+                "log_head.seq must be at least 1 (a sealed vault has logged its creation)".into(),
+            );
         }
         Ok(())
     }

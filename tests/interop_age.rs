@@ -31,8 +31,16 @@ fn key_file(dir: &std::path::Path, name: &str, text: &str) -> String {
 }
 
 fn stock_age_decrypt(key: &str, file: &std::path::Path) -> Vec<u8> {
-    let out = Command::new("age").args(["-d", "-i", key]).arg(file).output().unwrap();
-    assert!(out.status.success(), "age -d failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("age")
+        .args(["-d", "-i", key])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "age -d failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -46,8 +54,12 @@ fn stock_age_decrypts_a_share_and_recovers_the_payload() {
     let mut envelopes = Vec::new();
     for name in ["alice", "bob"] {
         let bytes = std::fs::read(f.identity(name)).unwrap();
-        let id = breakglass::token::software::unlock(&bytes, name, &SecretString::new(common::passphrase(name)))
-            .unwrap();
+        let id = breakglass::token::software::unlock(
+            &bytes,
+            name,
+            &SecretString::new(common::passphrase(name)),
+        )
+        .unwrap();
         let key = key_file(keys.path(), name, id.to_age_secret_key().expose());
         let plain = stock_age_decrypt(&key, &f.share_file(1, name));
         assert!(plain.starts_with(b"breakglass-share/1\nvault: "), "{name}");
@@ -73,9 +85,18 @@ fn stock_age_with_the_wrong_identity_opens_nothing() {
     let f = Fixture::new(2, 2);
     let keys = tempfile::tempdir().unwrap();
     let bytes = std::fs::read(f.identity("alice")).unwrap();
-    let id = breakglass::token::software::unlock(&bytes, "alice", &SecretString::new(common::passphrase("alice"))).unwrap();
+    let id = breakglass::token::software::unlock(
+        &bytes,
+        "alice",
+        &SecretString::new(common::passphrase("alice")),
+    )
+    .unwrap();
     let key = key_file(keys.path(), "alice", id.to_age_secret_key().expose());
-    let out = Command::new("age").args(["-d", "-i", &key]).arg(f.share_file(1, "bob")).output().unwrap();
+    let out = Command::new("age")
+        .args(["-d", "-i", &key])
+        .arg(f.share_file(1, "bob"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
 }

@@ -188,6 +188,9 @@ pub fn check_custodians(custodians: &[CustodianDescriptor], threshold: u8) -> Re
             return Err(Error::Usage(format!("custodian '{}' has no token", c.name)));
         }
         for t in &c.tokens {
+            crate::token::check_recipient_canonical(t).map_err(|why| {
+                Error::Usage(format!("custodian descriptor of '{}': {why}", c.name))
+            })?;
             if let Some((_, other)) = recipients.iter().find(|(r, _)| *r == t.recipient()) {
                 return Err(Error::Usage(format!(
                     "the same token ({}) is enrolled for '{}' and '{}'; one token can never belong to two custodians",

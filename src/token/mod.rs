@@ -162,6 +162,26 @@ pub enum TokenError {
     Ui(#[from] crate::ui::UiError),
 }
 
+/// Checks that a token's recipient parses and is spelled canonically (lower
+/// case, as age prints it), so that comparing recipient strings compares keys.
+pub fn check_recipient_canonical(t: &TokenDescriptor) -> Result<(), String> {
+    let canonical = match t {
+        TokenDescriptor::Software { recipient } => recipient
+            .parse::<age::x25519::Recipient>()
+            .map(|r| r.to_string())
+            .map_err(|_| "the recipient is not an age X25519 recipient".to_string())?,
+        TokenDescriptor::Yubikey(y) => y
+            .recipient
+            .parse::<piv_p256::PivRecipient>()
+            .map(|r| r.to_string())
+            .map_err(|_| "the recipient is not an age1yubikey recipient".to_string())?,
+    };
+    if canonical != t.recipient() {
+        return Err("the recipient is not in canonical (lower-case) form".into());
+    }
+    Ok(())
+}
+
 /// The age recipients of a custodian's share file (one per token).
 pub fn recipients(
     custodian: &CustodianDescriptor,

@@ -221,8 +221,28 @@ fn parse(bytes: &[u8], path: &str) -> Result<IdentityFile, SoftwareError> {
         path: path.into(),
         source,
     })?;
-    age::x25519::Recipient::from_str(&file.recipient)
-        .map_err(|_| malformed("recipient is not an age X25519 recipient".into()))?;
+    let canonical = age::x25519::Recipient::from_str(&file.recipient)
+        .map_err(|_| malformed("recipient is not an age X25519 recipient".into()))?
+        .to_string();
+    if canonical != file.recipient {
+        return Err(malformed("recipient is not an age X25519 recipient".into()));
+    }
+    if !crate::names::is_valid(&file.name) {
+        return Err(malformed(format!(
+            "name is invalid: use {}",
+            crate::names::RULE
+        )));
+    }
+    if unb64(&file.salt, "salt").map(|s| s.len()) != Ok(16) {
+        return Err(malformed(
+            "salt must be 16 bytes of canonical base64".into(),
+        ));
+    }
+    if unb64(&file.nonce, "nonce").map(|s| s.len()) != Ok(12) {
+        return Err(malformed(
+            "nonce must be 12 bytes of canonical base64".into(),
+        ));
+    }
     Ok(file)
 }
 
