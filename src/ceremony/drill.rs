@@ -218,7 +218,7 @@ pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOu
                 events::DRILL,
                 manifest.generation,
                 log_data! {"kind" => "quorum", "custodians" => Vec::<String>::new(),
-                           "result" => "failed", "request" => before + 1, "why" => why},
+                "result" => "failed", "request" => before + 1, "why" => why},
                 None,
             )?;
             ui.say(Level::Warn, &format!("drill FAILED: {why}"));
@@ -258,7 +258,9 @@ pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOu
         failed.extend(bad);
     })?;
     let result = if let Some(seq) = failed.first() {
-        Err(format!("entry {seq} carries a quorum MAC that does not verify"))
+        Err(format!(
+            "entry {seq} carries a quorum MAC that does not verify"
+        ))
     } else {
         check_payload(&vault, &opened)
     };
@@ -295,10 +297,7 @@ pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOu
 }
 
 /// Payload digest, decryption, schema and index — nothing leaves this function.
-fn check_payload(
-    vault: &Vault,
-    opened: &quorum::Opened,
-) -> std::result::Result<(), String> {
+fn check_payload(vault: &Vault, opened: &quorum::Opened) -> std::result::Result<(), String> {
     let manifest = &opened.manifest;
     let file = vault
         .read_data(&manifest.payload.file)

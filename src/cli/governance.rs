@@ -305,7 +305,11 @@ pub struct ReportArgs {
 fn date(s: &str, end: bool) -> Result<Timestamp> {
     let t = governance::parse_date(s)
         .map_err(|e| Error::Usage(format!("{e}; or give a day as YYYY-MM-DD")))?;
-    Ok(if end && s.len() == 10 { t.plus(86_400) } else { t })
+    Ok(if end && s.len() == 10 {
+        t.plus(86_400)
+    } else {
+        t
+    })
 }
 
 pub fn run_report(a: ReportArgs) -> Result<u8> {

@@ -65,10 +65,14 @@ enum Command {
     #[command(subcommand)]
     Log(LogCmd),
     /// Drill: prove a custodian's share opens (--custodian), or the whole quorum path (--quorum), showing nothing.
-    #[command(after_help = "Examples:\n  breakglass drill --vault /media/vault --custodian alice --identity /media/alice/alice.identity\n  breakglass drill --vault /media/vault --quorum --identity alice.identity --identity bob.identity\n\nExit 0 when the drill passed, 1 when it failed (logged either way). See ceremonies/drill.md.")]
+    #[command(
+        after_help = "Examples:\n  breakglass drill --vault /media/vault --custodian alice --identity /media/alice/alice.identity\n  breakglass drill --vault /media/vault --quorum --identity alice.identity --identity bob.identity\n\nExit 0 when the drill passed, 1 when it failed (logged either way). See ceremonies/drill.md."
+    )]
     Drill(governance::DrillArgs),
     /// Record the post-incident review of an unseal (due within 5 days).
-    #[command(after_help = "Example:\n  breakglass review --vault /media/vault --ticket INC-4711 --from review.txt\n\nSee ceremonies/post-incident-review.md for the document format.")]
+    #[command(
+        after_help = "Example:\n  breakglass review --vault /media/vault --ticket INC-4711 --from review.txt\n\nSee ceremonies/post-incident-review.md for the document format."
+    )]
     Review(governance::ReviewArgs),
     /// Open sessions and obligations (rotation, review, drills); exit 1 when something is overdue.
     Status(governance::StatusArgs),

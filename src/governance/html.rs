@@ -105,7 +105,9 @@ fn timeline(r: &Report) -> String {
         return svg;
     };
     let t0 = r.from.map_or(first.time.0, |f| f.0.min(first.time.0));
-    let t1 = r.to.map_or(last.time.0, |t| t.0.max(last.time.0)).max(t0 + 1);
+    let t1 =
+        r.to.map_or(last.time.0, |t| t.0.max(last.time.0))
+            .max(t0 + 1);
     let x = |t: i64| left + (t - t0) as f64 / (t1 - t0) as f64 * (w - left - right);
     for m in &r.timeline {
         let (c, y) = color(m.kind);
@@ -161,7 +163,10 @@ th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;font-size:14px}\
         if r.log_intact {
             "<span class=\"ok\">verified</span>".to_string()
         } else {
-            format!("<b class=\"bad\">DOES NOT VERIFY: {}</b>", escape(&r.log_problem))
+            format!(
+                "<b class=\"bad\">DOES NOT VERIFY: {}</b>",
+                escape(&r.log_problem)
+            )
         },
         r.head
             .as_ref()

@@ -159,7 +159,13 @@ mod tests {
         assert_eq!((r.vault.as_deref(), r.seq), (Some(v.as_str()), 42));
         let r = Receipt::parse("42:ABABABABABABABAB").unwrap();
         assert_eq!(r.hash_prefix, "abababababababab");
-        for bad in ["42:abab", "x:abababababababab", "0:abababababababab", "bg1:1:2:3", ""] {
+        for bad in [
+            "42:abab",
+            "x:abababababababab",
+            "0:abababababababab",
+            "bg1:1:2:3",
+            "",
+        ] {
             assert!(Receipt::parse(bad).is_err(), "{bad}");
         }
     }

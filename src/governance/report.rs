@@ -274,10 +274,12 @@ impl Collector {
 
     fn quarter(&mut self, q: &str) -> &mut Quarter {
         let with_scenarios = self.scenarios.is_some();
-        self.quarters.entry(q.to_owned()).or_insert_with(|| Quarter {
-            outside_scenarios: with_scenarios.then_some(0),
-            ..Quarter::default()
-        })
+        self.quarters
+            .entry(q.to_owned())
+            .or_insert_with(|| Quarter {
+                outside_scenarios: with_scenarios.then_some(0),
+                ..Quarter::default()
+            })
     }
 
     fn mark(&mut self, time: Timestamp, kind: MarkerKind, seq: u64, label: String) {
