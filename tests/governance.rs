@@ -318,7 +318,7 @@ fn status_obligations_become_overdue_and_disappear_when_fulfilled() {
     let m = manifest(&["alice", "bob", "carol"], b.heads[4].clone());
     let now = ts("2025-02-01T13:00:00Z");
     let s = governance::status(&b.path, &m, now).unwrap();
-    let list: Vec<(ObligationKind, Option<u64>, Option<&str>, &str, bool)> = s
+    let list: Vec<_> = s
         .obligations
         .iter()
         .map(|o| {
@@ -326,7 +326,6 @@ fn status_obligations_become_overdue_and_disappear_when_fulfilled() {
                 o.kind,
                 o.grant.as_ref().map(|g| g.seq),
                 o.custodian.as_deref(),
-                "",
                 o.overdue,
             )
         })
@@ -334,12 +333,12 @@ fn status_obligations_become_overdue_and_disappear_when_fulfilled() {
     assert_eq!(
         list,
         [
-            (ObligationKind::Review, Some(16), None, "", true),
-            (ObligationKind::Drill, None, Some("carol"), "", true),
-            (ObligationKind::Rotation, Some(22), None, "", false),
-            (ObligationKind::Review, Some(22), None, "", false),
-            (ObligationKind::Drill, None, Some("alice"), "", false),
-            (ObligationKind::Drill, None, Some("bob"), "", false),
+            (ObligationKind::Review, Some(16), None, true),
+            (ObligationKind::Drill, None, Some("carol"), true),
+            (ObligationKind::Rotation, Some(22), None, false),
+            (ObligationKind::Review, Some(22), None, false),
+            (ObligationKind::Drill, None, Some("alice"), false),
+            (ObligationKind::Drill, None, Some("bob"), false),
         ]
     );
     let due: Vec<String> = s.obligations.iter().map(|o| o.due.to_rfc3339()).collect();

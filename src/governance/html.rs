@@ -47,9 +47,9 @@ fn drills(m: &std::collections::BTreeMap<String, u64>) -> String {
 
 fn row(out: &mut String, label: &str, q: &Quarter) {
     let bad = |b: bool| if b { " class=\"bad\"" } else { "" };
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<tr><th>{}</th><td>{}</td><td{}>{} ({}/{})</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td></tr>\n",
+        "<tr><th>{}</th><td>{}</td><td{}>{} ({}/{})</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td></tr>",
         escape(label),
         q.activations,
         bad(q.reviewed < q.activations),
@@ -83,9 +83,9 @@ fn color(k: MarkerKind) -> (&'static str, f64) {
 fn timeline(r: &Report) -> String {
     let mut svg = String::new();
     let (w, h, left, right) = (960.0, 160.0, 90.0, 20.0);
-    let _ = write!(
+    let _ = writeln!(
         svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"timeline\">\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"timeline\">"
     );
     for (label, y) in [
         ("unseal", 30.0),
@@ -93,9 +93,9 @@ fn timeline(r: &Report) -> String {
         ("review", 90.0),
         ("drill", 120.0),
     ] {
-        let _ = write!(
+        let _ = writeln!(
             svg,
-            "<text x=\"4\" y=\"{}\" font-size=\"12\">{label}</text><line x1=\"{left}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"#ddd\"/>\n",
+            "<text x=\"4\" y=\"{}\" font-size=\"12\">{label}</text><line x1=\"{left}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"#ddd\"/>",
             y + 4.0,
             w - right
         );
@@ -111,9 +111,9 @@ fn timeline(r: &Report) -> String {
     let x = |t: i64| left + (t - t0) as f64 / (t1 - t0) as f64 * (w - left - right);
     for m in &r.timeline {
         let (c, y) = color(m.kind);
-        let _ = write!(
+        let _ = writeln!(
             svg,
-            "<circle cx=\"{:.1}\" cy=\"{y}\" r=\"4\" fill=\"{c}\"><title>{} #{} {} {}</title></circle>\n",
+            "<circle cx=\"{:.1}\" cy=\"{y}\" r=\"4\" fill=\"{c}\"><title>{} #{} {} {}</title></circle>",
             x(m.time.0),
             m.kind.as_str(),
             m.seq,
@@ -135,9 +135,9 @@ fn timeline(r: &Report) -> String {
 pub fn render(r: &Report, vault_id: &str) -> String {
     let mut out = String::with_capacity(16 * 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<title>breakglass report — vault {}</title>\n",
+        "<title>breakglass report — vault {}</title>",
         escape(vault_id)
     );
     out.push_str(
@@ -156,9 +156,9 @@ th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;font-size:14px}\
         r.to.map(|t| escape(&t.to_rfc3339()))
             .unwrap_or_else(|| "end of log".into()),
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p>Audit log: {} entries, {}; head {}.</p>\n",
+        "<p>Audit log: {} entries, {}; head {}.</p>",
         r.log_entries,
         if r.log_intact {
             "<span class=\"ok\">verified</span>".to_string()
@@ -173,9 +173,9 @@ th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;font-size:14px}\
             .map(|h| format!("seq {} <code>{}</code>", h.seq, escape(&h.hash)))
             .unwrap_or_else(|| "none".into()),
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p>Targets: every activation reviewed (100 %); activation → reseal under {} h; no activation outside documented scenarios. {}</p>\n",
+        "<p>Targets: every activation reviewed (100 %); activation → reseal under {} h; no activation outside documented scenarios. {}</p>",
         DEACTIVATION_TARGET_SECS / 3600,
         if r.targets_met() {
             "<span class=\"ok\">All targets met.</span>"
@@ -185,9 +185,9 @@ th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;font-size:14px}\
     );
     match &r.scenarios {
         Some(s) => {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<p>Documented scenarios (file SHA-256 <code>{}</code>): {}</p>\n",
+                "<p>Documented scenarios (file SHA-256 <code>{}</code>): {}</p>",
                 escape(&s.sha256),
                 s.list
                     .iter()
@@ -214,9 +214,9 @@ th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;font-size:14px}\
     }
     out.push_str("\n<h2>Events</h2>\n<table>\n<tr><th>time</th><th>event</th><th>seq</th><th>detail</th></tr>\n");
     for m in &r.timeline {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&m.time.to_rfc3339()),
             m.kind.as_str(),
             m.seq,
