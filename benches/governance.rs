@@ -89,10 +89,7 @@ fn main() {
                     events::REVIEW_RECORDED,
                     log_data! {"grants" => [i - 2], "ticket" => format!("INC-{cycle}"), "complete" => true},
                 ),
-                7 => (
-                    events::DRILL_REQUESTED,
-                    log_data! {"kind" => "quorum"},
-                ),
+                7 => (events::DRILL_REQUESTED, log_data! {"kind" => "quorum"}),
                 8 => (
                     events::DRILL,
                     log_data! {"kind" => "quorum", "custodians" => ["bob", "carol"], "result" => "ok"},

@@ -1088,3 +1088,46 @@ fn governance_runbooks_run_as_written() {
         }
     }
 }
+
+#[test]
+fn review_documents_text_json_and_prompts_agree() {
+    use breakglass::ceremony::review::{parse_document, prompt_document};
+    let text = b"# review\nticket: INC-9\nParticipants: alice, bob\ntimeline: 2023-02-01T07:50:00Z okta down\nroot cause: expired certificate\npreventive measures: alert on expiry\nprovider event: ct-1, ct-2\n";
+    let a = parse_document(text).unwrap();
+    let json = br#"{"ticket":"INC-9","participants":["alice","bob"],"timeline":[{"time":"2023-02-01T07:50:00Z","what":"okta down"}],"root_cause":"expired certificate","preventive_measures":["alert on expiry"],"provider_events":["ct-1","ct-2"]}"#;
+    assert_eq!(a, parse_document(json).unwrap());
+    a.check().unwrap();
+    let mut ui = breakglass::ui::Answers::default();
+    for (k, v) in [
+        ("review.participants", "alice, bob"),
+        ("review.timeline.1", "2023-02-01T07:50:00Z okta down"),
+        ("review.timeline.2", ""),
+        ("review.root_cause", "expired certificate"),
+        ("review.preventive_measures.1", "alert on expiry"),
+        ("review.preventive_measures.2", ""),
+        ("review.provider_events.1", "ct-1"),
+        ("review.provider_events.2", "ct-2"),
+        ("review.provider_events.3", ""),
+    ] {
+        ui.set_text(k, v);
+    }
+    let p = prompt_document(&mut ui).unwrap();
+    assert_eq!(p.ticket, None);
+    assert_eq!(
+        (p.participants, p.provider_events),
+        (a.participants, a.provider_events)
+    );
+    // Errors: unknown key, bad timeline time, nothing at all.
+    assert!(parse_document(b"whatever: x\n").is_err());
+    let bad = parse_document(b"participants: a\ntimeline: yesterday it broke\nroot cause: x\npreventive measure: y\nprovider event: z\n").unwrap();
+    assert!(bad
+        .check()
+        .unwrap_err()
+        .to_string()
+        .contains("YYYY-MM-DDTHH:MM:SSZ"));
+    let empty = parse_document(b"\n").unwrap();
+    assert_eq!(
+        empty.check().unwrap_err().to_string(),
+        "the review is incomplete; missing: participants, timeline, root cause, preventive measures, provider audit event ids"
+    );
+}
