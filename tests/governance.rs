@@ -1065,16 +1065,46 @@ fn governance_runbooks_run_as_written() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("ceremonies");
     for book in ["drill.md", "post-incident-review.md"] {
         let cli = cli_vault("2023-01-10T10:00:00Z");
+        // The layout and wrapper of tests/runbooks.rs: identities on the
+        // custodians' media, `breakglass` on PATH adding --answers.
+        let media = cli.work().join("media");
+        for n in NAMES {
+            std::fs::create_dir_all(media.join(n)).unwrap();
+            std::fs::copy(
+                cli.work().join(format!("{n}.identity")),
+                media.join(n).join(format!("{n}.identity")),
+            )
+            .unwrap();
+        }
+        let bin_dir = cli.work().join("bin");
+        std::fs::create_dir_all(&bin_dir).unwrap();
+        let wrapper = bin_dir.join("breakglass");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/usr/bin/env bash\ncase \"$1\" in\n  unseal|drill|review)\n    for a in \"$@\"; do [ \"$a\" = --answers ] && exec {BIN} \"$@\"; done\n    exec {BIN} \"$@\" --answers \"$WORK/answers.json\";;\nesac\nexec {BIN} \"$@\"\n"
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let md = std::fs::read_to_string(root.join(book)).unwrap();
         let cmds = runbook_commands(&md);
         assert!(cmds.len() >= 4, "{book}: {cmds:?}");
         for cmd in cmds {
-            let o = Command::new("sh")
+            let o = Command::new("bash")
                 .arg("-c")
                 .arg(&cmd)
                 .current_dir(cli.work())
+                .env("PATH", &path)
                 .env("VAULT", cli.vault())
                 .env("WORK", cli.work())
+                .env("MEDIA", &media)
                 .env("BREAKGLASS", BIN)
                 .env("BREAKGLASS_TEST_NOW", "2023-01-11T10:00:00Z")
                 .output()
