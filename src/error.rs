@@ -66,6 +66,12 @@ pub enum Error {
     /// age encryption or decryption failed.
     #[error("{0}")]
     Age(String),
+    /// A post-incident review lacks required parts (exit 2).
+    #[error("the review is incomplete; missing: {missing}")]
+    ReviewIncomplete {
+        /// What is missing, comma-separated.
+        missing: String,
+    },
     /// Something is overdue (status) (exit 1).
     #[error("{0}")]
     Overdue(String),

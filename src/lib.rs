@@ -17,6 +17,7 @@ pub mod encoding;
 pub mod envelope;
 pub mod error;
 pub mod fsutil;
+pub mod governance;
 pub mod hooks;
 pub mod kdf;
 pub mod keys;

@@ -70,6 +70,8 @@ pub mod events {
     pub const SEED_REVEALED: &str = "seed-revealed";
     /// A drill.
     pub const DRILL: &str = "drill";
+    /// A quorum drill was requested (before any share is collected).
+    pub const DRILL_REQUESTED: &str = "drill-requested";
     /// A post-incident review was recorded.
     pub const REVIEW_RECORDED: &str = "review-recorded";
     /// An unseal proceeded despite a broken log, by explicit override.

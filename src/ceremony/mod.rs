@@ -2,9 +2,11 @@
 //! function taking options and a [`Ui`](crate::ui::Ui); nothing imports the
 //! ceremonies except the binary.
 
+pub mod drill;
 pub mod init;
 pub mod quorum;
 pub mod reseal;
+pub mod review;
 pub mod unseal;
 
 use std::io::{Read, Write};

@@ -3,6 +3,7 @@
 //! any work starts.
 
 mod demo;
+mod governance;
 mod output;
 mod terminal;
 
@@ -68,6 +69,20 @@ enum Command {
     /// The audit log: verify, show, repair.
     #[command(subcommand)]
     Log(LogCmd),
+    /// Drill: prove a custodian's share opens (--custodian), or the whole quorum path (--quorum), showing nothing.
+    #[command(
+        after_help = "Examples:\n  breakglass drill --vault /media/vault --custodian alice --identity /media/alice/alice.identity\n  breakglass drill --vault /media/vault --quorum --identity alice.identity --identity bob.identity\n\nExit 0 when the drill passed, 1 when it failed (logged either way). See ceremonies/drill.md."
+    )]
+    Drill(governance::DrillArgs),
+    /// Record the post-incident review of an unseal (due within 5 days).
+    #[command(
+        after_help = "Example:\n  breakglass review --vault /media/vault --ticket INC-4711 --from review.txt\n\nSee ceremonies/post-incident-review.md for the document format."
+    )]
+    Review(governance::ReviewArgs),
+    /// Open sessions and obligations (rotation, review, drills); exit 1 when something is overdue.
+    Status(governance::StatusArgs),
+    /// Metrics per quarter for auditors (table, --json, --html FILE).
+    Report(governance::ReportArgs),
     /// Walk every ceremony on a throwaway vault (no prompts).
     Demo(DemoArgs),
     /// Describe the answers file used for non-interactive runs.
@@ -238,7 +253,9 @@ enum LogCmd {
     #[command(
         after_help = "Exit 0 when the log verifies, 1 naming the first bad entry otherwise.\nExample:\n  breakglass log verify --vault /media/vault"
     )]
-    Verify(LogArgs),
+    Verify(governance::VerifyArgs),
+    /// Export the verified log as JSON Lines for a SIEM (fields: see docs/governance.md).
+    Export(governance::ExportArgs),
     /// Show the log entries.
     Show(LogArgs),
     /// Remove a torn last line left by a crash (logged as `log-repaired`).
@@ -300,7 +317,12 @@ pub fn run() -> Result<u8> {
         Command::Init(a) => run_init(a),
         Command::Unseal(a) => run_unseal(a),
         Command::Reseal(a) => run_reseal(a),
-        Command::Log(LogCmd::Verify(a)) => output::log_verify(&a.vault, a.json),
+        Command::Drill(a) => governance::run_drill(a),
+        Command::Review(a) => governance::run_review(a),
+        Command::Status(a) => governance::run_status(a),
+        Command::Report(a) => governance::run_report(a),
+        Command::Log(LogCmd::Verify(a)) => governance::run_verify(a),
+        Command::Log(LogCmd::Export(a)) => governance::run_export(a),
         Command::Log(LogCmd::Show(a)) => output::log_show(&a.vault, a.json),
         Command::Log(LogCmd::Repair(a)) => output::log_repair(&a.vault, a.json),
         Command::Demo(a) => demo::run(a.dir, a.keep),

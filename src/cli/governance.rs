@@ -1,0 +1,513 @@
+//! Governance commands: `drill`, `review`, `status`, `report`, `log export`
+//! and `log verify --receipt`. Arguments are validated here; the work is in
+//! `breakglass::ceremony::{drill, review}` and `breakglass::governance`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use breakglass::ceremony::drill::{self, DrillOutcome};
+use breakglass::ceremony::review::{self, ReviewTarget};
+use breakglass::clock::Timestamp;
+use breakglass::error::{Error, Result};
+use breakglass::governance::{self, export, html, receipt, report};
+use breakglass::log;
+use breakglass::vault::Vault;
+
+use super::output::{print_receipt, receipt as receipt_string};
+
+#[derive(Args)]
+pub struct DrillArgs {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// Quorum drill: run the whole unseal path (shares, key, MACs, payload) and show nothing.
+    #[arg(long)]
+    quorum: bool,
+    /// Custodian drill: the custodian whose share is checked. With --quorum: presentation order (repeatable).
+    #[arg(long = "custodian", value_name = "NAME")]
+    custodians: Vec<String>,
+    /// A software custodian's identity file (repeatable).
+    #[arg(long = "identity", value_name = "FILE")]
+    identities: Vec<PathBuf>,
+    /// Answers for every prompt, from a JSON file ('-' for stdin); see `breakglass help-answers`.
+    #[arg(long, value_name = "FILE")]
+    answers: Option<PathBuf>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_drill(a: DrillArgs) -> Result<u8> {
+    let (identities, id_order) = super::supplied_identities(&a.identities)?;
+    let outcome = if a.quorum {
+        let order = if a.custodians.is_empty() {
+            id_order
+        } else {
+            a.custodians.clone()
+        };
+        let mut ui = super::make_ui(a.answers.as_deref())?;
+        drill::quorum_drill(
+            drill::QuorumDrillOptions {
+                dir: a.vault.clone(),
+                identities,
+                order,
+            },
+            ui.as_mut(),
+        )?
+    } else {
+        let [custodian] = a.custodians.as_slice() else {
+            return Err(Error::Usage(
+                "give exactly one --custodian NAME for a custodian drill, or --quorum for a quorum drill".into(),
+            ));
+        };
+        let mut ui = super::make_ui(a.answers.as_deref())?;
+        drill::custodian_drill(
+            drill::CustodianDrillOptions {
+                dir: a.vault.clone(),
+                custodian: custodian.clone(),
+                identities,
+            },
+            ui.as_mut(),
+        )?
+    };
+    print_drill(&outcome, a.json);
+    Ok(if outcome.ok { 0 } else { 1 })
+}
+
+fn print_drill(o: &DrillOutcome, json: bool) {
+    if json {
+        println!(
+            "{}",
+            json!({
+                "kind": o.kind, "result": if o.ok { "ok" } else { "failed" }, "why": o.why,
+                "custodians": o.custodians, "generation": o.generation,
+                "quorum_macs_verified": (o.kind == "quorum").then_some(o.macs_verified),
+                "quorum_macs_older_generations": (o.kind == "quorum").then_some(o.macs_older),
+                "receipt": receipt_string(&o.vault_id, &o.receipt),
+            })
+        );
+        return;
+    }
+    if o.ok {
+        println!(
+            "drill OK ({}): {}",
+            o.kind,
+            match o.kind {
+                "quorum" => format!(
+                    "{} rebuilt the key of generation {}; manifest, {} quorum MACs and payload verified; nothing was shown",
+                    o.custodians.join(" + "),
+                    o.generation,
+                    o.macs_verified
+                ),
+                _ => format!(
+                    "{}'s share opens and matches its commitment and binding (generation {})",
+                    o.custodians.join(""),
+                    o.generation
+                ),
+            }
+        );
+        if o.macs_older > 0 {
+            println!(
+                "  {} entries carry MACs of older generations (their keys no longer exist; the hash chain covers them)",
+                o.macs_older
+            );
+        }
+    } else {
+        println!(
+            "drill FAILED ({}): {}",
+            o.kind,
+            o.why.as_deref().unwrap_or("")
+        );
+    }
+    print_receipt(&o.vault_id, &o.receipt);
+}
+
+#[derive(Args)]
+pub struct ReviewArgs {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// The unseal reviewed: log sequence number of its `unseal-granted` entry.
+    #[arg(long, conflicts_with = "ticket", required_unless_present = "ticket")]
+    grant: Option<u64>,
+    /// The unseal(s) reviewed: every unseal granted for this ticket.
+    #[arg(long)]
+    ticket: Option<String>,
+    /// The review document (JSON or `key: value` text; '-' for stdin). Without it: prompts.
+    #[arg(long = "from", value_name = "FILE")]
+    from: Option<PathBuf>,
+    /// Answers for the prompts, from a JSON file; see `breakglass help-answers`.
+    #[arg(long, value_name = "FILE")]
+    answers: Option<PathBuf>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_review(a: ReviewArgs) -> Result<u8> {
+    let target = match (a.grant, &a.ticket) {
+        (Some(s), _) => ReviewTarget::Grant(s),
+        (None, Some(t)) => ReviewTarget::Ticket(t.trim().to_owned()),
+        (None, None) => return Err(Error::Usage("give --grant SEQ or --ticket ID".into())),
+    };
+    let document = match &a.from {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(std::io::stdin(), review::MAX_DOCUMENT as u64 + 1),
+                &mut buf,
+            )
+            .map_err(|e| Error::Usage(format!("cannot read the review from stdin: {e}")))?;
+            Some(buf)
+        }
+        Some(p) => Some(
+            breakglass::fsutil::read_capped(p, review::MAX_DOCUMENT as u64 + 1).map_err(|e| {
+                Error::Usage(format!("cannot read the review {}: {e}", p.display()))
+            })?,
+        ),
+    };
+    let mut ui = super::make_ui(a.answers.as_deref())?;
+    let r = review::record(
+        review::ReviewOptions {
+            dir: a.vault.clone(),
+            target,
+            document,
+        },
+        ui.as_mut(),
+    )?;
+    if a.json {
+        println!(
+            "{}",
+            json!({"grants": r.grants, "ticket": r.ticket, "document_sha256": r.document_sha256,
+                   "seq": r.receipt.seq, "receipt": receipt_string(&r.vault_id, &r.receipt)})
+        );
+    } else {
+        println!(
+            "review recorded for unseal {} (ticket {}); document sha256 {}",
+            r.grants
+                .iter()
+                .map(|s| format!("#{s}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            r.ticket,
+            r.document_sha256
+        );
+        print_receipt(&r.vault_id, &r.receipt);
+    }
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_status(a: StatusArgs) -> Result<u8> {
+    let vault = Vault::open(&a.vault)?;
+    let (manifest, _) = vault.read_manifest()?;
+    let s = governance::status(&vault.log_path(), &manifest, Timestamp::now())?;
+    if a.json {
+        println!("{}", s.to_json());
+        return Ok(s.exit_code());
+    }
+    let names: Vec<&str> = s.custodians.iter().map(|c| c.name.as_str()).collect();
+    println!(
+        "vault {} · generation {} · {} of {} custodians ({})",
+        s.vault_id,
+        s.generation,
+        s.threshold,
+        names.len(),
+        names.join(", ")
+    );
+    if let Some(c) = s.created {
+        println!("created        {}", c.to_rfc3339());
+    }
+    match (&s.head, s.log_intact) {
+        (Some(h), true) => println!(
+            "audit log      {} entries, verified; head {}:{}",
+            s.log_entries,
+            h.seq,
+            &h.hash[..16]
+        ),
+        _ => println!("audit log      DOES NOT VERIFY: {}", s.log_problem),
+    }
+    match s.last_rotation {
+        Some((t, seq, _)) => println!("last rotation  {} (entry {seq})", t.to_rfc3339()),
+        None => println!("last rotation  never (no reseal yet)"),
+    }
+    println!("activations    {}", s.activations);
+    for c in &s.custodians {
+        match &c.last_drill {
+            Some(d) => println!(
+                "drill          {:<12} last {} ({}, entry {})",
+                c.name,
+                d.time.to_rfc3339(),
+                d.kind,
+                d.seq
+            ),
+            None => println!("drill          {:<12} never", c.name),
+        }
+    }
+    if s.open_sessions.is_empty() {
+        println!("open sessions  none");
+    }
+    for g in &s.open_sessions {
+        println!(
+            "open session   unseal #{} ticket {} granted {} to {} (never ended: closed by a crash, or still running)",
+            g.seq,
+            g.ticket,
+            g.time.to_rfc3339(),
+            g.custodians.join(" + ")
+        );
+    }
+    println!("obligations:");
+    for o in &s.obligations {
+        println!("  {}", o.describe());
+    }
+    let overdue = s.overdue().count();
+    if overdue > 0 {
+        println!("{overdue} overdue");
+    }
+    Ok(s.exit_code())
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// First day counted (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC).
+    #[arg(long = "from", value_name = "DATE")]
+    from: Option<String>,
+    /// Last day counted, inclusive (YYYY-MM-DD), or an exclusive time (YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long = "to", value_name = "DATE")]
+    to: Option<String>,
+    /// Documented scenarios file [default: VAULT/scenarios if present].
+    #[arg(long, value_name = "FILE")]
+    scenarios: Option<PathBuf>,
+    /// Also write the self-contained auditor page to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn date(s: &str, end: bool) -> Result<Timestamp> {
+    let t = governance::parse_date(s)
+        .map_err(|e| Error::Usage(format!("{e}; or give a day as YYYY-MM-DD")))?;
+    Ok(if end && s.len() == 10 {
+        t.plus(86_400)
+    } else {
+        t
+    })
+}
+
+pub fn run_report(a: ReportArgs) -> Result<u8> {
+    let from = a.from.as_deref().map(|s| date(s, false)).transpose()?;
+    let to = a.to.as_deref().map(|s| date(s, true)).transpose()?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if t <= f {
+            return Err(Error::Usage("--to is before --from".into()));
+        }
+    }
+    let vault = Vault::open(&a.vault)?;
+    let (manifest, _) = vault.read_manifest()?;
+    let default_scenarios = a.vault.join("scenarios");
+    let scenarios = match &a.scenarios {
+        Some(p) => Some(report::Scenarios::read(p)?),
+        None if default_scenarios.is_file() => Some(report::Scenarios::read(&default_scenarios)?),
+        None => None,
+    };
+    let r = report::report(
+        &vault.log_path(),
+        Some(&manifest.log_head),
+        from,
+        to,
+        scenarios,
+        Timestamp::now(),
+    )?;
+    if let Some(p) = &a.html {
+        std::fs::write(p, html::render(&r, &manifest.vault_id))
+            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", p.display())))?;
+    }
+    if a.json {
+        println!("{}", r.to_json(&manifest.vault_id));
+    } else {
+        print_report(&r, &manifest.vault_id);
+        if let Some(p) = &a.html {
+            println!("auditor page written to {}", p.display());
+        }
+    }
+    Ok(if r.log_intact { 0 } else { 1 })
+}
+
+fn print_report(r: &report::Report, vault_id: &str) {
+    println!("vault {vault_id} · report generated {}", r.now.to_rfc3339());
+    if !r.log_intact {
+        println!("WARNING: the audit log does not verify: {}", r.log_problem);
+    }
+    match &r.scenarios {
+        Some(s) => println!(
+            "documented scenarios: {} (file sha256 {})",
+            s.list
+                .iter()
+                .map(|(t, _)| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            &s.sha256[..16]
+        ),
+        None => println!("documented scenarios: none given (outside-scenario activations not computed; see --scenarios)"),
+    }
+    println!(
+        "{:<8} {:>5} {:>14} {:>9} {:>9} {:>5} {:>6} {:>8}  drills ok / failed",
+        "quarter", "acts", "reviewed", "mean→rs", "max→rs", "≥4h", "open", "outside"
+    );
+    let dur = |v: Option<f64>| v.map_or("—".to_string(), |s| format!("{:.1}h", s / 3600.0));
+    let map = |m: &std::collections::BTreeMap<String, u64>| {
+        if m.is_empty() {
+            "—".to_string()
+        } else {
+            m.iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+    };
+    let rows = r
+        .quarters
+        .iter()
+        .map(|(k, q)| (k.as_str(), q))
+        .chain(std::iter::once(("total", &r.total)));
+    for (k, q) in rows {
+        println!(
+            "{:<8} {:>5} {:>14} {:>9} {:>9} {:>5} {:>6} {:>8}  {} / {}",
+            k,
+            q.activations,
+            format!(
+                "{}/{} {}",
+                q.reviewed,
+                q.activations,
+                q.review_share()
+                    .map_or("—".into(), |x| format!("{:.0}%", x * 100.0))
+            ),
+            dur(q.deactivation_mean_s()),
+            dur((q.deactivated > 0).then_some(q.deactivation_max_s as f64)),
+            q.over_target,
+            q.not_deactivated,
+            q.outside_scenarios.map_or("—".into(), |n| n.to_string()),
+            map(&q.drills),
+            map(&q.drills_failed)
+        );
+    }
+    println!(
+        "targets: 100% reviewed, activation→reseal < 4h, 0 outside scenarios: {}",
+        if r.targets_met() { "met" } else { "MISSED" }
+    );
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// Only entries after this sequence number (incremental shipping).
+    #[arg(long, value_name = "SEQ", default_value_t = 0)]
+    after: u64,
+    /// Write to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run_export(a: ExportArgs) -> Result<u8> {
+    let vault = Vault::open(&a.vault)?;
+    let (manifest, _) = vault.read_manifest()?;
+    let (report, written) = match &a.out {
+        Some(p) => {
+            let f = std::fs::File::create(p)
+                .map_err(|e| Error::Usage(format!("cannot write {}: {e}", p.display())))?;
+            let mut w = std::io::BufWriter::new(f);
+            export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w)?
+        }
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w)?;
+            let _ = w.flush();
+            r
+        }
+    };
+    eprintln!("exported {written} entries");
+    if !report.is_intact() {
+        eprintln!(
+            "warning: the log does not verify past entry {}: {}",
+            report.entries,
+            report.explain()
+        );
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// Also check that the log still contains this receipt's head
+    /// (bg1:<vault>:<seq>:<hash>, or <seq>:<first 16+ hex digits of the hash>).
+    #[arg(long, value_name = "RECEIPT")]
+    receipt: Option<String>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_verify(a: VerifyArgs) -> Result<u8> {
+    let Some(text) = &a.receipt else {
+        return super::output::log_verify(&a.vault, a.json);
+    };
+    let r = receipt::Receipt::parse(text)?;
+    let vault = Vault::open(&a.vault)?;
+    let (manifest, _) = vault.read_manifest()?;
+    let (check, _) = receipt::check(&vault.log_path(), &r)?;
+    let chain = log::verify(&vault.log_path(), Some(&manifest.log_head), |_| {})?;
+    let ok = check == receipt::ReceiptCheck::Present && chain.is_intact();
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "ok": ok,
+                "receipt": {"seq": r.seq, "present": check == receipt::ReceiptCheck::Present,
+                            "explanation": check.explain(&r)},
+                "entries": chain.entries,
+                "quorum_macs": chain.with_mac,
+                "intact": chain.is_intact(),
+                "explanation": chain.explain(),
+            })
+        );
+    } else {
+        if check == receipt::ReceiptCheck::Present {
+            println!("receipt OK: {}", check.explain(&r));
+        } else {
+            println!("receipt FAILED: {}", check.explain(&r));
+        }
+        if chain.is_intact() {
+            println!(
+                "log OK: {} entries, {} written by a quorum (MAC)",
+                chain.entries, chain.with_mac
+            );
+        } else {
+            println!("log FAILED: {}", chain.explain());
+        }
+    }
+    Ok(if ok { 0 } else { 1 })
+}

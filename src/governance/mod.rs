@@ -1,0 +1,512 @@
+//! Governance: obligations (`status`), metrics (`report`), the SIEM export
+//! and log receipts — all computed from the audit log alone (plus the
+//! manifest, for the current custodian list).
+//!
+//! Invariant: every computation here streams the verified log once through
+//! [`crate::log::verify`]'s visitor. Memory is bounded by what is still
+//! *outstanding* (unfulfilled obligations, open sessions, custodians,
+//! quarters), never by the number of entries, so a log of millions of
+//! entries is processed in constant memory.
+//!
+//! Rules (DESIGN §5), stated once here and documented in `docs/governance.md`:
+//!
+//! * An **activation** is an `unseal-granted` entry. Drills log `drill` and
+//!   `drill-requested`, never `unseal-granted`, so they are never activations.
+//! * **Rotation** is due [`ROTATION_DUE_SECS`] (24 h) after each activation
+//!   and is fulfilled by the next `sealed` entry with `reason: "reseal"`
+//!   (one reseal fulfils every earlier activation). A `rekey` changes
+//!   custodians but not the credentials, so it does not count.
+//! * A **review** is due [`REVIEW_DUE_SECS`] (5 days) after each activation
+//!   and is fulfilled by a `review-recorded` entry whose `grants` list names
+//!   the activation's sequence number (incomplete reviews are never logged).
+//! * A **drill** is due for every current custodian [`DRILL_INTERVAL_SECS`]
+//!   (365 days) after their last successful drill that included them (a
+//!   custodian drill of theirs, or a quorum drill listing them), or, if
+//!   none, after they were enrolled (`custodian-enrolled`), or else after the
+//!   vault was created.
+
+pub mod export;
+pub mod html;
+pub mod receipt;
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::clock::Timestamp;
+use crate::error::Result;
+use crate::log::{self, events, Entry, VerifyReport};
+use crate::manifest::{LogHead, Manifest};
+
+/// Rotation (reseal) is due this long after an activation (24 h).
+pub const ROTATION_DUE_SECS: i64 = 24 * 3600;
+/// A post-incident review is due this long after an activation (5 days).
+pub const REVIEW_DUE_SECS: i64 = 5 * 86_400;
+/// Every custodian must drill at least this often (365 days).
+pub const DRILL_INTERVAL_SECS: i64 = 365 * 86_400;
+/// Target time from activation to deactivation (reseal): under 4 h.
+pub const DEACTIVATION_TARGET_SECS: i64 = 4 * 3600;
+
+/// An activation (an `unseal-granted` entry), as much as governance needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Sequence number of the `unseal-granted` entry.
+    pub seq: u64,
+    /// When access was granted.
+    pub time: Timestamp,
+    /// Incident ticket.
+    pub ticket: String,
+    /// Reason given.
+    pub reason: String,
+    /// Custodians whose shares opened the vault.
+    pub custodians: Vec<String>,
+    /// Session limit in seconds (0 if not recorded).
+    pub session_limit_s: u64,
+}
+
+impl Grant {
+    /// Reads a grant from an `unseal-granted` entry.
+    pub fn from_entry(e: &Entry) -> Grant {
+        Grant {
+            seq: e.seq,
+            time: e.time,
+            ticket: str_of(&e.data, "ticket"),
+            reason: str_of(&e.data, "reason"),
+            custodians: strs_of(&e.data, "custodians"),
+            session_limit_s: e
+                .data
+                .get("session_limit_s")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"seq": self.seq, "time": self.time.to_rfc3339(), "ticket": self.ticket,
+               "reason": self.reason, "custodians": self.custodians})
+    }
+}
+
+/// A string member of event data ("" when absent).
+pub(crate) fn str_of(data: &Map<String, Value>, k: &str) -> String {
+    data.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A list-of-strings member of event data (empty when absent).
+pub(crate) fn strs_of(data: &Map<String, Value>, k: &str) -> Vec<String> {
+    data.get(k)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A list-of-integers member of event data (empty when absent).
+pub(crate) fn seqs_of(data: &Map<String, Value>, k: &str) -> Vec<u64> {
+    data.get(k)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default()
+}
+
+/// What a `drill` entry says: which custodians it proved, and whether it succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrillFact {
+    /// `custodian` or `quorum`.
+    pub kind: String,
+    /// Custodians the drill covered.
+    pub custodians: Vec<String>,
+    /// `result == "ok"`.
+    pub ok: bool,
+}
+
+impl DrillFact {
+    /// Reads a `drill` entry.
+    pub fn from_entry(e: &Entry) -> DrillFact {
+        let kind = str_of(&e.data, "kind");
+        let custodians = if kind == "custodian" {
+            vec![str_of(&e.data, "custodian")]
+        } else {
+            strs_of(&e.data, "custodians")
+        };
+        DrillFact {
+            kind,
+            custodians,
+            ok: str_of(&e.data, "result") == "ok",
+        }
+    }
+}
+
+/// Whether a `sealed` entry is a reseal (a rotation / deactivation).
+pub fn is_reseal(e: &Entry) -> bool {
+    e.event == events::SEALED && str_of(&e.data, "reason") == "reseal"
+}
+
+/// The last successful drill of a custodian.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastDrill {
+    /// When.
+    pub time: Timestamp,
+    /// Log entry.
+    pub seq: u64,
+    /// `custodian` or `quorum`.
+    pub kind: String,
+}
+
+/// Streaming state for `status`: feed every verified entry to [`Tracker::observe`].
+#[derive(Debug, Default)]
+pub struct Tracker {
+    created: Option<Timestamp>,
+    first: Option<Timestamp>,
+    enrolled: BTreeMap<String, Timestamp>,
+    last_drill: BTreeMap<String, LastDrill>,
+    last_reseal: Option<(Timestamp, u64, u64)>,
+    pending_rotation: Vec<Grant>,
+    pending_review: BTreeMap<u64, Grant>,
+    open_sessions: BTreeMap<u64, Grant>,
+    activations: u64,
+}
+
+impl Tracker {
+    /// A tracker with nothing seen yet.
+    pub fn new() -> Tracker {
+        Tracker::default()
+    }
+
+    /// Takes one verified entry into account.
+    pub fn observe(&mut self, e: &Entry) {
+        self.first.get_or_insert(e.time);
+        match e.event.as_str() {
+            events::VAULT_CREATED => {
+                self.created.get_or_insert(e.time);
+            }
+            events::CUSTODIAN_ENROLLED => {
+                self.enrolled.insert(str_of(&e.data, "custodian"), e.time);
+            }
+            events::UNSEAL_GRANTED => {
+                let g = Grant::from_entry(e);
+                self.activations += 1;
+                self.pending_rotation.push(g.clone());
+                self.pending_review.insert(g.seq, g.clone());
+                self.open_sessions.insert(g.seq, g);
+            }
+            events::SESSION_ENDED => {
+                if let Some(s) = e.data.get("grant").and_then(Value::as_u64) {
+                    self.open_sessions.remove(&s);
+                }
+            }
+            events::SEALED if is_reseal(e) => {
+                self.pending_rotation.clear();
+                self.last_reseal = Some((e.time, e.seq, e.generation));
+            }
+            events::REVIEW_RECORDED => {
+                for s in seqs_of(&e.data, "grants") {
+                    self.pending_review.remove(&s);
+                }
+            }
+            events::DRILL => {
+                let d = DrillFact::from_entry(e);
+                if d.ok {
+                    for c in d.custodians {
+                        self.last_drill.insert(
+                            c,
+                            LastDrill {
+                                time: e.time,
+                                seq: e.seq,
+                                kind: d.kind.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The status at `now`, for the custodians of `manifest`.
+    pub fn finish(self, manifest: &Manifest, log: &VerifyReport, now: Timestamp) -> Status {
+        let mut obligations = Vec::new();
+        for g in &self.pending_rotation {
+            obligations.push(Obligation::new(
+                ObligationKind::Rotation,
+                g.time,
+                ROTATION_DUE_SECS,
+                now,
+                Some(g.clone()),
+                None,
+            ));
+        }
+        for g in self.pending_review.values() {
+            obligations.push(Obligation::new(
+                ObligationKind::Review,
+                g.time,
+                REVIEW_DUE_SECS,
+                now,
+                Some(g.clone()),
+                None,
+            ));
+        }
+        let base = self.created.or(self.first).unwrap_or(now);
+        let mut custodians = Vec::new();
+        for c in &manifest.custodians {
+            let last = self.last_drill.get(&c.name).cloned();
+            let since = last
+                .as_ref()
+                .map(|d| d.time)
+                .or_else(|| self.enrolled.get(&c.name).copied())
+                .unwrap_or(base);
+            obligations.push(Obligation::new(
+                ObligationKind::Drill,
+                since,
+                DRILL_INTERVAL_SECS,
+                now,
+                None,
+                Some(c.name.clone()),
+            ));
+            custodians.push(CustodianStatus {
+                name: c.name.clone(),
+                last_drill: last,
+            });
+        }
+        obligations.sort_by_key(|o| (o.due, o.kind));
+        Status {
+            now,
+            vault_id: manifest.vault_id.clone(),
+            generation: manifest.generation,
+            threshold: manifest.threshold,
+            custodians,
+            last_rotation: self.last_reseal,
+            created: self.created,
+            head: log.head.clone(),
+            log_entries: log.entries,
+            log_intact: log.is_intact(),
+            log_problem: log.explain(),
+            activations: self.activations,
+            open_sessions: self.open_sessions.into_values().collect(),
+            obligations,
+        }
+    }
+}
+
+/// Kinds of obligation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ObligationKind {
+    /// Reseal after an activation.
+    Rotation,
+    /// Post-incident review after an activation.
+    Review,
+    /// Yearly custodian drill.
+    Drill,
+}
+
+impl ObligationKind {
+    /// Name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObligationKind::Rotation => "rotation",
+            ObligationKind::Review => "review",
+            ObligationKind::Drill => "drill",
+        }
+    }
+}
+
+/// One open obligation (fulfilled ones are not listed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Obligation {
+    /// What is due.
+    pub kind: ObligationKind,
+    /// The activation it follows (rotation, review).
+    pub grant: Option<Grant>,
+    /// The custodian it concerns (drill).
+    pub custodian: Option<String>,
+    /// Since when it runs.
+    pub since: Timestamp,
+    /// When it is due.
+    pub due: Timestamp,
+    /// Whether `due` has passed.
+    pub overdue: bool,
+}
+
+impl Obligation {
+    fn new(
+        kind: ObligationKind,
+        since: Timestamp,
+        within: i64,
+        now: Timestamp,
+        grant: Option<Grant>,
+        custodian: Option<String>,
+    ) -> Obligation {
+        let due = since.plus(within);
+        Obligation {
+            kind,
+            grant,
+            custodian,
+            since,
+            due,
+            overdue: now > due,
+        }
+    }
+
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        let what = match (&self.grant, &self.custodian) {
+            (Some(g), _) => format!(
+                "{} after unseal #{} (ticket {})",
+                self.kind.as_str(),
+                g.seq,
+                g.ticket
+            ),
+            (_, Some(c)) => format!("drill of custodian {c}"),
+            _ => self.kind.as_str().into(),
+        };
+        let state = if self.overdue { "OVERDUE" } else { "open" };
+        format!("{state:<8} {what}: due {}", self.due.to_rfc3339())
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "kind": self.kind.as_str(),
+            "grant": self.grant.as_ref().map(|g| g.seq),
+            "ticket": self.grant.as_ref().map(|g| g.ticket.clone()),
+            "custodian": self.custodian,
+            "since": self.since.to_rfc3339(),
+            "due": self.due.to_rfc3339(),
+            "overdue": self.overdue,
+        })
+    }
+}
+
+/// A custodian and their last successful drill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustodianStatus {
+    /// Name.
+    pub name: String,
+    /// Last successful drill that included them.
+    pub last_drill: Option<LastDrill>,
+}
+
+/// The vault's governance status.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// Time of evaluation.
+    pub now: Timestamp,
+    /// Vault id.
+    pub vault_id: String,
+    /// Current generation.
+    pub generation: u64,
+    /// Threshold.
+    pub threshold: u8,
+    /// Current custodians with their last drill.
+    pub custodians: Vec<CustodianStatus>,
+    /// Last reseal: time, log seq, generation it was logged under.
+    pub last_rotation: Option<(Timestamp, u64, u64)>,
+    /// When the vault was created.
+    pub created: Option<Timestamp>,
+    /// Log head.
+    pub head: Option<LogHead>,
+    /// Entries verified.
+    pub log_entries: u64,
+    /// Whether the log verified (chain and anchor).
+    pub log_intact: bool,
+    /// What is wrong with the log (empty when intact).
+    pub log_problem: String,
+    /// Activations seen.
+    pub activations: u64,
+    /// Sessions granted and never ended.
+    pub open_sessions: Vec<Grant>,
+    /// Open obligations, soonest due first.
+    pub obligations: Vec<Obligation>,
+}
+
+impl Status {
+    /// Obligations whose due time has passed.
+    pub fn overdue(&self) -> impl Iterator<Item = &Obligation> {
+        self.obligations.iter().filter(|o| o.overdue)
+    }
+
+    /// Exit code for cron: 1 when something is overdue or the log is broken.
+    pub fn exit_code(&self) -> u8 {
+        if !self.log_intact || self.overdue().next().is_some() {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// The machine-readable form (`status --json`).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "now": self.now.to_rfc3339(),
+            "vault_id": self.vault_id,
+            "generation": self.generation,
+            "threshold": self.threshold,
+            "created": self.created.map(|t| t.to_rfc3339()),
+            "custodians": self.custodians.iter().map(|c| json!({
+                "name": c.name,
+                "last_drill": c.last_drill.as_ref().map(|d| json!({
+                    "time": d.time.to_rfc3339(), "seq": d.seq, "kind": d.kind})),
+            })).collect::<Vec<_>>(),
+            "last_rotation": self.last_rotation.map(|(t, s, g)| json!({
+                "time": t.to_rfc3339(), "seq": s, "generation": g})),
+            "log": {
+                "entries": self.log_entries,
+                "intact": self.log_intact,
+                "problem": if self.log_intact { Value::Null } else { Value::String(self.log_problem.clone()) },
+                "head": self.head.as_ref().map(|h| json!({"seq": h.seq, "hash": h.hash})),
+            },
+            "activations": self.activations,
+            "open_sessions": self.open_sessions.iter().map(Grant::to_json).collect::<Vec<_>>(),
+            "obligations": self.obligations.iter().map(Obligation::to_json).collect::<Vec<_>>(),
+            "overdue": self.overdue().count(),
+        })
+    }
+}
+
+/// Computes the status of the log at `log_path` for `manifest`, at `now`.
+/// Entries past a verification problem are not trusted and not counted;
+/// the status then says the log is broken (exit 1).
+pub fn status(log_path: &Path, manifest: &Manifest, now: Timestamp) -> Result<Status> {
+    let mut t = Tracker::new();
+    let report = log::verify(log_path, Some(&manifest.log_head), |e| t.observe(e))?;
+    Ok(t.finish(manifest, &report, now))
+}
+
+/// `YYYY-Qn` of a time (UTC).
+pub fn quarter_of(t: Timestamp) -> String {
+    let s = t.to_rfc3339();
+    let year = s.get(0..4).unwrap_or("0000");
+    let month: u32 = s.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+    format!("{year}-Q{}", (month - 1) / 3 + 1)
+}
+
+/// Parses a `--from`/`--to` date: `YYYY-MM-DD` (midnight UTC) or RFC 3339 UTC.
+pub fn parse_date(s: &str) -> std::result::Result<Timestamp, crate::clock::TimeError> {
+    if s.len() == 10 {
+        Timestamp::parse(&format!("{s}T00:00:00Z"))
+    } else {
+        Timestamp::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarters() {
+        let q = |s| quarter_of(Timestamp::parse(s).unwrap());
+        assert_eq!(q("2025-01-01T00:00:00Z"), "2025-Q1");
+        assert_eq!(q("2025-03-31T23:59:59Z"), "2025-Q1");
+        assert_eq!(q("2025-04-01T00:00:00Z"), "2025-Q2");
+        assert_eq!(q("2025-12-31T23:59:59Z"), "2025-Q4");
+    }
+}

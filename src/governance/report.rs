@@ -1,0 +1,519 @@
+//! Metrics for auditors (`breakglass report`), per calendar quarter (UTC).
+//!
+//! Definitions (also in `docs/governance.md`):
+//!
+//! * **activations**: `unseal-granted` entries whose time is in the range;
+//!   attributed to the quarter of the grant. Drills are never activations.
+//! * **reviewed**: activations named in the `grants` of some
+//!   `review-recorded` entry (at any later time; reviews are only logged when
+//!   complete). `review_share` = reviewed / activations (target 100 %).
+//! * **deactivation**: time from the grant to the *next* `sealed` entry with
+//!   `reason: "reseal"` (the credentials were rotated and the old shares
+//!   died). Mean and max over deactivated activations; `over_target` counts
+//!   those that took 4 h or more, plus those still not deactivated when the
+//!   log ends whose grant is already 4 h or more before the report time
+//!   (they can no longer meet the target); `not_deactivated` counts
+//!   activations with no reseal yet.
+//! * **outside scenarios**: activations whose reason does not start with a
+//!   documented scenario tag (see [`Scenarios`]); `None` when no scenario
+//!   list was given (the metric is then not computed, rather than guessed).
+//! * **drills**: successful (`result: "ok"`) drills per custodian, a quorum
+//!   drill counting once for each custodian it included; failed ones apart.
+//!
+//! Memory: per quarter counters, plus activations still waiting for their
+//! reseal or review, plus (for the HTML timeline) at most
+//! [`MAX_TIMELINE`] markers.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{is_reseal, quarter_of, seqs_of, DrillFact, Grant, DEACTIVATION_TARGET_SECS};
+use crate::clock::Timestamp;
+use crate::encoding::hex;
+use crate::error::{Error, Result};
+use crate::log::{self, events, Entry, VerifyReport};
+use crate::manifest::LogHead;
+
+/// Most timeline markers kept for the HTML page (the latest ones).
+pub const MAX_TIMELINE: usize = 5000;
+/// Largest scenarios file accepted.
+pub const MAX_SCENARIOS_FILE: u64 = 64 * 1024;
+
+/// The documented scenarios for which the vault may be opened.
+///
+/// File format (`<vault>/scenarios` by default, or `--scenarios FILE`): UTF-8
+/// text, one scenario per line: a *tag* (`a-z 0-9 . _ -`, starting with a
+/// letter or digit), then whitespace and a free description. Blank lines and
+/// lines starting with `#` are ignored.
+///
+/// Matching rule: an activation is *within* a documented scenario when its
+/// unseal reason starts with a tag, compared case-insensitively, followed by
+/// `:`, whitespace or the end of the reason. So `--reason "idp-outage: Okta
+/// down"` matches the tag `idp-outage`; `--reason "curious"` matches nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenarios {
+    /// (tag, description), in file order.
+    pub list: Vec<(String, String)>,
+    /// SHA-256 (hex) of the file, printed with the report so the list the
+    /// metric was computed against can be identified.
+    pub sha256: String,
+}
+
+impl Scenarios {
+    /// Parses a scenarios file.
+    pub fn parse(bytes: &[u8]) -> Result<Scenarios> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| Error::Usage("the scenarios file is not UTF-8 text".into()))?;
+        let mut list = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (tag, desc) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            let tag = tag.to_ascii_lowercase();
+            if !crate::names::is_valid(&tag) {
+                return Err(Error::Usage(format!(
+                    "scenarios file line {}: '{}' is not a valid scenario tag (use {})",
+                    i + 1,
+                    tag.chars().take(40).collect::<String>(),
+                    crate::names::RULE
+                )));
+            }
+            list.push((tag, desc.trim().to_owned()));
+        }
+        Ok(Scenarios {
+            list,
+            sha256: hex(&Sha256::digest(bytes)),
+        })
+    }
+
+    /// Reads a scenarios file (size-capped).
+    pub fn read(path: &Path) -> Result<Scenarios> {
+        let bytes = crate::fsutil::read_capped(path, MAX_SCENARIOS_FILE).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read the scenarios file {}: {e}",
+                path.display()
+            ))
+        })?;
+        Scenarios::parse(&bytes)
+    }
+
+    /// The tag the reason matches, if any.
+    pub fn matching(&self, reason: &str) -> Option<&str> {
+        let r = reason.trim_start();
+        self.list.iter().map(|(t, _)| t.as_str()).find(|t| {
+            r.get(..t.len()).is_some_and(|p| p.eq_ignore_ascii_case(t))
+                && r[t.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| c == ':' || c.is_whitespace())
+        })
+    }
+}
+
+/// Counters of one quarter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Quarter {
+    /// Activations (unseal-granted).
+    pub activations: u64,
+    /// Activations with a complete review.
+    pub reviewed: u64,
+    /// Activations followed by a reseal.
+    pub deactivated: u64,
+    /// Sum of activation→reseal times of deactivated activations (s).
+    pub deactivation_total_s: u64,
+    /// Longest activation→reseal time (s).
+    pub deactivation_max_s: u64,
+    /// Activations that took (or will take) 4 h or more to deactivate.
+    pub over_target: u64,
+    /// Activations with no reseal yet.
+    pub not_deactivated: u64,
+    /// Activations outside documented scenarios (None: no scenario list).
+    pub outside_scenarios: Option<u64>,
+    /// Successful drills per custodian.
+    pub drills: BTreeMap<String, u64>,
+    /// Failed drills per custodian.
+    pub drills_failed: BTreeMap<String, u64>,
+}
+
+impl Quarter {
+    /// Share of activations with a complete review (None without activations).
+    pub fn review_share(&self) -> Option<f64> {
+        (self.activations > 0).then(|| self.reviewed as f64 / self.activations as f64)
+    }
+
+    /// Mean activation→reseal time (s) over deactivated activations.
+    pub fn deactivation_mean_s(&self) -> Option<f64> {
+        (self.deactivated > 0).then(|| self.deactivation_total_s as f64 / self.deactivated as f64)
+    }
+
+    fn add(&mut self, o: &Quarter) {
+        self.activations += o.activations;
+        self.reviewed += o.reviewed;
+        self.deactivated += o.deactivated;
+        self.deactivation_total_s += o.deactivation_total_s;
+        self.deactivation_max_s = self.deactivation_max_s.max(o.deactivation_max_s);
+        self.over_target += o.over_target;
+        self.not_deactivated += o.not_deactivated;
+        self.outside_scenarios = match (self.outside_scenarios, o.outside_scenarios) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        for (k, v) in &o.drills {
+            *self.drills.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.drills_failed {
+            *self.drills_failed.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "activations": self.activations,
+            "reviewed": self.reviewed,
+            "review_share": self.review_share(),
+            "deactivated": self.deactivated,
+            "deactivation_mean_s": self.deactivation_mean_s(),
+            "deactivation_max_s": (self.deactivated > 0).then_some(self.deactivation_max_s),
+            "over_target": self.over_target,
+            "not_deactivated": self.not_deactivated,
+            "outside_scenarios": self.outside_scenarios,
+            "drills": self.drills,
+            "drills_failed": self.drills_failed,
+        })
+    }
+}
+
+/// Kinds of timeline marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkerKind {
+    /// An activation.
+    Unseal,
+    /// A reseal.
+    Reseal,
+    /// A review recorded.
+    Review,
+    /// A successful drill.
+    Drill,
+    /// A failed drill.
+    DrillFailed,
+}
+
+impl MarkerKind {
+    /// Name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarkerKind::Unseal => "unseal",
+            MarkerKind::Reseal => "reseal",
+            MarkerKind::Review => "review",
+            MarkerKind::Drill => "drill",
+            MarkerKind::DrillFailed => "drill-failed",
+        }
+    }
+}
+
+/// One point of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    /// When.
+    pub time: Timestamp,
+    /// What.
+    pub kind: MarkerKind,
+    /// Log entry.
+    pub seq: u64,
+    /// Short label (ticket, custodians).
+    pub label: String,
+}
+
+/// An activation awaiting its reseal or review.
+#[derive(Debug, Clone)]
+struct Pending {
+    quarter: String,
+    time: Timestamp,
+}
+
+/// Streaming collector of the report metrics.
+#[derive(Debug)]
+pub struct Collector {
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    scenarios: Option<Scenarios>,
+    quarters: BTreeMap<String, Quarter>,
+    awaiting_reseal: Vec<Pending>,
+    awaiting_review: BTreeMap<u64, String>,
+    timeline: VecDeque<Marker>,
+    timeline_dropped: u64,
+}
+
+impl Collector {
+    /// Activations and drills with `from <= time < to` are counted.
+    pub fn new(
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        scenarios: Option<Scenarios>,
+    ) -> Collector {
+        Collector {
+            from,
+            to,
+            scenarios,
+            quarters: BTreeMap::new(),
+            awaiting_reseal: Vec::new(),
+            awaiting_review: BTreeMap::new(),
+            timeline: VecDeque::new(),
+            timeline_dropped: 0,
+        }
+    }
+
+    fn in_range(&self, t: Timestamp) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|to| t < to)
+    }
+
+    fn quarter(&mut self, q: &str) -> &mut Quarter {
+        let with_scenarios = self.scenarios.is_some();
+        self.quarters
+            .entry(q.to_owned())
+            .or_insert_with(|| Quarter {
+                outside_scenarios: with_scenarios.then_some(0),
+                ..Quarter::default()
+            })
+    }
+
+    fn mark(&mut self, time: Timestamp, kind: MarkerKind, seq: u64, label: String) {
+        if !self.in_range(time) {
+            return;
+        }
+        if self.timeline.len() == MAX_TIMELINE {
+            self.timeline.pop_front();
+            self.timeline_dropped += 1;
+        }
+        self.timeline.push_back(Marker {
+            time,
+            kind,
+            seq,
+            label,
+        });
+    }
+
+    /// Takes one verified entry into account.
+    pub fn observe(&mut self, e: &Entry) {
+        match e.event.as_str() {
+            events::UNSEAL_GRANTED => {
+                if !self.in_range(e.time) {
+                    return;
+                }
+                let g = Grant::from_entry(e);
+                let q = quarter_of(e.time);
+                let outside = self
+                    .scenarios
+                    .as_ref()
+                    .map(|s| s.matching(&g.reason).is_none());
+                let quarter = self.quarter(&q);
+                quarter.activations += 1;
+                if outside == Some(true) {
+                    if let Some(n) = quarter.outside_scenarios.as_mut() {
+                        *n += 1;
+                    }
+                }
+                self.awaiting_reseal.push(Pending {
+                    quarter: q.clone(),
+                    time: e.time,
+                });
+                self.awaiting_review.insert(e.seq, q);
+                self.mark(e.time, MarkerKind::Unseal, e.seq, g.ticket);
+            }
+            events::SEALED if is_reseal(e) => {
+                for p in std::mem::take(&mut self.awaiting_reseal) {
+                    let d = (e.time.0 - p.time.0).max(0) as u64;
+                    let q = self.quarter(&p.quarter);
+                    q.deactivated += 1;
+                    q.deactivation_total_s += d;
+                    q.deactivation_max_s = q.deactivation_max_s.max(d);
+                    if d >= DEACTIVATION_TARGET_SECS as u64 {
+                        q.over_target += 1;
+                    }
+                }
+                self.mark(
+                    e.time,
+                    MarkerKind::Reseal,
+                    e.seq,
+                    format!("generation {}", e.generation + 1),
+                );
+            }
+            events::REVIEW_RECORDED => {
+                let mut named = Vec::new();
+                for s in seqs_of(&e.data, "grants") {
+                    if let Some(q) = self.awaiting_review.remove(&s) {
+                        self.quarter(&q).reviewed += 1;
+                    }
+                    named.push(format!("#{s}"));
+                }
+                self.mark(e.time, MarkerKind::Review, e.seq, named.join(" "));
+            }
+            events::DRILL => {
+                if !self.in_range(e.time) {
+                    return;
+                }
+                let d = DrillFact::from_entry(e);
+                let q = self.quarter(&quarter_of(e.time));
+                let map = if d.ok {
+                    &mut q.drills
+                } else {
+                    &mut q.drills_failed
+                };
+                for c in &d.custodians {
+                    *map.entry(c.clone()).or_default() += 1;
+                }
+                let kind = if d.ok {
+                    MarkerKind::Drill
+                } else {
+                    MarkerKind::DrillFailed
+                };
+                self.mark(
+                    e.time,
+                    kind,
+                    e.seq,
+                    format!("{} {}", d.kind, d.custodians.join(",")),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// The report, with activations still awaiting a reseal judged at `now`.
+    pub fn finish(mut self, log: &VerifyReport, now: Timestamp) -> Report {
+        for p in std::mem::take(&mut self.awaiting_reseal) {
+            let late = now.0 - p.time.0 >= DEACTIVATION_TARGET_SECS;
+            let q = self.quarter(&p.quarter);
+            q.not_deactivated += 1;
+            if late {
+                q.over_target += 1;
+            }
+        }
+        let mut total = Quarter {
+            outside_scenarios: self.scenarios.as_ref().map(|_| 0),
+            ..Quarter::default()
+        };
+        for q in self.quarters.values() {
+            total.add(q);
+        }
+        Report {
+            now,
+            from: self.from,
+            to: self.to,
+            scenarios: self.scenarios,
+            quarters: self.quarters,
+            total,
+            timeline: self.timeline.into(),
+            timeline_dropped: self.timeline_dropped,
+            head: log.head.clone(),
+            log_entries: log.entries,
+            log_intact: log.is_intact(),
+            log_problem: log.explain(),
+        }
+    }
+}
+
+/// The computed report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// When it was computed.
+    pub now: Timestamp,
+    /// Range start (inclusive).
+    pub from: Option<Timestamp>,
+    /// Range end (exclusive).
+    pub to: Option<Timestamp>,
+    /// Scenario list used.
+    pub scenarios: Option<Scenarios>,
+    /// Per quarter (`YYYY-Qn`).
+    pub quarters: BTreeMap<String, Quarter>,
+    /// All quarters together.
+    pub total: Quarter,
+    /// Timeline markers (the latest [`MAX_TIMELINE`]).
+    pub timeline: Vec<Marker>,
+    /// Markers left out of the timeline (older ones).
+    pub timeline_dropped: u64,
+    /// Log head.
+    pub head: Option<LogHead>,
+    /// Entries verified.
+    pub log_entries: u64,
+    /// Whether the log verified.
+    pub log_intact: bool,
+    /// What is wrong with the log (empty when intact).
+    pub log_problem: String,
+}
+
+impl Report {
+    /// The machine-readable form (`report --json`).
+    pub fn to_json(&self, vault_id: &str) -> Value {
+        let quarters: serde_json::Map<String, Value> = self
+            .quarters
+            .iter()
+            .map(|(k, q)| (k.clone(), q.to_json()))
+            .collect();
+        json!({
+            "vault_id": vault_id,
+            "generated": self.now.to_rfc3339(),
+            "from": self.from.map(|t| t.to_rfc3339()),
+            "to": self.to.map(|t| t.to_rfc3339()),
+            "targets": {"review_share": 1.0, "deactivation_s_below": DEACTIVATION_TARGET_SECS, "outside_scenarios": 0},
+            "scenarios": self.scenarios.as_ref().map(|s| json!({
+                "sha256": s.sha256,
+                "tags": s.list.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>(),
+            })),
+            "quarters": quarters,
+            "total": self.total.to_json(),
+            "log": {
+                "entries": self.log_entries,
+                "intact": self.log_intact,
+                "problem": if self.log_intact { Value::Null } else { Value::String(self.log_problem.clone()) },
+                "head": self.head.as_ref().map(|h| json!({"seq": h.seq, "hash": h.hash})),
+            },
+        })
+    }
+
+    /// Whether every target is met (all activations reviewed, none over 4 h,
+    /// none outside documented scenarios).
+    pub fn targets_met(&self) -> bool {
+        let t = &self.total;
+        t.reviewed == t.activations && t.over_target == 0 && t.outside_scenarios.unwrap_or(0) == 0
+    }
+}
+
+/// Computes the report for the log at `log_path`.
+pub fn report(
+    log_path: &Path,
+    anchor: Option<&LogHead>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    scenarios: Option<Scenarios>,
+    now: Timestamp,
+) -> Result<Report> {
+    let mut c = Collector::new(from, to, scenarios);
+    let r = log::verify(log_path, anchor, |e| c.observe(e))?;
+    Ok(c.finish(&r, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_matching_rule() {
+        let s = Scenarios::parse(
+            b"# documented\nidp-outage   IdP down: console via root\nroot-only Tasks only root can do\n\n",
+        )
+        .unwrap();
+        assert_eq!(s.list.len(), 2);
+        assert_eq!(s.matching("idp-outage: Okta down"), Some("idp-outage"));
+        assert_eq!(s.matching("IDP-Outage okta"), Some("idp-outage"));
+        assert_eq!(s.matching("root-only"), Some("root-only"));
+        assert_eq!(s.matching("idp-outages: no"), None);
+        assert_eq!(s.matching("curious"), None);
+        assert_eq!(s.matching(""), None);
+        assert!(Scenarios::parse(b"Bad!Tag x\n").is_err());
+    }
+}
