@@ -29,7 +29,6 @@ use crate::error::{Error, Result};
 use crate::log::{self, events, Log};
 use crate::log_data;
 use crate::manifest::{sha256_hex, LogHead, Manifest};
-use crate::payload::Payload;
 use crate::token::{self, SuppliedIdentity, TokenError};
 use crate::ui::{Level, Ui};
 use crate::vault::Vault;
@@ -298,25 +297,5 @@ pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOu
 
 /// Payload digest, decryption, schema and index — nothing leaves this function.
 fn check_payload(vault: &Vault, opened: &quorum::Opened) -> std::result::Result<(), String> {
-    let manifest = &opened.manifest;
-    let file = vault
-        .read_data(&manifest.payload.file)
-        .map_err(|e| format!("the payload file cannot be read: {e}"))?;
-    if !crate::secret::ct_eq(
-        sha256_hex(&file).as_bytes(),
-        manifest.payload.digest.as_bytes(),
-    ) {
-        return Err(Error::PayloadDigest.to_string());
-    }
-    let identity = opened
-        .key
-        .payload_identity(&opened.vault_id)
-        .map_err(|e| e.to_string())?;
-    let plain = crate::ceremony::age_decrypt(&identity, &file, crate::payload::MAX_SIZE)
-        .map_err(|e| format!("the payload cannot be decrypted: {e}"))?;
-    let payload = Payload::from_bytes(&plain).map_err(|e| e.to_string())?;
-    if payload.index() != manifest.entries {
-        return Err("the payload's entries differ from those listed in the manifest".into());
-    }
-    Ok(())
+    opened.payload(vault).map(drop).map_err(|e| e.to_string())
 }

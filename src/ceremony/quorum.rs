@@ -51,6 +51,29 @@ pub struct Opened {
     pub vault_id: [u8; 16],
 }
 
+impl Opened {
+    /// Reads the payload file, checks it against the digest in the
+    /// authenticated manifest, decrypts it with the rebuilt key and checks its
+    /// entries are those the manifest lists.
+    pub fn payload(&self, vault: &Vault) -> Result<crate::payload::Payload> {
+        let m = &self.manifest;
+        let file = vault.read_data(&m.payload.file)?;
+        if !crate::secret::ct_eq(sha256_hex(&file).as_bytes(), m.payload.digest.as_bytes()) {
+            return Err(Error::PayloadDigest);
+        }
+        let identity = self.key.payload_identity(&self.vault_id)?;
+        let plain = crate::ceremony::age_decrypt(&identity, &file, crate::payload::MAX_SIZE)
+            .map_err(|e| Error::Age(format!("the payload cannot be decrypted: {e}")))?;
+        let payload = crate::payload::Payload::from_bytes(&plain)?;
+        if payload.index() != m.entries {
+            return Err(Error::Payload(crate::payload::PayloadError::Malformed(
+                "the payload's entries differ from those listed in the manifest".into(),
+            )));
+        }
+        Ok(payload)
+    }
+}
+
 /// Verifies the log against the manifest anchor; on a problem, refuses unless
 /// an override reason is given (then logs the override). Returns the log
 /// positioned for appending.

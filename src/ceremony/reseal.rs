@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::keys::MasterKey;
 use crate::log::{events, Log};
 use crate::log_data;
-use crate::manifest::{sha256_hex, Manifest};
+use crate::manifest::Manifest;
 use crate::passgen::{self, Policy};
 use crate::payload::{Entry, Payload};
 use crate::secret::SecretString;
@@ -274,17 +274,21 @@ pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         },
         ui,
     )?;
+    let payload = opened.payload(&vault);
     let mut log = opened.log;
     let old = opened.manifest;
-    let file = vault.read_data(&old.payload.file)?;
-    if !crate::secret::ct_eq(sha256_hex(&file).as_bytes(), old.payload.digest.as_bytes()) {
-        return Err(Error::PayloadDigest);
-    }
-    let identity = opened.key.payload_identity(&opened.vault_id)?;
-    let plain = crate::ceremony::age_decrypt(&identity, &file, crate::payload::MAX_SIZE)
-        .map_err(|e| Error::Age(format!("the payload cannot be decrypted: {e}")))?;
-    let mut payload = Payload::from_bytes(&plain)?;
-    drop(plain);
+    let mut payload = match payload {
+        Ok(p) => p,
+        Err(e) => {
+            log.append(
+                events::UNSEAL_ABORTED,
+                old.generation,
+                log_data! {"request" => opened.request_seq, "why" => e.to_string()},
+                Some(&opened.log_key),
+            )?;
+            return Err(e);
+        }
+    };
     ui.say(Level::Step, "Applying the changes");
     let changes = apply(
         &mut payload,

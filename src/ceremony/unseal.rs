@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::keys::MacKey;
 use crate::log::{events, Log};
 use crate::log_data;
-use crate::manifest::{sha256_hex, LogHead};
+use crate::manifest::LogHead;
 use crate::payload::{Entry, Payload};
 use crate::token::SuppliedIdentity;
 use crate::ui::{Level, Ui};
@@ -156,25 +156,21 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
         },
         ui,
     )?;
+    let payload = opened.payload(&vault);
     let mut log = opened.log;
     let manifest = opened.manifest;
-    let file = vault.read_data(&manifest.payload.file)?;
-    if !crate::secret::ct_eq(
-        sha256_hex(&file).as_bytes(),
-        manifest.payload.digest.as_bytes(),
-    ) {
-        log.append(
-            events::UNSEAL_ABORTED,
-            manifest.generation,
-            log_data! {"request" => opened.request_seq, "why" => "payload digest mismatch"},
-            Some(&opened.log_key),
-        )?;
-        return Err(Error::PayloadDigest);
-    }
-    let identity = opened.key.payload_identity(&opened.vault_id)?;
-    let plain = crate::ceremony::age_decrypt(&identity, &file, crate::payload::MAX_SIZE)
-        .map_err(|e| Error::Age(format!("the payload cannot be decrypted: {e}")))?;
-    let mut payload = Payload::from_bytes(&plain)?;
+    let mut payload = match payload {
+        Ok(p) => p,
+        Err(e) => {
+            log.append(
+                events::UNSEAL_ABORTED,
+                manifest.generation,
+                log_data! {"request" => opened.request_seq, "why" => e.to_string()},
+                Some(&opened.log_key),
+            )?;
+            return Err(e);
+        }
+    };
     payload
         .entries
         .retain(|e| wanted.iter().any(|w| w == e.name()));

@@ -31,14 +31,7 @@ impl Scripted {
 
 impl Ui for Scripted {
     fn say(&mut self, level: Level, text: &str) {
-        match level {
-            Level::Step => {
-                self.step += 1;
-                eprintln!("[{:>2}] {text}", self.step);
-            }
-            Level::Info => eprintln!("     {text}"),
-            Level::Warn => eprintln!("  !  {text}"),
-        }
+        super::terminal::checklist_line(&mut self.step, level, text);
     }
     fn confirm(&mut self, id: &str, q: &str) -> Result<bool, UiError> {
         self.inner.confirm(id, q)

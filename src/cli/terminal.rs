@@ -6,6 +6,19 @@ use std::io::{BufRead, Write};
 use breakglass::secret::SecretString;
 use breakglass::ui::{Level, PassphrasePurpose, PinPurpose, PinRequest, Ui, UiError};
 
+/// Prints one checklist line to stderr: numbered steps, indented information,
+/// marked warnings (shared by the terminal and the answers-file prompts).
+pub fn checklist_line(step: &mut usize, level: Level, text: &str) {
+    match level {
+        Level::Step => {
+            *step += 1;
+            eprintln!("[{:>2}] {text}", *step);
+        }
+        Level::Info => eprintln!("     {text}"),
+        Level::Warn => eprintln!("  !  {text}"),
+    }
+}
+
 /// Prompts on the controlling terminal.
 pub struct Terminal {
     step: usize,
@@ -37,14 +50,7 @@ impl Terminal {
 
 impl Ui for Terminal {
     fn say(&mut self, level: Level, text: &str) {
-        match level {
-            Level::Step => {
-                self.step += 1;
-                eprintln!("[{:>2}] {text}", self.step);
-            }
-            Level::Info => eprintln!("     {text}"),
-            Level::Warn => eprintln!("  !  {text}"),
-        }
+        checklist_line(&mut self.step, level, text);
     }
 
     fn confirm(&mut self, _id: &str, question: &str) -> Result<bool, UiError> {
