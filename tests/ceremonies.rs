@@ -534,3 +534,37 @@ fn every_subset_of_five_custodians_with_threshold_three() {
     }
     assert_eq!(f.verify_log().code, 0);
 }
+
+/// Garbage on the setup inputs (descriptor, entries file) is a clear error that
+/// never echoes the input.
+#[test]
+fn garbage_setup_inputs_are_clear_errors() {
+    let f = Fixture::custodians_only(2, 2);
+    let (a, b) = (f.path("alice.custodian.json"), f.path("bob.custodian.json"));
+    let init = |stdin: &str| {
+        run(
+            &["init", "--vault", &f.vault(), "--threshold", "2", "--custodian", &a, "--custodian", &b, "--entries", "-"],
+            stdin,
+        )
+    };
+    for bad in [
+        "", "[", "{}", "[{\"kind\":\"password\",\"name\":\"x\",\"value\":\"Hunter2-secret\",\"extra\":1}]",
+        "[{\"kind\":\"password\",\"name\":\"Bad Name\",\"value\":\"Hunter2-secret\"}]",
+        "[{\"kind\":\"totp\",\"name\":\"m\",\"seed\":\"Hunter2-secret\",\"algorithm\":\"MD5\",\"digits\":6,\"period\":30}]",
+        "\u{0}\u{1}binary",
+    ] {
+        let r = init(bad);
+        assert_eq!(r.code, 2, "{bad:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("Hunter2-secret"), "{bad:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"));
+        assert!(!f.vault_path().join("manifest.json").exists());
+    }
+    std::fs::write(&b, "{\"format\":\"breakglass-custodian/1\",\"name\":\"bob\"}").unwrap();
+    let r = init(&f.entries_json());
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is not a custodian descriptor"), "{}", r.stderr);
+    std::fs::write(&b, [0xffu8, 0xfe, 0x00]).unwrap();
+    let r = init(&f.entries_json());
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is not a custodian descriptor"), "{}", r.stderr);
+}

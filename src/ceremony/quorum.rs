@@ -72,6 +72,20 @@ impl Opened {
         }
         Ok(payload)
     }
+
+    /// [`Opened::payload`], logging an `unseal-aborted` entry (quorum-MACed)
+    /// when the payload cannot be used.
+    pub fn payload_or_abort(&mut self, vault: &Vault) -> Result<crate::payload::Payload> {
+        self.payload(vault).or_else(|e| {
+            self.log.append(
+                events::UNSEAL_ABORTED,
+                self.manifest.generation,
+                log_data! {"request" => self.request_seq, "why" => e.to_string()},
+                Some(&self.log_key),
+            )?;
+            Err(e)
+        })
+    }
 }
 
 /// Verifies the log against the manifest anchor; on a problem, refuses unless

@@ -104,10 +104,12 @@ fn apply(
 ) -> Result<Vec<serde_json::Value>> {
     let mut described = Vec::new();
     // Values to show at the provider are logged (by name) before they are shown.
+    // (Setting a TOTP seed shows two codes of it: logged too.)
     let shown: Vec<String> = changes
         .iter()
         .filter_map(|c| match c {
             Change::Generate(n, _) | Change::NewTotp(n) => Some(n.clone()),
+            Change::Set(n) if payload.get(n).is_some_and(|e| e.kind() == "totp") => Some(n.clone()),
             _ => None,
         })
         .collect();
@@ -263,7 +265,7 @@ pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         Level::Step,
         "Verifying the audit log and recording the reseal request",
     );
-    let opened = quorum::open(
+    let mut opened = quorum::open(
         &vault,
         Request {
             event: events::RESEAL_REQUESTED,
@@ -274,21 +276,9 @@ pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         },
         ui,
     )?;
-    let payload = opened.payload(&vault);
+    let mut payload = opened.payload_or_abort(&vault)?;
     let mut log = opened.log;
     let old = opened.manifest;
-    let mut payload = match payload {
-        Ok(p) => p,
-        Err(e) => {
-            log.append(
-                events::UNSEAL_ABORTED,
-                old.generation,
-                log_data! {"request" => opened.request_seq, "why" => e.to_string()},
-                Some(&opened.log_key),
-            )?;
-            return Err(e);
-        }
-    };
     ui.say(Level::Step, "Applying the changes");
     let changes = apply(
         &mut payload,

@@ -140,7 +140,7 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
         Level::Step,
         "Verifying the audit log and recording the request",
     );
-    let opened = quorum::open(
+    let mut opened = quorum::open(
         &vault,
         Request {
             event: events::UNSEAL_REQUESTED,
@@ -156,21 +156,9 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
         },
         ui,
     )?;
-    let payload = opened.payload(&vault);
+    let mut payload = opened.payload_or_abort(&vault)?;
     let mut log = opened.log;
     let manifest = opened.manifest;
-    let mut payload = match payload {
-        Ok(p) => p,
-        Err(e) => {
-            log.append(
-                events::UNSEAL_ABORTED,
-                manifest.generation,
-                log_data! {"request" => opened.request_seq, "why" => e.to_string()},
-                Some(&opened.log_key),
-            )?;
-            return Err(e);
-        }
-    };
     payload
         .entries
         .retain(|e| wanted.iter().any(|w| w == e.name()));

@@ -41,13 +41,8 @@ pub struct DrillArgs {
 }
 
 pub fn run_drill(a: DrillArgs) -> Result<u8> {
-    let (identities, id_order) = super::supplied_identities(&a.identities)?;
+    let (identities, order) = super::presenters(&a.identities, &a.custodians)?;
     let outcome = if a.quorum {
-        let order = if a.custodians.is_empty() {
-            id_order
-        } else {
-            a.custodians.clone()
-        };
         let mut ui = super::make_ui(a.answers.as_deref())?;
         drill::quorum_drill(
             drill::QuorumDrillOptions {

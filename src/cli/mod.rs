@@ -700,6 +700,21 @@ pub fn parse_duration(s: &str) -> Result<u64> {
     Ok(total)
 }
 
+/// The supplied identity files, and the presentation order: the
+/// `--custodian` list if given, else the order of the identity files.
+fn presenters(
+    identity_paths: &[PathBuf],
+    custodians: &[String],
+) -> Result<(Vec<SuppliedIdentity>, Vec<String>)> {
+    let (identities, id_order) = supplied_identities(identity_paths)?;
+    let order = if custodians.is_empty() {
+        id_order
+    } else {
+        custodians.to_vec()
+    };
+    Ok((identities, order))
+}
+
 fn supplied_identities(paths: &[PathBuf]) -> Result<(Vec<SuppliedIdentity>, Vec<String>)> {
     let mut out = Vec::new();
     let mut order = Vec::new();
@@ -721,12 +736,7 @@ fn run_unseal(a: UnsealArgs) -> Result<u8> {
     unseal::check_session(secs)?;
     unseal::check_text("ticket", &a.ticket)?;
     unseal::check_text("reason", &a.reason)?;
-    let (identities, id_order) = supplied_identities(&a.identities)?;
-    let order = if a.custodians.is_empty() {
-        id_order
-    } else {
-        a.custodians.clone()
-    };
+    let (identities, order) = presenters(&a.identities, &a.custodians)?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let session = unseal::unseal(
         unseal::UnsealOptions {
@@ -774,12 +784,7 @@ fn run_reseal(a: ResealArgs) -> Result<u8> {
                 .map(Change::Add),
         );
     }
-    let (identities, id_order) = supplied_identities(&a.identities)?;
-    let order = if a.custodians.is_empty() {
-        id_order
-    } else {
-        a.custodians.clone()
-    };
+    let (identities, order) = presenters(&a.identities, &a.custodians)?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let sealed = reseal::reseal(
         reseal::ResealOptions {
