@@ -543,7 +543,19 @@ fn garbage_setup_inputs_are_clear_errors() {
     let (a, b) = (f.path("alice.custodian.json"), f.path("bob.custodian.json"));
     let init = |stdin: &str| {
         run(
-            &["init", "--vault", &f.vault(), "--threshold", "2", "--custodian", &a, "--custodian", &b, "--entries", "-"],
+            &[
+                "init",
+                "--vault",
+                &f.vault(),
+                "--threshold",
+                "2",
+                "--custodian",
+                &a,
+                "--custodian",
+                &b,
+                "--entries",
+                "-",
+            ],
             stdin,
         )
     };
@@ -559,12 +571,24 @@ fn garbage_setup_inputs_are_clear_errors() {
         assert!(!r.stderr.contains("panicked"));
         assert!(!f.vault_path().join("manifest.json").exists());
     }
-    std::fs::write(&b, "{\"format\":\"breakglass-custodian/1\",\"name\":\"bob\"}").unwrap();
+    std::fs::write(
+        &b,
+        "{\"format\":\"breakglass-custodian/1\",\"name\":\"bob\"}",
+    )
+    .unwrap();
     let r = init(&f.entries_json());
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("is not a custodian descriptor"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is not a custodian descriptor"),
+        "{}",
+        r.stderr
+    );
     std::fs::write(&b, [0xffu8, 0xfe, 0x00]).unwrap();
     let r = init(&f.entries_json());
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("is not a custodian descriptor"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is not a custodian descriptor"),
+        "{}",
+        r.stderr
+    );
 }
