@@ -404,3 +404,29 @@ fn no_secret_at_rest_after_a_full_demo() {
         assert!(!text.contains("AGE-SECRET-KEY"), "{}", p.display());
     }
 }
+
+/// A reseal over a broken log, by explicit override, logs the override exactly once.
+#[test]
+fn reseal_override_of_a_broken_log_is_logged_once() {
+    let f = Fixture::new(2, 2);
+    let lines = f.log_lines();
+    std::fs::write(
+        f.log_path(),
+        format!("{}\n", lines[..lines.len() - 1].join("\n")),
+    )
+    .unwrap();
+    answers_with(&f, serde_json::json!({}), true);
+    let r = reseal(
+        &f,
+        &["alice", "bob"],
+        &["--override-broken-log", "log restored later"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(f.log_path()).unwrap();
+    assert_eq!(
+        text.matches("\"event\":\"integrity-override\"").count(),
+        1,
+        "{text}"
+    );
+}

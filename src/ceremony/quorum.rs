@@ -1,6 +1,8 @@
 //! Bringing a quorum together: the common path of unseal, reseal and drills.
 //!
-//! Order: verify the log (chain + anchor) → log the request (before any share
+//! Order: verify the log (chain + anchor, one pass that also collects this
+//! generation's quorum-MACed entries) → remove leftovers of an interrupted
+//! reseal (logged) → log the request (before any share
 //! is touched) → collect shares from distinct custodians, each checked against
 //! its commitment and its envelope binding, each acceptance or rejection
 //! logged → combine → verify the manifest MAC (only now is the manifest
@@ -11,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::envelope::Envelope;
 use crate::error::{Error, Result};
 use crate::keys::{MacKey, MasterKey};
-use crate::log::{self, events, AnchorStatus, Log, VerifyReport};
+use crate::log::{self, events, Log, VerifyReport};
 use crate::log_data;
 use crate::manifest::{sha256_hex, LogHead, Manifest};
 use crate::shamir::{self, Share};
@@ -98,10 +100,28 @@ pub fn checked_log(
     ticket: Option<&str>,
     ui: &mut dyn Ui,
 ) -> Result<(Log, VerifyReport)> {
-    let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |_| {})?;
+    checked_log_collecting(vault, manifest, override_reason, ticket, ui)
+        .map(|(log, report, _)| (log, report))
+}
+
+/// [`checked_log`], also returning the quorum-MACed entries of the current
+/// generation (collected in the same pass, to be checked once the key is rebuilt).
+fn checked_log_collecting(
+    vault: &Vault,
+    manifest: &Manifest,
+    override_reason: Option<&str>,
+    ticket: Option<&str>,
+    ui: &mut dyn Ui,
+) -> Result<(Log, VerifyReport, Vec<log::Entry>)> {
+    let mut maced = Vec::new();
+    let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |e| {
+        if e.generation == manifest.generation && e.mac.is_some() {
+            maced.push(e.clone());
+        }
+    })?;
     let mut log = Log::at_head(&vault.log_path(), &manifest.vault_id, report.head.clone());
     if report.is_intact() {
-        return Ok((log, report));
+        return Ok((log, report, maced));
     }
     let explanation = report.explain();
     if report.torn_tail.is_some() && report.problem.is_none() {
@@ -128,7 +148,7 @@ pub fn checked_log(
         log_data! {"problem" => explanation, "reason" => reason, "ticket" => ticket.unwrap_or("")},
         None,
     )?;
-    Ok((log, report))
+    Ok((log, report, maced))
 }
 
 /// Sequence number and hash of the last complete line, read loosely.
@@ -157,13 +177,14 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
         .get("ticket")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let (mut log, _) = checked_log(
+    let (mut log, _, maced) = checked_log_collecting(
         vault,
         &manifest,
         req.override_broken_log,
         ticket.as_deref(),
         ui,
     )?;
+    recover_leftovers(vault, &manifest, &mut log)?;
     let fingerprint = manifest.fingerprint();
     let vault_id = manifest.vault_id_bytes()?;
     let g = manifest.generation;
@@ -273,7 +294,7 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
         return Err(e.into());
     }
     let log_key = key.log_mac_key(&vault_id)?;
-    check_quorum_macs(vault, &manifest, &log_key)?;
+    check_quorum_macs(&maced, &manifest, &log_key)?;
     Ok(Opened {
         key,
         manifest,
@@ -324,14 +345,8 @@ fn present(
 }
 
 /// Checks every quorum MAC of the current generation's entries.
-fn check_quorum_macs(vault: &Vault, manifest: &Manifest, key: &MacKey) -> Result<()> {
-    let mut entries = Vec::new();
-    log::verify(&vault.log_path(), None, |e| {
-        if e.generation == manifest.generation && e.mac.is_some() {
-            entries.push(e.clone());
-        }
-    })?;
-    let (_, failed) = log::check_macs(&entries, manifest.generation, key);
+fn check_quorum_macs(entries: &[log::Entry], manifest: &Manifest, key: &MacKey) -> Result<()> {
+    let (_, failed) = log::check_macs(entries, manifest.generation, key);
     if let Some(seq) = failed.first() {
         return Err(Error::LogBroken {
             explanation: format!(
@@ -342,10 +357,25 @@ fn check_quorum_macs(vault: &Vault, manifest: &Manifest, key: &MacKey) -> Result
     Ok(())
 }
 
-/// Whether the anchor status means truncation or rewrite.
-pub fn anchor_broken(a: &AnchorStatus) -> bool {
-    matches!(
-        a,
-        AnchorStatus::Truncated { .. } | AnchorStatus::Mismatch { .. }
-    )
+/// Removes generation directories other than the manifest's (leftovers of a
+/// crash) and logs each removal of an uncommitted one.
+pub(crate) fn recover_leftovers(vault: &Vault, manifest: &Manifest, log: &mut Log) -> Result<()> {
+    let leftovers: Vec<u64> = vault
+        .generations_on_disk()
+        .into_iter()
+        .filter(|g| *g != manifest.generation)
+        .collect();
+    if leftovers.is_empty() {
+        return Ok(());
+    }
+    vault.remove_other_generations(manifest.generation)?;
+    for g in leftovers.into_iter().filter(|g| *g > manifest.generation) {
+        log.append(
+            events::SEAL_ROLLED_BACK,
+            manifest.generation,
+            log_data! {"generation" => g, "why" => "a reseal was interrupted before its commit; the vault stayed at the previous generation"},
+            None,
+        )?;
+    }
+    Ok(())
 }

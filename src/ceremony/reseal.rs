@@ -21,7 +21,6 @@ use crate::error::{Error, Result};
 use crate::keys::MasterKey;
 use crate::log::{events, Log};
 use crate::log_data;
-use crate::manifest::Manifest;
 use crate::passgen::{self, Policy};
 use crate::payload::{Entry, Payload};
 use crate::secret::SecretString;
@@ -61,29 +60,6 @@ pub struct ResealOptions {
     pub order: Vec<String>,
     /// Explicit override of a broken log.
     pub override_broken_log: Option<String>,
-}
-
-/// Removes generation directories other than the manifest's (leftovers of a
-/// crash) and logs each removal of an uncommitted one.
-pub fn recover_leftovers(vault: &Vault, manifest: &Manifest, log: &mut Log) -> Result<()> {
-    let leftovers: Vec<u64> = vault
-        .generations_on_disk()
-        .into_iter()
-        .filter(|g| *g != manifest.generation)
-        .collect();
-    if leftovers.is_empty() {
-        return Ok(());
-    }
-    vault.remove_other_generations(manifest.generation)?;
-    for g in leftovers.into_iter().filter(|g| *g > manifest.generation) {
-        log.append(
-            events::SEAL_ROLLED_BACK,
-            manifest.generation,
-            log_data! {"generation" => g, "why" => "a reseal was interrupted before its commit; the vault stayed at the previous generation"},
-            None,
-        )?;
-    }
-    Ok(())
 }
 
 fn find<'a>(p: &'a mut Payload, name: &str) -> Result<&'a mut Entry> {
@@ -250,17 +226,6 @@ pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
     crate::ceremony::unseal::check_text("ticket", &opts.ticket)?;
     crate::ceremony::unseal::check_text("reason", &opts.reason)?;
     let vault = Vault::open(&opts.dir)?;
-    {
-        let (m, _) = vault.read_manifest()?;
-        let (mut log, _) = quorum::checked_log(
-            &vault,
-            &m,
-            opts.override_broken_log.as_deref(),
-            Some(&opts.ticket),
-            ui,
-        )?;
-        recover_leftovers(&vault, &m, &mut log)?;
-    }
     ui.say(
         Level::Step,
         "Verifying the audit log and recording the reseal request",
