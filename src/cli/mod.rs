@@ -185,20 +185,27 @@ struct UnsealArgs {
     /// Session length, e.g. 15m, 1h, 90s (max 4h).
     #[arg(long, default_value = "15m")]
     session: String,
+    /// Also reveal this TOTP entry's seed and otpauth QR code (logged as its own event).
+    #[arg(long = "reveal-seed", value_name = "NAME")]
+    reveal_seed: Vec<String>,
+    #[command(flatten)]
+    quorum: QuorumArgs,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// How the quorum presents (shared by unseal and reseal).
+#[derive(Args)]
+struct QuorumArgs {
     /// A software custodian's identity file (repeatable; order = presentation order).
     #[arg(long = "identity", value_name = "FILE")]
     identities: Vec<PathBuf>,
     /// Custodians in presentation order (repeatable) [default: ask, or the --identity order].
     #[arg(long = "custodian", value_name = "NAME")]
     custodians: Vec<String>,
-    /// Also reveal this TOTP entry's seed and otpauth QR code (logged as its own event).
-    #[arg(long = "reveal-seed", value_name = "NAME")]
-    reveal_seed: Vec<String>,
     /// Proceed although the audit log does not verify; the reason is logged.
     #[arg(long, value_name = "REASON")]
     override_broken_log: Option<String>,
-    #[command(flatten)]
-    common: Common,
 }
 
 #[derive(Args)]
@@ -234,15 +241,8 @@ struct ResealArgs {
     /// Add the entries in this JSON list (a file or '-' for stdin).
     #[arg(long, value_name = "FILE")]
     add: Option<PathBuf>,
-    /// A software custodian's identity file (repeatable; order = presentation order).
-    #[arg(long = "identity", value_name = "FILE")]
-    identities: Vec<PathBuf>,
-    /// Custodians in presentation order (repeatable).
-    #[arg(long = "custodian", value_name = "NAME")]
-    custodians: Vec<String>,
-    /// Proceed although the audit log does not verify; the reason is logged.
-    #[arg(long, value_name = "REASON")]
-    override_broken_log: Option<String>,
+    #[command(flatten)]
+    quorum: QuorumArgs,
     #[command(flatten)]
     common: Common,
 }
@@ -736,7 +736,7 @@ fn run_unseal(a: UnsealArgs) -> Result<u8> {
     unseal::check_session(secs)?;
     unseal::check_text("ticket", &a.ticket)?;
     unseal::check_text("reason", &a.reason)?;
-    let (identities, order) = presenters(&a.identities, &a.custodians)?;
+    let (identities, order) = presenters(&a.quorum.identities, &a.quorum.custodians)?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let session = unseal::unseal(
         unseal::UnsealOptions {
@@ -745,7 +745,7 @@ fn run_unseal(a: UnsealArgs) -> Result<u8> {
             reason: a.reason.clone(),
             entries: a.entries.clone(),
             session_secs: secs,
-            override_broken_log: a.override_broken_log.clone(),
+            override_broken_log: a.quorum.override_broken_log.clone(),
             identities,
             order,
         },
@@ -784,7 +784,7 @@ fn run_reseal(a: ResealArgs) -> Result<u8> {
                 .map(Change::Add),
         );
     }
-    let (identities, order) = presenters(&a.identities, &a.custodians)?;
+    let (identities, order) = presenters(&a.quorum.identities, &a.quorum.custodians)?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let sealed = reseal::reseal(
         reseal::ResealOptions {
@@ -794,7 +794,7 @@ fn run_reseal(a: ResealArgs) -> Result<u8> {
             changes,
             identities,
             order,
-            override_broken_log: a.override_broken_log.clone(),
+            override_broken_log: a.quorum.override_broken_log.clone(),
         },
         ui.as_mut(),
     )?;
