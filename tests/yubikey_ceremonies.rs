@@ -22,8 +22,8 @@ struct Bench {
 
 impl Bench {
     fn new() -> Bench {
-        let a = Harness::acquire().expect("vpcd slot (pcscd and vsmartcard-vpcd installed?)");
-        let b = Harness::acquire().expect("second vpcd slot");
+        let [a, b] = Harness::acquire_pair()
+            .expect("both vpcd slots (pcscd and vsmartcard-vpcd installed?)");
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("test-root.der");
         std::fs::write(&root, virtual_yubikey::test_attestation_root_der()).unwrap();

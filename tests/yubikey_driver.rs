@@ -22,7 +22,6 @@ fn open(
 
 #[test]
 fn enroll_on_5_7_1_aes_and_open() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let card = slots.fresh(FW_NEW);
     let serial = card.serial();
@@ -109,7 +108,6 @@ fn enroll_on_5_7_1_aes_and_open() {
 
 #[test]
 fn enroll_on_5_4_3_3des_and_open() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let card = slots.fresh(FW_OLD);
     let desc = enroll_fresh(&card, "alice", EnrollOptions::default());
@@ -166,7 +164,6 @@ impl Ui for Script {
 
 #[test]
 fn default_pin_and_puk_are_refused_and_changed() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let mut card = slots.fresh(FW_NEW);
     let serial = card.serial();
@@ -258,7 +255,6 @@ fn default_pin_and_puk_are_refused_and_changed() {
 
 #[test]
 fn spare_token_opens_the_same_share() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let mut main = slots.fresh(FW_NEW);
     let main_desc = enroll_fresh(&main, "alice", EnrollOptions::default());
@@ -288,7 +284,6 @@ fn spare_token_opens_the_same_share() {
 
 #[test]
 fn error_no_token() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let mut card = slots.fresh(FW_NEW);
     let desc = enroll_fresh(&card, "alice", EnrollOptions::default());
@@ -319,7 +314,6 @@ fn error_no_token() {
 
 #[test]
 fn error_token_of_no_custodian() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let mut card = slots.fresh(FW_NEW);
     let desc = enroll_fresh(&card, "alice", EnrollOptions::default());
@@ -341,7 +335,6 @@ fn error_token_of_no_custodian() {
 
 #[test]
 fn error_wrong_pin_then_blocked() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let card = slots.fresh(FW_NEW);
     let serial = card.serial();
@@ -411,7 +404,6 @@ fn error_wrong_pin_then_blocked() {
 
 #[test]
 fn error_touch_timeout() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let card = slots.fresh(FW_NEW);
     let serial = card.serial();
@@ -432,7 +424,6 @@ fn error_touch_timeout() {
 
 #[test]
 fn error_removed_mid_operation() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let card = slots.fresh(FW_NEW);
     let serial = card.serial();
@@ -455,7 +446,6 @@ fn error_removed_mid_operation() {
 
 #[test]
 fn error_key_replaced_in_slot() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let card = slots.fresh(FW_NEW);
     let serial = card.serial();
@@ -474,7 +464,6 @@ fn error_key_replaced_in_slot() {
 /// Not a timed test: prints APDUs per share unwrap and host-side time.
 #[test]
 fn measure_apdus_and_time_per_unwrap() {
-    let _g = serial_guard();
     let slots = Slots::acquire();
     for fw in [FW_NEW, FW_OLD] {
         let card = slots.fresh(fw);

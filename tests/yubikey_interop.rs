@@ -119,7 +119,6 @@ fn on_pty(dir: &std::path::Path, script: &[(&str, &str)], argv: &[&str]) -> (boo
 #[test]
 fn stock_age_with_plugin_decrypts_a_breakglass_share() {
     let Some(dir) = tools() else { return };
-    let _g = serial_guard();
     let slots = Slots::acquire();
     let card = slots.fresh(FW_OLD);
     let serial = card.serial();
@@ -177,7 +176,6 @@ fn stock_age_with_plugin_decrypts_a_breakglass_share() {
 #[test]
 fn key_generated_by_age_plugin_yubikey_is_adopted() {
     let Some(dir) = tools() else { return };
-    let _g = serial_guard();
     let slots = Slots::acquire();
     // age-plugin-yubikey 0.5 (yubikey 0.8) only knows 3DES management keys:
     // use a 5.4.3 card, with a non-default PIN and PUK already set.

@@ -1,8 +1,6 @@
 //! Shared helpers for the YubiKey backend tests (virtual cards through pcscd).
 #![allow(dead_code, unused_imports)]
 
-use std::sync::{Mutex, MutexGuard};
-
 use breakglass::attestation::TrustAnchors;
 use breakglass::token::yubikey::{self, EnrollOptions};
 use breakglass::token::YubikeyDescriptor;
@@ -17,15 +15,9 @@ pub const PIN: &str = "864213";
 pub const PUK: &str = "97531864";
 pub const FINGERPRINT: &str = "vault:3f2a-9c41-07be-d5e8";
 
-static SERIAL_TESTS: Mutex<()> = Mutex::new(());
-
-/// Tests in one binary share the two vpcd slots; run them one at a time.
-pub fn serial_guard() -> MutexGuard<'static, ()> {
-    SERIAL_TESTS.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Both vpcd slots, so no other test process can insert a card while a test
-/// reasons about which tokens are present. Cards go into the first.
+/// Both vpcd slots, so no other test (thread or process) can insert a card
+/// while a test reasons about which tokens are present; tests holding them
+/// run one at a time. Cards go into the first.
 pub struct Slots {
     pub main: Harness,
     _other: Harness,
@@ -33,8 +25,8 @@ pub struct Slots {
 
 impl Slots {
     pub fn acquire() -> Slots {
-        let main = Harness::acquire().expect("vpcd slot (is pcscd/vsmartcard-vpcd installed?)");
-        let other = Harness::acquire().expect("second vpcd slot");
+        let [main, other] =
+            Harness::acquire_pair().expect("both vpcd slots (is pcscd/vsmartcard-vpcd installed?)");
         Slots {
             main,
             _other: other,

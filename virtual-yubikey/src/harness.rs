@@ -98,40 +98,51 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// Ensures a pcscd with the vpcd driver runs and locks a free vpcd slot,
-    /// waiting up to 5 minutes for one.
+    /// Ensures a pcscd with the vpcd driver runs and locks one free vpcd slot
+    /// (either), waiting up to 5 minutes for one.
+    ///
+    /// Never call this while holding another [`Harness`]: two callers each
+    /// holding one slot and waiting for the other would deadlock. A test that
+    /// needs both slots takes them with [`Harness::acquire_pair`].
     pub fn acquire() -> io::Result<Harness> {
-        let start = open_state("start.lock")?;
-        start.lock()?;
-        if !pcscd_answers() {
-            start_pcscd()?;
-        }
-        let users = open_state("users.lock")?;
-        users.lock_shared()?;
-        drop(start);
-        let mut harness = Harness {
-            port: 0,
-            slot: None,
-            users: Some(users),
-        };
-        let deadline = Instant::now() + Duration::from_secs(300);
+        let deadline = Instant::now() + SLOT_WAIT;
+        let users = join_pcscd()?;
         loop {
             for (i, port) in [VPCD_PORT_0, VPCD_PORT_1].into_iter().enumerate() {
                 let f = open_state(&format!("slot{i}.lock"))?;
                 if f.try_lock().is_ok() {
-                    harness.port = port;
-                    harness.slot = Some(f);
-                    return Ok(harness);
+                    return Ok(Harness {
+                        port,
+                        slot: Some(f),
+                        users: Some(users),
+                    });
                 }
             }
-            if Instant::now() >= deadline {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "no free vpcd slot after 5 minutes",
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
+            wait_or_time_out(deadline)?;
         }
+    }
+
+    /// Both vpcd slots, taken in a fixed order (slot 0, then slot 1) so that
+    /// any number of callers, in any processes, queue instead of deadlocking.
+    /// Waits up to 5 minutes.
+    pub fn acquire_pair() -> io::Result<[Harness; 2]> {
+        let deadline = Instant::now() + SLOT_WAIT;
+        let mut pair = Vec::with_capacity(2);
+        for (i, port) in [VPCD_PORT_0, VPCD_PORT_1].into_iter().enumerate() {
+            let users = join_pcscd()?;
+            let f = open_state(&format!("slot{i}.lock"))?;
+            while f.try_lock().is_err() {
+                wait_or_time_out(deadline)?;
+            }
+            pair.push(Harness {
+                port,
+                slot: Some(f),
+                users: Some(users),
+            });
+        }
+        let second = pair.pop().expect("two slots");
+        let first = pair.pop().expect("two slots");
+        Ok([first, second])
     }
 
     /// TCP port of the locked vpcd slot.
@@ -180,6 +191,35 @@ impl Drop for Harness {
             }
         }
     }
+}
+
+/// How long [`Harness::acquire`] and [`Harness::acquire_pair`] wait for slots.
+const SLOT_WAIT: Duration = Duration::from_secs(300);
+
+/// Starts pcscd if none answers and registers this caller as one of its users
+/// (a shared lock on `users.lock`, held until the returned file is dropped).
+fn join_pcscd() -> io::Result<File> {
+    let start = open_state("start.lock")?;
+    start.lock()?;
+    if !pcscd_answers() {
+        start_pcscd()?;
+    }
+    let users = open_state("users.lock")?;
+    users.lock_shared()?;
+    Ok(users)
+}
+
+/// Sleeps a little before the next try, or fails once `deadline` has passed.
+fn wait_or_time_out(deadline: Instant) -> io::Result<()> {
+    if Instant::now() >= deadline {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "no free vpcd slot after 5 minutes (another test process holds them; \
+             see /tmp/virtual-yubikey/slot*.lock)",
+        ));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    Ok(())
 }
 
 fn pcscd_binary() -> &'static str {
