@@ -106,16 +106,11 @@ impl Harness {
     /// needs both slots takes them with [`Harness::acquire_pair`].
     pub fn acquire() -> io::Result<Harness> {
         let deadline = Instant::now() + SLOT_WAIT;
-        let users = join_pcscd()?;
         loop {
             for (i, port) in [VPCD_PORT_0, VPCD_PORT_1].into_iter().enumerate() {
                 let f = open_state(&format!("slot{i}.lock"))?;
                 if f.try_lock().is_ok() {
-                    return Ok(Harness {
-                        port,
-                        slot: Some(f),
-                        users: Some(users),
-                    });
+                    return Harness::join(port, f);
                 }
             }
             wait_or_time_out(deadline)?;
@@ -127,22 +122,40 @@ impl Harness {
     /// Waits up to 5 minutes.
     pub fn acquire_pair() -> io::Result<[Harness; 2]> {
         let deadline = Instant::now() + SLOT_WAIT;
-        let mut pair = Vec::with_capacity(2);
-        for (i, port) in [VPCD_PORT_0, VPCD_PORT_1].into_iter().enumerate() {
-            let users = join_pcscd()?;
+        let mut locks = Vec::with_capacity(2);
+        for i in 0..2 {
             let f = open_state(&format!("slot{i}.lock"))?;
             while f.try_lock().is_err() {
                 wait_or_time_out(deadline)?;
             }
-            pair.push(Harness {
-                port,
-                slot: Some(f),
-                users: Some(users),
-            });
+            locks.push(f);
         }
-        let second = pair.pop().expect("two slots");
-        let first = pair.pop().expect("two slots");
+        let second = Harness::join(VPCD_PORT_1, locks.pop().expect("two slots"))?;
+        let first = Harness::join(VPCD_PORT_0, locks.pop().expect("two slots"))?;
         Ok([first, second])
+    }
+
+    /// With `slot` locked: starts pcscd if none answers and registers as one
+    /// of its users (a shared lock on `users.lock`).
+    ///
+    /// Slots are locked before joining and released after leaving (see
+    /// `Drop`), so a caller waiting for a slot is not a pcscd user: when the
+    /// last holder leaves, pcscd really stops and the next caller gets a fresh
+    /// one. That matters because a card removed mid-APDU leaves its vpcd slot
+    /// unable to see new cards until pcscd restarts.
+    fn join(port: u16, slot: File) -> io::Result<Harness> {
+        let start = open_state("start.lock")?;
+        start.lock()?;
+        if !pcscd_answers() {
+            start_pcscd()?;
+        }
+        let users = open_state("users.lock")?;
+        users.lock_shared()?;
+        Ok(Harness {
+            port,
+            slot: Some(slot),
+            users: Some(users),
+        })
     }
 
     /// TCP port of the locked vpcd slot.
@@ -175,39 +188,24 @@ impl Harness {
 }
 
 impl Drop for Harness {
+    /// Leaves pcscd (stopping it if this was its last user), then releases
+    /// the slot, in that order: see [`Harness::join`].
     fn drop(&mut self) {
-        drop(self.slot.take());
-        let Ok(start) = open_state("start.lock") else {
-            return;
-        };
-        if start.lock().is_err() {
-            return;
-        }
-        if let Some(users) = self.users.take() {
-            let _ = users.unlock();
-            if users.try_lock().is_ok() {
-                stop_recorded_pcscd();
+        if let (Some(users), Ok(start)) = (self.users.take(), open_state("start.lock")) {
+            if start.lock().is_ok() {
                 let _ = users.unlock();
+                if users.try_lock().is_ok() {
+                    stop_recorded_pcscd();
+                    let _ = users.unlock();
+                }
             }
         }
+        drop(self.slot.take());
     }
 }
 
 /// How long [`Harness::acquire`] and [`Harness::acquire_pair`] wait for slots.
 const SLOT_WAIT: Duration = Duration::from_secs(300);
-
-/// Starts pcscd if none answers and registers this caller as one of its users
-/// (a shared lock on `users.lock`, held until the returned file is dropped).
-fn join_pcscd() -> io::Result<File> {
-    let start = open_state("start.lock")?;
-    start.lock()?;
-    if !pcscd_answers() {
-        start_pcscd()?;
-    }
-    let users = open_state("users.lock")?;
-    users.lock_shared()?;
-    Ok(users)
-}
 
 /// Sleeps a little before the next try, or fails once `deadline` has passed.
 fn wait_or_time_out(deadline: Instant) -> io::Result<()> {

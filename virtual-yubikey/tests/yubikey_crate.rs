@@ -233,9 +233,11 @@ fn apdu_latency_through_pcscd() {
 /// a card while waiting for an APDU answer, it stops reporting new cards on
 /// that slot until pcscd restarts, which would break the tests that follow.
 #[test]
-#[ignore = "poisons the vpcd slot until pcscd restarts; run alone"]
 fn removal_mid_operation() {
-    let harness = Harness::acquire().unwrap();
+    // A removal mid-APDU leaves the vpcd slot blind to new cards until pcscd
+    // restarts. Holding both slots makes this test pcscd's only user, so when
+    // it leaves, the harness stops pcscd and the next test gets a fresh one.
+    let [harness, _other] = Harness::acquire_pair().unwrap();
     let card = harness.insert_fresh(FW_5_7_1).unwrap();
     let serial = card.serial();
     let mut yk = open(serial);
