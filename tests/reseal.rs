@@ -294,6 +294,10 @@ fn reseal_killed_at_every_point_leaves_an_openable_vault() {
             again.stderr
         );
         assert_eq!(f.verify_log().code, 0, "{point}");
+        // ... and the vault it made opens (entries of an interrupted
+        // generation must not poison the quorum-MAC check of the next one).
+        let u = f.unseal(&["alice", "bob"], &[]);
+        assert_eq!(u.code, 0, "{point}: unseal after recovery: {}", u.stderr);
     }
     eprintln!(
         "kill points tried: {}, old generation after kill: {}, new: {}",

@@ -106,7 +106,7 @@ fn print_drill(o: &DrillOutcome, json: bool) {
         );
         if o.macs_older > 0 {
             println!(
-                "  {} entries carry MACs of older generations (their keys no longer exist; the hash chain covers them)",
+                "  {} entries carry MACs from before this generation's seal (older or interrupted generations: their keys are gone; the hash chain and the sealed anchor cover them)",
                 o.macs_older
             );
         }
