@@ -164,6 +164,8 @@ fn walk(base: &Path) -> Result<u8> {
             dir: vault.clone(),
             threshold: 2,
             custodians: descriptors,
+            anchors: breakglass::attestation::TrustAnchors::yubico()
+                .map_err(|e| Error::Usage(format!("attestation roots: {e}")))?,
             entries: vec![
                 Entry::Password {
                     name: "aws-breakglass".into(),
