@@ -40,8 +40,8 @@ fn commands(markdown: &str) -> Vec<String> {
 fn answers() -> serde_json::Value {
     let pass = |n: &str| format!("runbook passphrase of {n}");
     serde_json::json!({
-        "passphrases": {"alice": pass("alice"), "bob": pass("bob"), "carol": pass("carol")},
-        "new_passphrases": {"alice": pass("alice"), "bob": pass("bob"), "carol": pass("carol")},
+        "passphrases": {"alice": pass("alice"), "bob": pass("bob"), "carol": pass("carol"), "dave": pass("dave")},
+        "new_passphrases": {"alice": pass("alice"), "bob": pass("bob"), "carol": pass("carol"), "dave": pass("dave")},
         "text": {
             "entry.1.kind": "password", "entry.1.name": "aws-root",
             "entry.aws-root.account": "123456789012", "entry.aws-root.username": "breakglass",
@@ -56,7 +56,7 @@ fn answers() -> serde_json::Value {
             "entry.aws-root-mfa.value": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
             "entry.aws-recovery.value": "recovery-code-1 recovery-code-2"
         },
-        "confirm": {"reseal.provider-updated": true}
+        "confirm": {"reseal.provider-updated": true, "rekey.proceed": true}
     })
 }
 
@@ -65,7 +65,7 @@ fn every_runbook_command_runs() {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
     let media = work.join("media");
-    for n in ["alice", "bob", "carol"] {
+    for n in ["alice", "bob", "carol", "dave"] {
         std::fs::create_dir_all(media.join(n)).unwrap();
     }
     let answers_path = work.join("answers.json");
@@ -79,7 +79,7 @@ fn every_runbook_command_runs() {
         format!(
             "#!/usr/bin/env bash\n\
              case \"$1 $2\" in\n\
-               'custodian enroll'*|init\\ *|unseal\\ *|reseal\\ *|drill\\ *|review\\ *)\n\
+               'custodian enroll'*|init\\ *|unseal\\ *|reseal\\ *|rekey\\ *|drill\\ *|review\\ *)\n\
                  for a in \"$@\"; do [ \"$a\" = --answers ] && exec {bin} \"$@\"; done\n\
                  exec {bin} \"$@\" --answers \"$WORK/answers.json\";;\n\
              esac\n\

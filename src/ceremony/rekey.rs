@@ -138,8 +138,9 @@ pub fn plan(
     Ok((set, threshold))
 }
 
-/// One line per custodian of the new set, for the quorum to check.
-fn describe(set: &[CustodianDescriptor], changes: &CustodianChanges) -> String {
+/// One line per custodian of the new set, and per removed custodian, for the
+/// quorum to check.
+fn describe(set: &[CustodianDescriptor], changes: &CustodianChanges) -> Vec<String> {
     let mut lines = Vec::new();
     for c in set {
         let tag = if changes.add.iter().any(|a| a.name == c.name) {
@@ -150,12 +151,12 @@ fn describe(set: &[CustodianDescriptor], changes: &CustodianChanges) -> String {
             "stays    "
         };
         let tokens: Vec<String> = c.tokens.iter().map(|t| t.fingerprint()).collect();
-        lines.push(format!("  {tag} {}: {}", c.name, tokens.join(", ")));
+        lines.push(format!("{tag} {}: {}", c.name, tokens.join(", ")));
     }
     for r in &changes.remove {
-        lines.push(format!("  REMOVED   {r}"));
+        lines.push(format!("REMOVED   {r}"));
     }
-    lines.join("\n")
+    lines
 }
 
 /// Runs the rekey ceremony.
@@ -215,12 +216,14 @@ pub fn rekey(opts: RekeyOptions, ui: &mut dyn Ui) -> Result<Sealed> {
     ui.say(
         Level::Info,
         &format!(
-            "New custodians ({threshold} of {} needed, was {old_threshold} of {}); compare each new token fingerprint with the one written down at its enrollment:\n{}",
+            "New custodians ({threshold} of {} needed, was {old_threshold} of {}); compare each new token fingerprint with the one written down at its enrollment:",
             set.len(),
             opened.manifest.custodians.len(),
-            describe(&set, &opts.changes)
         ),
     );
+    for line in describe(&set, &opts.changes) {
+        ui.say(Level::Info, &line);
+    }
     if !ui.confirm(
         "rekey.proceed",
         "Seal the vault for these custodians? Shares of the current generation stop working.",
