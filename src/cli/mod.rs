@@ -81,7 +81,7 @@ enum Command {
     Drill(governance::DrillArgs),
     /// Record the post-incident review of an unseal (due within 5 days).
     #[command(
-        after_help = "Example:\n  breakglass review --vault /media/vault --ticket INC-4711 --from review.txt\n\nSee ceremonies/post-incident-review.md for the document format."
+        after_help = "Examples:\n  breakglass review --vault /media/vault --ticket INC-4711 --from review.txt\n  breakglass review --vault /media/vault --ticket INC-4711 --edit    (in $EDITOR, on a template)\n\nAn incomplete review is refused, naming what is missing. See\nceremonies/post-incident-review.md for the document format."
     )]
     Review(governance::ReviewArgs),
     /// Open sessions and obligations (rotation, review, drills); exit 1 when something is overdue.
