@@ -52,6 +52,9 @@ pub mod events {
     pub const SEAL_ROLLED_BACK: &str = "seal-rolled-back";
     /// A quorum was requested to rotate and reseal (ticket, reason).
     pub const RESEAL_REQUESTED: &str = "reseal-requested";
+    /// A quorum was requested to change custodians or the threshold (ticket,
+    /// reason, the names added, removed and replaced, the new threshold).
+    pub const REKEY_REQUESTED: &str = "rekey-requested";
     /// New values (generated passwords, TOTP seeds) were shown for rotation at the provider.
     pub const ROTATION_VALUES_SHOWN: &str = "rotation-values-shown";
     /// An unseal was requested (ticket, reason) — before any share is collected.

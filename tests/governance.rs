@@ -1087,3 +1087,126 @@ fn review_documents_text_json_and_prompts_agree() {
         "the review is incomplete; missing: participants, timeline, root cause, preventive measures, provider audit event ids"
     );
 }
+
+/// `review --edit`: the editor gets a template; an incomplete draft is named
+/// and may be edited again; a complete one is recorded.
+#[test]
+fn review_written_in_an_editor() {
+    let cli = cli_vault("2023-01-10T10:00:00Z");
+    let t1 = "2023-02-01T08:00:00Z";
+    cli.ok(
+        t1,
+        &[
+            "unseal",
+            "--vault",
+            "vault",
+            "--ticket",
+            "INC-8",
+            "--reason",
+            "idp-outage",
+            "--identity",
+            "alice.identity",
+            "--identity",
+            "bob.identity",
+            "--json",
+            ANS[0],
+            ANS[1],
+        ],
+    );
+    // The "editor" keeps a copy of the template it was given, then writes a draft.
+    let editor = |draft: &str| {
+        let script = cli.work().join("editor.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncp \"$1\" '{}/template.txt'\ncp '{}/{draft}' \"$1\"\n",
+                cli.work().display(),
+                cli.work().display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script.display().to_string()
+    };
+    std::fs::write(
+        cli.work().join("partial.txt"),
+        "participants: alice\ntimeline: 2023-02-01T07:50:00Z okta down\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cli.work().join("complete.txt"),
+        "participants: alice, bob\ntimeline: 2023-02-01T07:50:00Z okta down\nroot cause: expired certificate\npreventive measure: alert on expiry\nprovider event: ct-77\n",
+    )
+    .unwrap();
+    let run = |draft: &str, again: bool| {
+        write_secret(
+            &cli.work().join("edit-answers.json"),
+            serde_json::json!({"confirm": {"review.edit-again": again}})
+                .to_string()
+                .as_bytes(),
+        );
+        Command::new(BIN)
+            .args([
+                "review",
+                "--vault",
+                "vault",
+                "--ticket",
+                "INC-8",
+                "--edit",
+                "--answers",
+                "edit-answers.json",
+                "--json",
+            ])
+            .current_dir(cli.work())
+            .env("BREAKGLASS_TEST_NOW", "2023-02-03T09:00:00Z")
+            .env_remove("VISUAL")
+            .env("EDITOR", editor(draft))
+            .output()
+            .unwrap()
+    };
+    let o = run("partial.txt", false);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("missing: root cause, preventive measures, provider audit event ids"),
+        "{err}"
+    );
+    let template = std::fs::read_to_string(cli.work().join("template.txt")).unwrap();
+    assert!(template.contains("ticket: INC-8\n"), "{template}");
+    for key in [
+        "participants:",
+        "timeline:",
+        "root cause:",
+        "preventive measure:",
+        "provider event:",
+    ] {
+        assert!(template.contains(key), "template lacks {key}: {template}");
+    }
+    assert!(
+        !cli.vault().join("log.jsonl").exists() || {
+            let log = std::fs::read_to_string(cli.vault().join("log.jsonl")).unwrap();
+            !log.contains("review-recorded")
+        }
+    );
+    let o = run("complete.txt", false);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rec: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rec["ticket"], "INC-8");
+    // No draft is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("breakglass-review-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

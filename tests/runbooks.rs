@@ -4,9 +4,9 @@
 //!
 //! * the **software track**: software custodians (identity files and
 //!   passphrases);
-//! * the **YubiKey track**: four virtual YubiKeys (alice's token and her
-//!   spare, bob's, carol's; firmware 5.7.1 with an AES management key and
-//!   5.4.3 with a 3DES one) behind the real pcscd and vsmartcard-vpcd, with
+//! * the **YubiKey track**: five virtual YubiKeys (alice's token and her
+//!   spare, bob's, carol's, and dave's, who joins in the rekey runbook;
+//!   firmware 5.7.1 with an AES management key and 5.4.3 with a 3DES one) behind the real pcscd and vsmartcard-vpcd, with
 //!   the virtual card's test attestation root trusted.
 //!
 //! The info string of a fenced block selects the tracks: ```console runs on
@@ -22,9 +22,9 @@
 //! and PUK of every token), `$WORK/answers.json` otherwise (the PINs chosen
 //! at enrollment, or the passphrases). Environment: `$WORK` (working
 //! directory), `$VAULT`, `$MEDIA` (custodians' media, with `alice/`, `bob/`,
-//! `carol/`), `$BREAKGLASS` (the binary); on the YubiKey track also the
-//! serials `$ALICE_YUBIKEY`, `$ALICE_SPARE`, `$BOB_YUBIKEY`, `$CAROL_YUBIKEY`
-//! (from the reserved test range).
+//! `carol/`, `dave/`), `$BREAKGLASS` (the binary); on the YubiKey track also
+//! the serials `$ALICE_YUBIKEY`, `$ALICE_SPARE`, `$BOB_YUBIKEY`,
+//! `$CAROL_YUBIKEY`, `$DAVE_YUBIKEY` (from the reserved test range).
 //!
 //! vpcd has two slots: before each YubiKey-track line, [`tokens_for`] names
 //! the tokens it needs and exactly those are inserted. A line that no rule
@@ -116,12 +116,16 @@ fn commands(markdown: &str, track: Track) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// The runbooks' custodians (dave joins in the rekey runbook).
+const CUSTODIANS: [&str; 4] = ["alice", "bob", "carol", "dave"];
+
 /// The YubiKey track's tokens: the variable holding the serial, the firmware.
-const TOKENS: [(&str, [u8; 3]); 4] = [
+const TOKENS: [(&str, [u8; 3]); 5] = [
     ("ALICE_YUBIKEY", FW_5_7_1),
     ("ALICE_SPARE", FW_5_4_3),
     ("BOB_YUBIKEY", FW_5_4_3),
     ("CAROL_YUBIKEY", FW_5_7_1),
+    ("DAVE_YUBIKEY", FW_5_4_3),
 ];
 
 /// Commands that touch no token.
@@ -136,9 +140,10 @@ const NO_TOKEN: [&str; 7] = [
 ];
 
 /// Commands where each `--custodian NAME` presents with their token.
-const PRESENTING: [&str; 3] = [
+const PRESENTING: [&str; 4] = [
     "breakglass unseal ",
     "breakglass reseal ",
+    "breakglass rekey ",
     "breakglass drill ",
 ];
 
@@ -229,7 +234,7 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
-/// The four virtual YubiKeys and both vpcd slots, for the whole track: card
+/// The virtual YubiKeys and both vpcd slots, for the whole track: card
 /// state (PINs, keys) lives in the card objects across removals. The cards
 /// are declared before the slots, so they are removed before the slots go.
 struct VirtualTokens {
@@ -324,12 +329,15 @@ fn answers(serials: &[(&'static str, u32)]) -> (serde_json::Value, serde_json::V
             "entry.aws-root-mfa.value": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
             "entry.aws-recovery.value": "recovery-code-1 recovery-code-2"
         },
-        "confirm": {"reseal.provider-updated": true}
+        "confirm": {"reseal.provider-updated": true, "rekey.proceed": true}
     });
     if serials.is_empty() {
         let pass = |n: &str| format!("runbook passphrase of {n}");
-        let names =
-            serde_json::json!({"alice": pass("alice"), "bob": pass("bob"), "carol": pass("carol")});
+        let names: serde_json::Map<String, serde_json::Value> = CUSTODIANS
+            .iter()
+            .map(|n| (n.to_string(), pass(n).into()))
+            .collect();
+        let names = serde_json::Value::from(names);
         common["passphrases"] = names.clone();
         common["new_passphrases"] = names;
         return (common.clone(), common);
@@ -388,7 +396,7 @@ fn run_track(track: Track) {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
     let media = work.join("media");
-    for n in ["alice", "bob", "carol"] {
+    for n in CUSTODIANS {
         std::fs::create_dir_all(media.join(n)).unwrap();
     }
     let serials = tokens
@@ -408,7 +416,7 @@ fn run_track(track: Track) {
              for a in \"$@\"; do [ \"$a\" = --answers ] && exec '{bin}' \"$@\"; done\n\
              case \"$1 $2\" in\n\
                'custodian enroll') exec '{bin}' \"$@\" --answers \"$WORK/enroll-answers.json\";;\n\
-               init\\ *|unseal\\ *|reseal\\ *|drill\\ *|review\\ *)\n\
+               init\\ *|unseal\\ *|reseal\\ *|rekey\\ *|drill\\ *|review\\ *)\n\
                  exec '{bin}' \"$@\" --answers \"$WORK/answers.json\";;\n\
              esac\n\
              exec '{bin}' \"$@\"\n",
@@ -522,9 +530,13 @@ fn run_track(track: Track) {
             ("alice", &["ALICE_YUBIKEY", "ALICE_SPARE"][..]),
             ("bob", &["BOB_YUBIKEY"]),
             ("carol", &["CAROL_YUBIKEY"]),
+            ("dave", &["DAVE_YUBIKEY"]),
         ] {
-            let desc =
-                std::fs::read_to_string(work.join(format!("{name}.custodian.json"))).unwrap();
+            let path = work.join(format!("{name}.custodian.json"));
+            if name == "dave" && !path.exists() {
+                continue; // dave joins only if a runbook enrolls him
+            }
+            let desc = std::fs::read_to_string(path).unwrap();
             for (var, serial) in t.serials() {
                 assert_eq!(
                     desc.contains(&serial.to_string()),
@@ -576,9 +588,16 @@ fn token_rules() {
         ok(r#"breakglass drill --vault "$VAULT" --custodian alice   # the spare, from the safe"#),
         ["ALICE_SPARE"]
     );
+    assert_eq!(
+        ok(
+            r#"breakglass rekey --vault "$VAULT" --ticket T --reason r --add "$WORK/dave.custodian.json" --remove carol --custodian alice --custodian bob"#
+        ),
+        ["ALICE_YUBIKEY", "BOB_YUBIKEY"]
+    );
     assert_eq!(ok(r#"breakglass log verify --vault "$VAULT""#), [""; 0]);
     for bad in [
-        r#"breakglass rekey --vault "$VAULT""#,
+        r#"breakglass rekey --vault "$VAULT" --remove carol"#,
+        r#"breakglass frobnicate --vault "$VAULT""#,
         r#"breakglass unseal --vault "$VAULT" --ticket T --reason r"#,
         r#"breakglass unseal --vault "$VAULT" --identity "$MEDIA/alice/alice.identity""#,
         r#"breakglass drill --vault "$VAULT" --custodian bob   # the spare"#,

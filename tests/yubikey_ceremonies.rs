@@ -268,6 +268,103 @@ fn setup_unseal_and_reseal_with_virtual_yubikeys() {
     assert!(r.stdout.contains(&generated) && !r.stdout.contains(PASSWORD));
     bob.remove();
     carol.remove();
+
+    // Rekey: alice lost her tokens. She enrolls a new one; bob and carol
+    // replace her tokens; the lost token no longer opens anything.
+    let mut alice_new = card(FW_5_7_1);
+    let fresh = [alice_new.serial()];
+    let enroll_new = b.answers(serde_json::json!({
+        "pins": pins(&fresh, "123456"), "new_pins": pins(&fresh, PIN), "new_puks": pins(&fresh, PUK),
+    }));
+    b.insert(&mut [&mut alice_new]);
+    let new_desc = b.path("alice-new.custodian.json");
+    let r = b.run(
+        &[
+            "custodian",
+            "enroll",
+            "--name",
+            "alice",
+            "--yubikey",
+            "--descriptor",
+            &new_desc,
+            "--answers",
+            &enroll_new,
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    alice_new.remove();
+    let all_now = [all[0], all[1], all[2], all[3], alice_new.serial()];
+    let rekey_answers = b.answers(serde_json::json!({
+        "pins": pins(&all_now, PIN), "confirm": {"rekey.proceed": true},
+    }));
+    b.insert(&mut [&mut bob, &mut carol]);
+    let r = b.run(
+        &[
+            "rekey",
+            "--vault",
+            &vault,
+            "--ticket",
+            "CHG-9",
+            "--reason",
+            "alice lost her YubiKeys",
+            "--replace",
+            &new_desc,
+            "--custodian",
+            "bob",
+            "--custodian",
+            "carol",
+            "--answers",
+            &rekey_answers,
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("NEW TOKEN alice: "), "{}", r.stderr);
+    bob.remove();
+    carol.remove();
+    let open_now = b.answers(serde_json::json!({"pins": pins(&all_now, PIN)}));
+    let unseal_now = |who: [&str; 2]| {
+        b.run(
+            &[
+                "unseal",
+                "--vault",
+                &vault,
+                "--ticket",
+                "INC-9",
+                "--reason",
+                "test",
+                "--answers",
+                &open_now,
+                "--json",
+                "--custodian",
+                who[0],
+                "--custodian",
+                who[1],
+            ],
+            "",
+        )
+    };
+    b.insert(&mut [&mut alice_new, &mut bob]);
+    let r = unseal_now(["alice", "bob"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&generated));
+    alice_new.remove();
+    bob.remove();
+    b.insert(&mut [&mut alice, &mut carol]);
+    let r = unseal_now(["alice", "carol"]);
+    assert_eq!(r.code, 2, "the lost token still opens: {}", r.stdout);
+    assert!(
+        r.stderr.contains(&format!(
+            "YubiKey {} is not enrolled for custodian alice in this vault",
+            alice.serial()
+        )),
+        "{}",
+        r.stderr
+    );
+    alice.remove();
+    carol.remove();
     let r = b.run(&["log", "verify", "--vault", &vault], "");
     assert_eq!(r.code, 0, "{}", r.stdout);
 }
@@ -322,6 +419,7 @@ fn foreign_token_and_wrong_pin_are_named() {
         &entries,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
+    tampered_descriptors_are_refused_at_setup(&b, &entries);
     // A token that belongs to no custodian of this vault.
     b.insert(&mut [&mut stranger]);
     let answers = b.answers(serde_json::json!({"pins": pins(&all, PIN)}));
@@ -386,4 +484,96 @@ fn foreign_token_and_wrong_pin_are_named() {
     assert!(log.contains("share-rejected"));
     alice.remove();
     bob.remove();
+}
+
+/// `init` re-verifies every YubiKey descriptor's recorded attestation: a
+/// descriptor altered between enrollment and setup (a recipient swapped for a
+/// key that never was on a YubiKey, another serial, weaker policies, another
+/// PKI, damaged evidence) is refused, naming what is wrong.
+fn tampered_descriptors_are_refused_at_setup(b: &Bench, entries: &str) {
+    use breakglass::token::piv_p256::PivRecipient;
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(b.path("alice.custodian.json")).unwrap())
+            .unwrap();
+    let serial = original["tokens"][0]["serial"].as_u64().unwrap();
+    // A valid P-256 recipient whose private key lives in software.
+    let software_key = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let foreign =
+        PivRecipient::from_sec1(software_key.public_key().to_encoded_point(true).as_bytes())
+            .unwrap()
+            .to_string();
+    let field = |name: &str| {
+        format!(
+            "the YubiKey descriptor of alice is invalid: token {serial}: its {name} is not what the token's attestation says"
+        )
+    };
+    let cases: Vec<(&str, serde_json::Value, String)> = vec![
+        ("recipient", serde_json::json!(foreign), field("recipient")),
+        (
+            "serial",
+            serde_json::json!(99_999_998u32),
+            "token 99999998: its serial is not what the token's attestation says".into(),
+        ),
+        (
+            "touch_policy",
+            serde_json::json!("never"),
+            field("touch policy"),
+        ),
+        (
+            "pin_policy",
+            serde_json::json!("always"),
+            field("PIN policy"),
+        ),
+        ("firmware", serde_json::json!("5.7.4"), field("firmware")),
+    ];
+    let mut variants: Vec<(serde_json::Value, String)> = cases
+        .into_iter()
+        .map(|(key, value, want)| {
+            let mut d = original.clone();
+            d["tokens"][0][key] = value;
+            (d, want)
+        })
+        .collect();
+    let mut d = original.clone();
+    d["tokens"][0]["attestation"]["pki"] = "yubico-attestation-root-1".into();
+    variants.push((d, field("PKI")));
+    let mut d = original.clone();
+    d["tokens"][0]["attestation"]["slot_cert"] = "not base64!".into();
+    variants.push((d, "its slot attestation certificate is not base64".into()));
+    let mut d = original.clone();
+    let f9 = d["tokens"][0]["attestation"]["f9_cert"].clone();
+    d["tokens"][0]["attestation"]["slot_cert"] = f9;
+    variants.push((
+        d,
+        format!("the attestation of YubiKey {serial} slot 82 failed"),
+    ));
+    for (i, (d, want)) in variants.iter().enumerate() {
+        let path = b.path(&format!("tampered-{i}.custodian.json"));
+        std::fs::write(&path, d.to_string()).unwrap();
+        let vault = b.path(&format!("tampered-vault-{i}"));
+        let r = b.run(
+            &[
+                "init",
+                "--vault",
+                &vault,
+                "--threshold",
+                "2",
+                "--custodian",
+                &path,
+                "--custodian",
+                &b.path("bob.custodian.json"),
+                "--entries",
+                "-",
+            ],
+            entries,
+        );
+        assert_eq!(r.code, 2, "variant {i} was accepted: {}", r.stdout);
+        assert!(
+            r.stderr.contains(want.as_str()),
+            "variant {i}: want {want:?}, got {}",
+            r.stderr
+        );
+        assert!(!std::path::Path::new(&vault).join("manifest.json").exists());
+    }
 }

@@ -46,7 +46,8 @@ pub struct DrillOutcome {
     pub custodians: Vec<String>,
     /// Quorum MACs of the current generation verified (quorum drill).
     pub macs_verified: u64,
-    /// Entries carrying a MAC of an older generation (not checkable: keys are gone).
+    /// MACed entries before the anchor or of an older generation (authenticated by
+    /// the anchor and the hash chain; their keys are gone).
     pub macs_older: u64,
     /// Vault id.
     pub vault_id: String,
@@ -248,7 +249,7 @@ pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOu
         if e.mac.is_none() {
             return;
         }
-        if e.generation != g {
+        if !quorum::mac_checkable(manifest, e) {
             older += 1;
             return;
         }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use rand::RngCore;
 
-use crate::ceremony::{build_generation, check_custodians};
+use crate::ceremony::{build_generation, check_attestations, check_custodians};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::keys::MasterKey;
@@ -33,6 +33,8 @@ pub struct InitOptions {
     pub custodians: Vec<CustodianDescriptor>,
     /// The secrets to seal.
     pub entries: Vec<Entry>,
+    /// Roots the YubiKey tokens' recorded attestations must verify to.
+    pub anchors: crate::attestation::TrustAnchors,
 }
 
 /// The outcome of a seal (init, reseal, rekey).
@@ -51,6 +53,7 @@ pub struct Sealed {
 /// Runs the setup ceremony.
 pub fn init(opts: InitOptions, ui: &mut dyn Ui) -> Result<Sealed> {
     check_custodians(&opts.custodians, opts.threshold)?;
+    check_attestations(&opts.custodians, &opts.anchors)?;
     if opts.entries.is_empty() {
         return Err(Error::Usage(
             "nothing to seal: give at least one entry".into(),

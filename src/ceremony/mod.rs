@@ -5,19 +5,29 @@
 pub mod drill;
 pub mod init;
 pub mod quorum;
+pub mod rekey;
 pub mod reseal;
 pub mod review;
 pub mod unseal;
 
 use std::io::{Read, Write};
 
+use serde_json::{Map, Value};
+
+use crate::ceremony::init::Sealed;
+use crate::ceremony::quorum::Opened;
+use crate::clock::Timestamp;
 use crate::envelope::Envelope;
 use crate::error::{Error, Result};
 use crate::keys::MasterKey;
+use crate::log::events;
+use crate::log_data;
 use crate::manifest::{generation_dir, sha256_hex, CustodianRecord, Manifest};
 use crate::payload::Payload;
 use crate::shamir;
 use crate::token::CustodianDescriptor;
+use crate::ui::{Level, Ui};
+use crate::vault::Vault;
 
 /// Encrypts `plaintext` with age to the given recipients.
 pub(crate) fn age_encrypt(
@@ -216,6 +226,24 @@ pub fn check_custodians(custodians: &[CustodianDescriptor], threshold: u8) -> Re
     Ok(())
 }
 
+/// Verifies the recorded attestation of every YubiKey token of `custodians`
+/// against `anchors` (see [`crate::token::yubikey::verify_descriptor`]).
+/// Software tokens carry no attestation.
+pub fn check_attestations(
+    custodians: &[CustodianDescriptor],
+    anchors: &crate::attestation::TrustAnchors,
+) -> Result<()> {
+    for c in custodians {
+        for t in &c.tokens {
+            if let crate::token::TokenDescriptor::Yubikey(y) = t {
+                crate::token::yubikey::verify_descriptor(&c.name, y, anchors)
+                    .map_err(|e| Error::Token(e.into()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Custodian descriptors as recorded in a manifest (for resealing).
 pub(crate) fn descriptors_of(manifest: &Manifest) -> Vec<CustodianDescriptor> {
     manifest
@@ -227,4 +255,105 @@ pub(crate) fn descriptors_of(manifest: &Manifest) -> Vec<CustodianDescriptor> {
             tokens: c.tokens.clone(),
         })
         .collect()
+}
+
+/// The next generation of a vault a quorum opened (reseal, rekey).
+pub(crate) struct Next<'a> {
+    /// `reseal` or `rekey`: the `sealed` entry's reason, and the prefix of
+    /// this ceremony's kill points.
+    pub reason: &'static str,
+    /// The ticket of the ceremony.
+    pub ticket: &'a str,
+    /// Threshold of the new generation.
+    pub threshold: u8,
+    /// Custodians of the new generation (from the MAC-verified manifest, or
+    /// attestation-checked descriptors for new tokens).
+    pub custodians: &'a [CustodianDescriptor],
+    /// The entries to seal.
+    pub payload: &'a Payload,
+    /// Further members of the `sealed` entry: what changed, by name only.
+    pub details: Map<String, Value>,
+}
+
+/// Seals generation g+1 of an opened vault with a new random key and fresh
+/// shares, crash-safely (DESIGN §1.4, §1.6).
+///
+/// Commit protocol: the new generation is written and fsynced in its own
+/// directory; a `sealed` entry (MACed under the *new* log key) is appended;
+/// the manifest naming that entry as its log head is renamed into place, the
+/// single commit point; the old generation's files are then removed. A crash
+/// anywhere leaves the old generation (before the rename) or the new one
+/// (after it) openable, and the log verifiable; leftovers of an uncommitted
+/// generation are removed, and logged, by the next quorum ceremony.
+pub(crate) fn seal_next(
+    vault: &Vault,
+    opened: &mut Opened,
+    next: Next<'_>,
+    ui: &mut dyn Ui,
+) -> Result<Sealed> {
+    let old = &opened.manifest;
+    let g = old.generation + 1;
+    let kill = |step: &str| crate::hooks::kill_point(&format!("{}.{step}", next.reason));
+    ui.say(
+        Level::Step,
+        &format!(
+            "Sealing generation {g} ({}-of-{}) with a new key and fresh shares",
+            next.threshold,
+            next.custodians.len()
+        ),
+    );
+    let key = MasterKey::generate()?;
+    let now = Timestamp::now().to_rfc3339();
+    let mut built = build_generation(
+        &key,
+        &opened.vault_id,
+        g,
+        next.threshold,
+        next.custodians,
+        next.payload,
+        &old.created,
+        &now,
+    )?;
+    kill("before-write");
+    vault.write_generation(g, &built.payload_file, &built.share_files)?;
+    kill("generation-written");
+    let new_log_key = key.log_mac_key(&opened.vault_id)?;
+    let names: Vec<&str> = next.custodians.iter().map(|c| c.name.as_str()).collect();
+    let entry_names: Vec<&str> = next.payload.entries.iter().map(|e| e.name()).collect();
+    let mut data = log_data! {
+        "reason" => next.reason,
+        "generation" => g,
+        "previous_generation" => old.generation,
+        "request" => opened.request_seq,
+        "ticket" => next.ticket,
+        "threshold" => next.threshold,
+        "custodians" => names,
+        "entries" => entry_names,
+        "payload_digest" => built.manifest.payload.digest,
+    };
+    data.extend(next.details);
+    let head = opened
+        .log
+        .append(events::SEALED, g, data, Some(&new_log_key))?;
+    kill("sealed-logged");
+    built.manifest.log_head = head.clone();
+    built
+        .manifest
+        .seal(&key.manifest_mac_key(&opened.vault_id)?)?;
+    vault.commit_manifest(&built.manifest)?;
+    vault.remove_other_generations(g)?;
+    kill("old-removed");
+    ui.say(
+        Level::Step,
+        &format!(
+            "Generation {g} sealed; shares of generation {} are dead",
+            old.generation
+        ),
+    );
+    Ok(Sealed {
+        vault_id: old.vault_id.clone(),
+        generation: g,
+        fingerprint: built.manifest.fingerprint(),
+        receipt: head,
+    })
 }

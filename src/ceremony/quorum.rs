@@ -115,7 +115,7 @@ fn checked_log_collecting(
 ) -> Result<(Log, VerifyReport, Vec<log::Entry>)> {
     let mut maced = Vec::new();
     let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |e| {
-        if e.generation == manifest.generation && e.mac.is_some() {
+        if mac_checkable(manifest, e) {
             maced.push(e.clone());
         }
     })?;
@@ -342,6 +342,20 @@ fn present(
     )
     .map_err(|e| format!("{}'s {e}", record.name))?;
     Ok(env.share)
+}
+
+/// Whether `e` carries a quorum MAC that the current generation's log key
+/// must verify: a MACed entry of the manifest's generation at or after the
+/// `sealed` entry the manifest anchors.
+///
+/// Entries before the anchor are already authenticated by it (the manifest,
+/// MACed under the key, records the hash of the chain up to there). Among them
+/// may be entries of an interrupted reseal or rekey that carry the same
+/// generation number but a MAC under a key that was never committed (a crash
+/// after its `sealed` entry, before its manifest rename): checking those under
+/// the committed key would wrongly call the log forged.
+pub(crate) fn mac_checkable(manifest: &Manifest, e: &log::Entry) -> bool {
+    e.mac.is_some() && e.generation == manifest.generation && e.seq >= manifest.log_head.seq
 }
 
 /// Checks every quorum MAC of the current generation's entries.

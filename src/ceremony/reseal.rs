@@ -2,23 +2,17 @@
 //! credentials are changed (typed, generated, new TOTP seed, added, removed),
 //! and a new generation is sealed with a new random key and fresh shares.
 //!
-//! Commit protocol (DESIGN §3, §1.4, §1.6): the new generation is written and
-//! fsynced in its own directory; a `sealed` entry (MACed under the *new* log
-//! key) is appended; the manifest naming that entry as its log head is renamed
-//! into place — the single commit point; the old generation's files are then
-//! removed. A crash anywhere leaves the old generation (before the rename) or
-//! the new one (after it) openable, and the log verifiable; leftovers of an
-//! uncommitted generation are removed, and logged, by the next ceremony.
-//! Custodian keys come only from the MAC-verified manifest.
+//! The new generation is committed by [`seal_next`](crate::ceremony::seal_next)
+//! (its docs give the crash-safe commit protocol). Custodian keys come only
+//! from the MAC-verified manifest.
 
 use std::path::PathBuf;
 
 use crate::ceremony::init::Sealed;
 use crate::ceremony::quorum::{self, Request};
-use crate::ceremony::{build_generation, descriptors_of};
+use crate::ceremony::{descriptors_of, seal_next, Next};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::keys::MasterKey;
 use crate::log::{events, Log};
 use crate::log_data;
 use crate::passgen::{self, Policy};
@@ -242,15 +236,14 @@ pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         ui,
     )?;
     let mut payload = opened.payload_or_abort(&vault)?;
-    let mut log = opened.log;
-    let old = opened.manifest;
+    let generation = opened.manifest.generation;
     ui.say(Level::Step, "Applying the changes");
     let changes = apply(
         &mut payload,
         opts.changes,
         ui,
-        &mut log,
-        old.generation,
+        &mut opened.log,
+        generation,
         &opened.log_key,
     )?;
     if changes
@@ -262,9 +255,9 @@ pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
             "Set the new values at the provider now (password, MFA device with the two codes). Done?",
         )?;
         if !done {
-            log.append(
+            opened.log.append(
                 events::UNSEAL_ABORTED,
-                old.generation,
+                generation,
                 log_data! {"request" => opened.request_seq, "why" => "provider not updated; nothing resealed"},
                 Some(&opened.log_key),
             )?;
@@ -273,66 +266,19 @@ pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
             ));
         }
     }
-    let g = old.generation + 1;
-    ui.say(
-        Level::Step,
-        &format!("Sealing generation {g} with a new key and fresh shares"),
-    );
-    let key = MasterKey::generate()?;
-    let custodians = descriptors_of(&old);
-    let now = Timestamp::now().to_rfc3339();
-    let mut built = build_generation(
-        &key,
-        &opened.vault_id,
-        g,
-        old.threshold,
-        &custodians,
-        &payload,
-        &old.created,
-        &now,
-    )?;
-    crate::hooks::kill_point("reseal.before-write");
-    vault.write_generation(g, &built.payload_file, &built.share_files)?;
-    crate::hooks::kill_point("reseal.generation-written");
-    let new_log_key = key.log_mac_key(&opened.vault_id)?;
-    let names: Vec<&str> = custodians.iter().map(|c| c.name.as_str()).collect();
-    let entry_names: Vec<&str> = payload.entries.iter().map(|e| e.name()).collect();
-    let head = log.append(
-        events::SEALED,
-        g,
-        log_data! {
-            "reason" => "reseal",
-            "generation" => g,
-            "previous_generation" => old.generation,
-            "request" => opened.request_seq,
-            "ticket" => opts.ticket.trim(),
-            "threshold" => old.threshold,
-            "custodians" => names,
-            "entries" => entry_names,
-            "changes" => changes,
-            "payload_digest" => built.manifest.payload.digest,
+    let custodians = descriptors_of(&opened.manifest);
+    let threshold = opened.manifest.threshold;
+    seal_next(
+        &vault,
+        &mut opened,
+        Next {
+            reason: "reseal",
+            ticket: opts.ticket.trim(),
+            threshold,
+            custodians: &custodians,
+            payload: &payload,
+            details: log_data! {"changes" => changes},
         },
-        Some(&new_log_key),
-    )?;
-    crate::hooks::kill_point("reseal.sealed-logged");
-    built.manifest.log_head = head.clone();
-    built
-        .manifest
-        .seal(&key.manifest_mac_key(&opened.vault_id)?)?;
-    vault.commit_manifest(&built.manifest)?;
-    vault.remove_other_generations(g)?;
-    crate::hooks::kill_point("reseal.old-removed");
-    ui.say(
-        Level::Step,
-        &format!(
-            "Generation {g} sealed; shares of generation {} are dead",
-            old.generation
-        ),
-    );
-    Ok(Sealed {
-        vault_id: old.vault_id.clone(),
-        generation: g,
-        fingerprint: built.manifest.fingerprint(),
-        receipt: head,
-    })
+        ui,
+    )
 }

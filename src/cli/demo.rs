@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use breakglass::ceremony::{init, reseal, unseal};
+use breakglass::ceremony::{drill, init, rekey, reseal, review, unseal};
 use breakglass::error::{Error, Result};
 use breakglass::kdf::KdfParams;
 use breakglass::log;
@@ -19,6 +19,19 @@ const CUSTODIANS: [(&str, &str); 3] = [
     ("bob", "demo passphrase of bob"),
     ("carol", "demo passphrase of carol"),
 ];
+/// The custodian who joins in the rekey step.
+const JOINER: (&str, &str) = ("dave", "demo passphrase of dave");
+/// Steps of the walk.
+const STEPS: usize = 10;
+/// The post-incident review of the demo unseal (text form, see ceremonies/post-incident-review.md).
+const REVIEW: &str = "ticket: DEMO-1
+participants: alice, bob, security lead
+timeline: 2026-01-01T10:00:00Z identity provider outage detected
+timeline: 2026-01-01T10:20:00Z break-glass unseal by alice and bob
+root cause: demo: the identity provider's signing certificate expired
+preventive measure: monitor certificate expiry
+provider event: demo-cloudtrail-event-0001
+";
 /// A well-known sample seed (base32 of "12345678901234567890", RFC 6238's test key).
 const SAMPLE_TOTP: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
@@ -85,7 +98,52 @@ impl Ui for Printer {
 }
 
 fn heading(n: usize, text: &str) {
-    println!("\n[{n}/6] {text}");
+    println!("\n[{n}/{STEPS}] {text}");
+}
+
+/// Copies of the named custodians' identity files, in that order.
+fn presenting(identities: &[SuppliedIdentity], names: &[&str]) -> Vec<SuppliedIdentity> {
+    names
+        .iter()
+        .filter_map(|n| {
+            identities
+                .iter()
+                .find(|i| i.path.ends_with(&format!("/{n}.identity")))
+        })
+        .map(|i| SuppliedIdentity {
+            path: i.path.clone(),
+            bytes: i.bytes.clone(),
+        })
+        .collect()
+}
+
+/// Writes a demo software identity for `name`; returns its descriptor and file.
+fn enroll(base: &Path, name: &str, pass: &str) -> Result<(CustodianDescriptor, SuppliedIdentity)> {
+    let (bytes, recipient) = software::create(
+        name,
+        &breakglass::secret::SecretString::new(pass.into()),
+        KdfParams::DEMO,
+    )
+    .map_err(|e| Error::Token(e.into()))?;
+    let path = base.join(format!("{name}.identity"));
+    breakglass::fsutil::write_new(&path, &bytes).map_err(io(&path))?;
+    let d = CustodianDescriptor {
+        format: CustodianDescriptor::FORMAT.into(),
+        name: name.into(),
+        tokens: vec![TokenDescriptor::Software { recipient }],
+    };
+    println!(
+        "  - {name}: identity {} · token {}",
+        path.display(),
+        d.tokens[0].fingerprint()
+    );
+    Ok((
+        d,
+        SuppliedIdentity {
+            path: path.display().to_string(),
+            bytes,
+        },
+    ))
 }
 
 fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -119,39 +177,22 @@ fn walk(base: &Path) -> Result<u8> {
     println!("Software custodians with demo-grade KDF parameters and printed passphrases:");
     println!("never do this with real credentials.");
     let mut answers = Answers::default();
-    for (name, pass) in CUSTODIANS {
+    for (name, pass) in CUSTODIANS.iter().chain([&JOINER]) {
         answers.set_passphrase(name, pass);
     }
     answers.set_confirm("reseal.provider-updated", true);
+    answers.set_confirm("rekey.proceed", true);
     let mut ui = Printer(answers);
+    let anchors = breakglass::attestation::TrustAnchors::yubico()
+        .map_err(|e| Error::Usage(format!("attestation roots: {e}")))?;
 
     heading(1, "Enroll three custodians (alice, bob, carol)");
     let mut descriptors = Vec::new();
     let mut identities = Vec::new();
     for (name, pass) in CUSTODIANS {
-        let (bytes, recipient) = software::create(
-            name,
-            &breakglass::secret::SecretString::new(pass.into()),
-            KdfParams::DEMO,
-        )
-        .map_err(|e| Error::Token(e.into()))?;
-        let path = base.join(format!("{name}.identity"));
-        breakglass::fsutil::write_new(&path, &bytes).map_err(io(&path))?;
-        let d = CustodianDescriptor {
-            format: CustodianDescriptor::FORMAT.into(),
-            name: name.into(),
-            tokens: vec![TokenDescriptor::Software { recipient }],
-        };
-        println!(
-            "  - {name}: identity {} · token {}",
-            path.display(),
-            d.tokens[0].fingerprint()
-        );
+        let (d, id) = enroll(base, name, pass)?;
         descriptors.push(d);
-        identities.push(SuppliedIdentity {
-            path: path.display().to_string(),
-            bytes,
-        });
+        identities.push(id);
     }
 
     heading(
@@ -164,6 +205,7 @@ fn walk(base: &Path) -> Result<u8> {
             dir: vault.clone(),
             threshold: 2,
             custodians: descriptors,
+            anchors: anchors.clone(),
             entries: vec![
                 Entry::Password {
                     name: "aws-breakglass".into(),
@@ -199,13 +241,7 @@ fn walk(base: &Path) -> Result<u8> {
             entries: vec![],
             session_secs: 60,
             override_broken_log: None,
-            identities: identities
-                .iter()
-                .map(|i| SuppliedIdentity {
-                    path: i.path.clone(),
-                    bytes: i.bytes.clone(),
-                })
-                .collect(),
+            identities: presenting(&identities, &["alice", "bob"]),
             order: vec!["alice".into(), "bob".into()],
         },
         &mut ui,
@@ -235,7 +271,7 @@ fn walk(base: &Path) -> Result<u8> {
                 ),
                 reseal::Change::NewTotp("aws-breakglass-mfa".into()),
             ],
-            identities,
+            identities: presenting(&identities, &["bob", "carol"]),
             order: vec!["bob".into(), "carol".into()],
             override_broken_log: None,
         },
@@ -246,9 +282,109 @@ fn walk(base: &Path) -> Result<u8> {
         resealed.fingerprint, resealed.generation
     );
 
-    heading(5, "Verify the audit log");
+    heading(5, "Post-incident review of DEMO-1 (due within 5 days)");
+    let reviewed = review::record(
+        review::ReviewOptions {
+            dir: vault.clone(),
+            target: review::ReviewTarget::Ticket("DEMO-1".into()),
+            document: Some(REVIEW.as_bytes().to_vec()),
+        },
+        &mut ui,
+    )?;
+    println!(
+        "  - review recorded for grant(s) {:?}, document sha256 {}",
+        reviewed.grants,
+        &reviewed.document_sha256[..16]
+    );
+
+    heading(
+        6,
+        "Drills: alice proves her share; bob and carol drill the whole quorum path",
+    );
+    let alone = drill::custodian_drill(
+        drill::CustodianDrillOptions {
+            dir: vault.clone(),
+            custodian: "alice".into(),
+            identities: presenting(&identities, &["alice"]),
+        },
+        &mut ui,
+    )?;
+    let quorum = drill::quorum_drill(
+        drill::QuorumDrillOptions {
+            dir: vault.clone(),
+            identities: presenting(&identities, &["bob", "carol"]),
+            order: vec!["bob".into(), "carol".into()],
+        },
+        &mut ui,
+    )?;
+    for d in [&alone, &quorum] {
+        println!(
+            "  - {} drill of {}: {}",
+            d.kind,
+            d.custodians.join(", "),
+            if d.ok { "passed" } else { "FAILED" }
+        );
+        if !d.ok {
+            return Err(Error::Usage(format!(
+                "demo: the {} drill failed: {}",
+                d.kind,
+                d.why.clone().unwrap_or_default()
+            )));
+        }
+    }
+
+    heading(
+        7,
+        "Custodian change (rekey) by alice and bob: dave joins, carol leaves",
+    );
+    let (dave, dave_id) = enroll(base, JOINER.0, JOINER.1)?;
+    identities.push(dave_id);
+    let rekeyed = rekey::rekey(
+        rekey::RekeyOptions {
+            dir: vault.clone(),
+            ticket: "DEMO-2".into(),
+            reason: "demo: dave joins, carol leaves".into(),
+            changes: rekey::CustodianChanges {
+                add: vec![dave],
+                remove: vec!["carol".into()],
+                ..Default::default()
+            },
+            anchors,
+            identities: presenting(&identities, &["alice", "bob"]),
+            order: vec!["alice".into(), "bob".into()],
+            override_broken_log: None,
+        },
+        &mut ui,
+    )?;
+    println!(
+        "    new vault fingerprint {} (generation {}); carol's share is dead",
+        rekeyed.fingerprint, rekeyed.generation
+    );
+
+    heading(8, "Status: what is owed");
     let v = breakglass::vault::Vault::open(&vault)?;
     let (m, _) = v.read_manifest()?;
+    let status =
+        breakglass::governance::status(&v.log_path(), &m, breakglass::clock::Timestamp::now())?;
+    let names: Vec<&str> = status.custodians.iter().map(|c| c.name.as_str()).collect();
+    println!(
+        "  - generation {}, {} of {} custodians ({}); activations: {}; open sessions: {}",
+        status.generation,
+        status.threshold,
+        names.len(),
+        names.join(", "),
+        status.activations,
+        status.open_sessions.len()
+    );
+    for o in &status.obligations {
+        println!("    {}", o.describe());
+    }
+    println!(
+        "  - overdue: {} (rotation and review of DEMO-1 are fulfilled)",
+        status.overdue().count()
+    );
+
+    heading(9, "Verify the audit log");
     let report = log::verify(&v.log_path(), Some(&m.log_head), |e| {
         println!(
             "    {:>3} {} {:<22} {}",
@@ -268,10 +404,12 @@ fn walk(base: &Path) -> Result<u8> {
         report.entries, report.with_mac
     );
 
-    heading(6, "Receipt for the incident ticket");
+    heading(10, "Receipt for the tickets");
     if let Some(h) = &report.head {
         crate::cli::output::print_receipt(&m.vault_id, h);
     }
-    println!("\nDemo complete: setup, emergency unseal, rotation and reseal, log verification.");
+    println!(
+        "\nDemo complete: setup, emergency unseal, rotation and reseal, post-incident review, drills, custodian change, status, log verification."
+    );
     Ok(0)
 }

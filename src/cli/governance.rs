@@ -106,7 +106,7 @@ fn print_drill(o: &DrillOutcome, json: bool) {
         );
         if o.macs_older > 0 {
             println!(
-                "  {} entries carry MACs of older generations (their keys no longer exist; the hash chain covers them)",
+                "  {} entries carry MACs from before this generation's seal (older or interrupted generations: their keys are gone; the hash chain and the sealed anchor cover them)",
                 o.macs_older
             );
         }
@@ -132,8 +132,11 @@ pub struct ReviewArgs {
     #[arg(long)]
     ticket: Option<String>,
     /// The review document (JSON or `key: value` text; '-' for stdin). Without it: prompts.
-    #[arg(long = "from", value_name = "FILE")]
+    #[arg(long = "from", value_name = "FILE", conflicts_with = "edit")]
     from: Option<PathBuf>,
+    /// Write the review in an editor ($VISUAL, $EDITOR, else `editor`), on a template.
+    #[arg(long)]
+    edit: bool,
     /// Answers for the prompts, from a JSON file; see `breakglass help-answers`.
     #[arg(long, value_name = "FILE")]
     answers: Option<PathBuf>,
@@ -148,7 +151,9 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
         (None, Some(t)) => ReviewTarget::Ticket(t.trim().to_owned()),
         (None, None) => return Err(Error::Usage("give --grant SEQ or --ticket ID".into())),
     };
+    let mut ui = super::make_ui(a.answers.as_deref())?;
     let document = match &a.from {
+        None if a.edit => Some(edit_review(&target, ui.as_mut())?),
         None => None,
         Some(p) if p.as_os_str() == "-" => {
             let mut buf = Vec::new();
@@ -165,7 +170,6 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
             })?,
         ),
     };
-    let mut ui = super::make_ui(a.answers.as_deref())?;
     let r = review::record(
         review::ReviewOptions {
             dir: a.vault.clone(),
@@ -194,6 +198,101 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
         print_receipt(&r.vault_id, &r.receipt);
     }
     Ok(0)
+}
+
+/// The template an editor opens for `review --edit`.
+fn review_template(target: &ReviewTarget) -> String {
+    let ticket = match target {
+        ReviewTarget::Ticket(t) => t.clone(),
+        ReviewTarget::Grant(_) => String::new(),
+    };
+    format!(
+        "# Post-incident review (ceremonies/post-incident-review.md). Lines starting with #
+# are ignored. Repeat a key for more items. All five parts are required:
+# participants, timeline (UTC times, exact ones from `breakglass log show`), root cause,
+# preventive measure(s), provider audit event id(s). Never write a credential here.
+ticket: {ticket}
+participants:
+timeline: YYYY-MM-DDTHH:MM:SSZ what happened
+root cause:
+preventive measure:
+provider event:
+"
+    )
+}
+
+/// Runs `$VISUAL`, `$EDITOR` or `editor` on a template until the review is
+/// complete (or the author gives up); returns the document. The draft is not
+/// secret (reviews never hold credentials); it lives in a fresh 0700
+/// directory that is removed afterwards.
+fn edit_review(target: &ReviewTarget, ui: &mut dyn breakglass::ui::Ui) -> Result<Vec<u8>> {
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
+        .unwrap_or_else(|| "editor".into());
+    let dir = tempfile_dir()?;
+    let path = dir.join("review.txt");
+    let result = (|| {
+        breakglass::fsutil::write_new(&path, review_template(target).as_bytes())
+            .map_err(|e| Error::Usage(format!("cannot write the review draft: {e}")))?;
+        loop {
+            // The editor command may carry arguments (`code --wait`): a shell splits it.
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{editor} \"$1\""))
+                .arg("sh")
+                .arg(&path)
+                .status()
+                .map_err(|e| Error::Usage(format!("cannot run the editor '{editor}': {e}")))?;
+            if !status.success() {
+                return Err(Error::Usage(format!(
+                    "the editor '{editor}' failed ({status}); nothing was recorded (set $EDITOR to another editor)"
+                )));
+            }
+            let bytes = breakglass::fsutil::read_capped(&path, review::MAX_DOCUMENT as u64 + 1)
+                .map_err(|e| Error::Usage(format!("cannot read the review draft: {e}")))?;
+            let problem = match review::parse_document(&bytes) {
+                Ok(doc) => match doc.check() {
+                    Ok(()) => return Ok(bytes),
+                    Err(e) => e,
+                },
+                Err(e) => e,
+            };
+            if !ui.confirm(
+                "review.edit-again",
+                &format!("{problem}. Edit the review again?"),
+            )? {
+                return Err(problem);
+            }
+        }
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// A fresh private directory under the system temp dir (0700, not reused).
+fn tempfile_dir() -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = std::env::temp_dir();
+    for _ in 0..16 {
+        let mut r = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut r);
+        let dir = base.join(format!(
+            "breakglass-review-{}",
+            breakglass::encoding::hex(&r)
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "cannot create a draft directory in {}: {e}",
+                    base.display()
+                )))
+            }
+        }
+    }
+    Err(Error::Usage("cannot create a draft directory".into()))
 }
 
 #[derive(Args)]

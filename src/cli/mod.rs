@@ -66,6 +66,11 @@ enum Command {
         after_help = "Examples:\n  breakglass reseal --vault /media/vault --ticket INC-4711 --reason \"rotation after INC-4711\" \\\n    --generate aws-root --set aws-root-mfa --identity a.identity --identity b.identity\n  breakglass reseal --vault /media/vault --ticket CHG-12 --reason \"yearly reseal\"   (fresh shares only)\n\nNew values are read at prompts (or from the answers file as secrets.\"entry.NAME.value\").\nGenerated passwords and new TOTP seeds are shown once, to be set at the provider, and\nthe reseal commits only after you confirm the provider was updated."
     )]
     Reseal(ResealArgs),
+    /// Change custodians or the threshold: a quorum of the current custodians seals a new generation.
+    #[command(
+        after_help = "Examples:\n  breakglass rekey --vault /media/vault --ticket CHG-31 --reason \"dave joins, carol leaves\" \\\n    --add dave.custodian.json --remove carol --identity alice.identity --identity bob.identity\n  breakglass rekey --vault /media/vault --ticket CHG-32 --reason \"alice lost her YubiKey\" \\\n    --replace alice-new.custodian.json\n  breakglass rekey --vault /media/vault --ticket CHG-33 --reason \"raise to 3 of 5\" --threshold 3\n\nThe quorum is drawn from the CURRENT custodians. The tool shows the new custodian set with\neach new token's fingerprint and asks the quorum to confirm (answers id `rekey.proceed`).\nEvery custodian gets a fresh share; all shares of the current generation stop working.\nThe credentials are unchanged (rotate them with `breakglass reseal`). See ceremonies/rekey.md."
+    )]
+    Rekey(RekeyArgs),
     /// The audit log: verify, show, repair.
     #[command(subcommand)]
     Log(LogCmd),
@@ -76,7 +81,7 @@ enum Command {
     Drill(governance::DrillArgs),
     /// Record the post-incident review of an unseal (due within 5 days).
     #[command(
-        after_help = "Example:\n  breakglass review --vault /media/vault --ticket INC-4711 --from review.txt\n\nSee ceremonies/post-incident-review.md for the document format."
+        after_help = "Examples:\n  breakglass review --vault /media/vault --ticket INC-4711 --from review.txt\n  breakglass review --vault /media/vault --ticket INC-4711 --edit    (in $EDITOR, on a template)\n\nAn incomplete review is refused, naming what is missing. See\nceremonies/post-incident-review.md for the document format."
     )]
     Review(governance::ReviewArgs),
     /// Open sessions and obligations (rotation, review, drills); exit 1 when something is overdue.
@@ -247,6 +252,36 @@ struct ResealArgs {
     common: Common,
 }
 
+#[derive(Args)]
+struct RekeyArgs {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// Change ticket.
+    #[arg(long)]
+    ticket: String,
+    /// Reason, e.g. "carol leaves the team".
+    #[arg(long)]
+    reason: String,
+    /// Add a custodian: their NAME.custodian.json from `custodian enroll` (repeatable).
+    #[arg(long = "add", value_name = "FILE")]
+    add: Vec<PathBuf>,
+    /// Remove this custodian (repeatable).
+    #[arg(long = "remove", value_name = "NAME")]
+    remove: Vec<String>,
+    /// New tokens for an existing custodian: a descriptor enrolled under their name,
+    /// listing ALL their tokens (e.g. a new main token and the spare) (repeatable).
+    #[arg(long = "replace", value_name = "FILE")]
+    replace: Vec<PathBuf>,
+    /// New threshold (at least 2, at most the number of custodians) [default: unchanged].
+    #[arg(long)]
+    threshold: Option<u8>,
+    #[command(flatten)]
+    quorum: QuorumArgs,
+    #[command(flatten)]
+    common: Common,
+}
+
 #[derive(Subcommand)]
 enum LogCmd {
     /// Verify the hash chain and the anchor recorded in the sealed manifest.
@@ -317,6 +352,7 @@ pub fn run() -> Result<u8> {
         Command::Init(a) => run_init(a),
         Command::Unseal(a) => run_unseal(a),
         Command::Reseal(a) => run_reseal(a),
+        Command::Rekey(a) => run_rekey(a),
         Command::Drill(a) => governance::run_drill(a),
         Command::Review(a) => governance::run_review(a),
         Command::Status(a) => governance::run_status(a),
@@ -484,7 +520,7 @@ fn write_descriptor(
 }
 
 fn enroll_yubikey(a: EnrollArgs) -> Result<u8> {
-    use breakglass::attestation::{PinPolicy, TouchPolicy, TrustAnchors};
+    use breakglass::attestation::{PinPolicy, TouchPolicy};
     use breakglass::token::yubikey;
     if !breakglass::names::is_valid(&a.name) {
         return Err(Error::Usage(format!(
@@ -526,8 +562,7 @@ fn enroll_yubikey(a: EnrollArgs) -> Result<u8> {
                 })?,
         ),
     };
-    let anchors = TrustAnchors::for_this_build()
-        .map_err(|e| Error::Usage(format!("attestation roots: {e}")))?;
+    let anchors = trust_anchors()?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let serials: Vec<Option<u32>> = if a.serials.is_empty() {
         vec![None]
@@ -635,6 +670,12 @@ fn read_descriptor(p: &Path) -> Result<CustodianDescriptor> {
     })
 }
 
+/// Yubico's attestation roots (plus, in test builds only, an injected test root).
+fn trust_anchors() -> Result<breakglass::attestation::TrustAnchors> {
+    breakglass::attestation::TrustAnchors::for_this_build()
+        .map_err(|e| Error::Usage(format!("attestation roots: {e}")))
+}
+
 fn run_init(a: InitArgs) -> Result<u8> {
     let custodians = a
         .custodians
@@ -653,6 +694,7 @@ fn run_init(a: InitArgs) -> Result<u8> {
             threshold: a.threshold,
             custodians,
             entries,
+            anchors: trust_anchors()?,
         },
         ui.as_mut(),
     )?;
@@ -792,6 +834,41 @@ fn run_reseal(a: ResealArgs) -> Result<u8> {
             ticket: a.ticket.clone(),
             reason: a.reason.clone(),
             changes,
+            identities,
+            order,
+            override_broken_log: a.quorum.override_broken_log.clone(),
+        },
+        ui.as_mut(),
+    )?;
+    output::print_sealed(&sealed, a.common.json);
+    Ok(0)
+}
+
+fn run_rekey(a: RekeyArgs) -> Result<u8> {
+    use breakglass::ceremony::rekey;
+    unseal::check_text("ticket", &a.ticket)?;
+    unseal::check_text("reason", &a.reason)?;
+    let read_all = |paths: &[PathBuf]| {
+        paths
+            .iter()
+            .map(|p| read_descriptor(p))
+            .collect::<Result<Vec<_>>>()
+    };
+    let changes = rekey::CustodianChanges {
+        add: read_all(&a.add)?,
+        remove: a.remove.clone(),
+        replace: read_all(&a.replace)?,
+        threshold: a.threshold,
+    };
+    let (identities, order) = presenters(&a.quorum.identities, &a.quorum.custodians)?;
+    let mut ui = make_ui(a.common.answers.as_deref())?;
+    let sealed = rekey::rekey(
+        rekey::RekeyOptions {
+            dir: a.vault.clone(),
+            ticket: a.ticket.clone(),
+            reason: a.reason.clone(),
+            changes,
+            anchors: trust_anchors()?,
             identities,
             order,
             override_broken_log: a.quorum.override_broken_log.clone(),

@@ -100,26 +100,36 @@ impl Fixture {
     pub fn custodians_only(n: usize, t: u8) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let f = Fixture { dir, n, t };
-        let mut answers = serde_json::Map::new();
         for name in NAMES.iter().take(n) {
-            let (bytes, recipient) =
-                software::create(name, &SecretString::new(passphrase(name)), KdfParams::DEMO)
-                    .expect("create identity");
-            std::fs::write(f.dir.path().join(format!("{name}.identity")), bytes).unwrap();
-            let d = CustodianDescriptor {
-                format: CustodianDescriptor::FORMAT.into(),
-                name: (*name).into(),
-                tokens: vec![TokenDescriptor::Software { recipient }],
-            };
-            std::fs::write(
-                f.dir.path().join(format!("{name}.custodian.json")),
-                serde_json::to_string_pretty(&d).unwrap(),
-            )
-            .unwrap();
-            answers.insert((*name).into(), serde_json::Value::String(passphrase(name)));
+            f.enroll(name, name);
         }
-        f.write_answers(serde_json::json!({ "passphrases": answers }));
+        f.write_answers(serde_json::json!({ "passphrases": f.passphrases() }));
         f
+    }
+
+    /// Enrolls a software custodian `name` (demo KDF): writes `STEM.identity`
+    /// and `STEM.custodian.json`; returns the descriptor's path.
+    pub fn enroll(&self, name: &str, stem: &str) -> String {
+        let (bytes, recipient) =
+            software::create(name, &SecretString::new(passphrase(name)), KdfParams::DEMO)
+                .expect("create identity");
+        std::fs::write(self.path(&format!("{stem}.identity")), bytes).unwrap();
+        let d = CustodianDescriptor {
+            format: CustodianDescriptor::FORMAT.into(),
+            name: name.into(),
+            tokens: vec![TokenDescriptor::Software { recipient }],
+        };
+        let path = self.path(&format!("{stem}.custodian.json"));
+        std::fs::write(&path, serde_json::to_string_pretty(&d).unwrap()).unwrap();
+        path
+    }
+
+    /// The passphrases of all names in [`NAMES`], for an answers file.
+    pub fn passphrases(&self) -> serde_json::Map<String, serde_json::Value> {
+        NAMES
+            .iter()
+            .map(|n| ((*n).to_owned(), passphrase(n).into()))
+            .collect()
     }
 
     pub fn write_answers(&self, v: serde_json::Value) {

@@ -930,6 +930,71 @@ fn enroll_existing_inner(
     ))
 }
 
+/// Re-verifies a descriptor's recorded attestation (setup and rekey do this
+/// for every YubiKey they seal to): the chain must verify to `anchors` with at
+/// least [`MIN_REQUIREMENTS`], and every fact the descriptor states (recipient,
+/// serial, slot, firmware, policies, PKI) must be what the slot certificate
+/// attests. A descriptor file altered between enrollment and setup, e.g. a
+/// recipient swapped for a key that never was on a YubiKey, is refused here.
+///
+/// # Errors
+/// [`YubikeyError::BadDescriptor`] naming the field that differs, or
+/// [`YubikeyError::AttestationFailed`].
+pub fn verify_descriptor(
+    custodian: &str,
+    desc: &YubikeyDescriptor,
+    anchors: &TrustAnchors,
+) -> Result<(), YubikeyError> {
+    let bad = |why: String| YubikeyError::BadDescriptor {
+        custodian: custodian.to_owned(),
+        why,
+    };
+    let (slot, _) = parse_descriptor(custodian, desc)?;
+    let decode = |what: &str, b64: &str| {
+        BASE64_STANDARD
+            .decode(b64)
+            .map_err(|_| bad(format!("its {what} attestation certificate is not base64")))
+    };
+    let slot_cert = decode("slot", &desc.attestation.slot_cert)?;
+    let f9_cert = decode("F9", &desc.attestation.f9_cert)?;
+    let serial = desc.serial;
+    let failed = |source| YubikeyError::AttestationFailed {
+        serial,
+        slot,
+        source,
+    };
+    let facts = attestation::verify(&slot_cert, &f9_cert, anchors).map_err(failed)?;
+    facts.check(&MIN_REQUIREMENTS).map_err(failed)?;
+    if facts.slot.is_some_and(|s| s != slot) {
+        return Err(bad(format!(
+            "token {serial}: it names slot {}, its attestation another",
+            desc.slot
+        )));
+    }
+    let point = attested_point(&facts, serial, slot)?;
+    let recipient = PivRecipient::from_sec1(&point).map_err(|e| YubikeyError::UnusableKey {
+        serial,
+        slot,
+        why: e.to_string(),
+    })?;
+    let attested = descriptor_from(&facts, slot, &recipient, &slot_cert, &f9_cert);
+    let differs = [
+        ("recipient", desc.recipient != attested.recipient),
+        ("serial", desc.serial != attested.serial),
+        ("firmware", desc.firmware != attested.firmware),
+        ("PIN policy", desc.pin_policy != attested.pin_policy),
+        ("touch policy", desc.touch_policy != attested.touch_policy),
+        ("PKI", desc.attestation.pki != attested.attestation.pki),
+    ];
+    if let Some((field, _)) = differs.iter().find(|(_, d)| *d) {
+        return Err(bad(format!(
+            "token {serial}: its {field} is not what the token's attestation says; \
+             the descriptor was altered or belongs to another enrollment: re-enroll the custodian"
+        )));
+    }
+    Ok(())
+}
+
 /// The age recipient of an enrolled token (what share files are encrypted to).
 pub fn recipient(desc: &YubikeyDescriptor) -> Result<PivRecipient, YubikeyError> {
     parse_descriptor("", desc).map(|(_, r)| r)
