@@ -53,11 +53,12 @@ const ORDER: [&str; 3] = [
 const MIN_COMMANDS: usize = 25;
 
 /// Commands each track must have run at least this often (by subcommand).
-const MIN_KINDS: [(&str, usize); 5] = [
+const MIN_KINDS: [(&str, usize); 6] = [
     ("custodian enroll", 3),
     ("init", 1),
     ("unseal", 2),
     ("reseal", 2),
+    ("rekey", 1),
     ("drill", 4),
 ];
 
