@@ -6,6 +6,7 @@
 //! * `unseal` by two software custodians, minus the two Argon2id derivations
 //!   (measured separately), i.e. the tool's own work;
 //! * `reseal` (fresh shares for 3 custodians, opened by 2), minus the KDF;
+//! * `rekey` (threshold 2 → 3 for the same 3 custodians, opened by 2), minus the KDF;
 //! * one Argon2id derivation at the default parameters (the "about 1 s" target).
 
 use std::time::Instant;
@@ -73,6 +74,15 @@ fn main() {
     let mut init_total = 0.0;
     let mut unseal_total = 0.0;
     let mut reseal_total = 0.0;
+    let mut rekey_total = 0.0;
+    let present = || -> Vec<SuppliedIdentity> {
+        ids.iter()
+            .map(|i| SuppliedIdentity {
+                path: i.path.clone(),
+                bytes: i.bytes.clone(),
+            })
+            .collect()
+    };
     let salt = [7u8; 16];
     let t = Instant::now();
     for _ in 0..runs * 2 {
@@ -82,7 +92,7 @@ fn main() {
     let anchors = breakglass::attestation::TrustAnchors::yubico().expect("bundled roots");
     for r in 0..runs {
         let vdir = dir.path().join(format!("v{r}"));
-        let anchors = anchors.clone();
+        let init_anchors = anchors.clone();
         let t = Instant::now();
         init::init(
             init::InitOptions {
@@ -97,7 +107,7 @@ fn main() {
                     url: None,
                     notes: None,
                 }],
-                anchors,
+                anchors: init_anchors,
             },
             &mut Answers::default(),
         )
@@ -106,6 +116,7 @@ fn main() {
         let mut ui = Answers::default();
         ui.set_passphrase("alice", "bench passphrase alice");
         ui.set_passphrase("bob", "bench passphrase bob");
+        ui.set_confirm("rekey.proceed", true);
         let t = Instant::now();
         let s = unseal::unseal(
             unseal::UnsealOptions {
@@ -115,13 +126,7 @@ fn main() {
                 entries: vec![],
                 session_secs: 60,
                 override_broken_log: None,
-                identities: ids
-                    .iter()
-                    .map(|i| SuppliedIdentity {
-                        path: i.path.clone(),
-                        bytes: i.bytes.clone(),
-                    })
-                    .collect(),
+                identities: present(),
                 order: vec!["alice".into(), "bob".into()],
             },
             &mut ui,
@@ -136,13 +141,7 @@ fn main() {
                 ticket: "BENCH".into(),
                 reason: "bench reseal".into(),
                 changes: vec![],
-                identities: ids
-                    .iter()
-                    .map(|i| SuppliedIdentity {
-                        path: i.path.clone(),
-                        bytes: i.bytes.clone(),
-                    })
-                    .collect(),
+                identities: present(),
                 order: vec!["alice".into(), "bob".into()],
                 override_broken_log: None,
             },
@@ -150,6 +149,26 @@ fn main() {
         )
         .expect("reseal");
         reseal_total += secs(t);
+        let rekey_anchors = anchors.clone();
+        let t = Instant::now();
+        breakglass::ceremony::rekey::rekey(
+            breakglass::ceremony::rekey::RekeyOptions {
+                dir: dir.path().join(format!("v{r}")),
+                ticket: "BENCH".into(),
+                reason: "bench rekey".into(),
+                changes: breakglass::ceremony::rekey::CustodianChanges {
+                    threshold: Some(3),
+                    ..Default::default()
+                },
+                anchors: rekey_anchors,
+                identities: present(),
+                order: vec!["alice".into(), "bob".into()],
+                override_broken_log: None,
+            },
+            &mut ui,
+        )
+        .expect("rekey");
+        rekey_total += secs(t);
     }
     println!(
         "init 2-of-3 (no KDF involved): {:.1} ms per vault",
@@ -166,6 +185,12 @@ fn main() {
         "reseal of 3 custodians by 2: {:.1} ms total, {:.1} ms excluding 2 KDF runs",
         reseal_total / runs as f64 * 1e3,
         (reseal_total / runs as f64 - 2.0 * kdf_demo) * 1e3
+    );
+
+    println!(
+        "rekey of 3 custodians (threshold 2 -> 3) by 2: {:.1} ms total, {:.1} ms excluding 2 KDF runs",
+        rekey_total / runs as f64 * 1e3,
+        (rekey_total / runs as f64 - 2.0 * kdf_demo) * 1e3
     );
 
     // 3. One Argon2id derivation at the production default.
