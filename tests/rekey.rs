@@ -123,6 +123,12 @@ fn add_and_remove_custodians_old_shares_die_credentials_stay() {
     let req = last_entry(&f, "rekey-requested");
     assert_eq!(req["data"]["add"], serde_json::json!(["dave"]));
     assert_eq!(req["data"]["remove"], serde_json::json!(["carol"]));
+    // Each accepted share names the token that opened it.
+    let accepted = last_entry(&f, "share-accepted");
+    assert!(accepted["data"]["token"]
+        .as_str()
+        .unwrap()
+        .starts_with("software:"));
     let enrolled = last_entry(&f, "custodian-enrolled");
     assert_eq!(enrolled["data"]["custodian"], "dave");
     assert_eq!(enrolled["data"]["for_generation"], 2);

@@ -221,11 +221,29 @@ fn setup_unseal_and_reseal_with_virtual_yubikeys() {
     alice.remove();
     bob.remove();
 
-    // Alice's spare token (from the safe) opens the same share.
+    // Alice's spare token (from the safe) opens the same share, and the log
+    // says the spare was used.
     b.insert(&mut [&mut alice_spare, &mut carol]);
     let r = unseal(&["alice", "carol"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains(PASSWORD));
+    let alice_desc: breakglass::token::CustodianDescriptor =
+        serde_json::from_str(&std::fs::read_to_string(b.path("alice.custodian.json")).unwrap())
+            .unwrap();
+    let tokens_used: Vec<String> = std::fs::read_to_string(format!("{vault}/log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "share-accepted" && e["data"]["custodian"] == "alice")
+        .map(|e| e["data"]["token"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        tokens_used,
+        [
+            alice_desc.tokens[0].fingerprint(),
+            alice_desc.tokens[1].fingerprint()
+        ]
+    );
 
     // Reseal after rotation by alice (spare) and carol: fresh shares on the same tokens.
     let reseal_answers = b.answers(serde_json::json!({

@@ -17,7 +17,7 @@ fn open(
     file: &[u8],
     ui: &mut dyn Ui,
 ) -> Result<Vec<u8>, YubikeyError> {
-    yubikey::open_share("alice", desc, file, FINGERPRINT, ui).map(|s| s.expose().to_vec())
+    yubikey::open_share("alice", desc, file, FINGERPRINT, ui).map(|(s, _)| s.expose().to_vec())
 }
 
 #[test]
@@ -264,14 +264,16 @@ fn spare_token_opens_the_same_share() {
     let file = share_file(&[&main_desc, &spare_desc], SHARE);
     let both = [&main_desc, &spare_desc];
 
-    // Spare inserted (main in the safe).
+    // Spare inserted (main in the safe): the spare (index 1) is named as the opener.
     let mut ui = pin_answers(&[spare.serial()], PIN);
-    assert_eq!(open(&both, &file, &mut ui).unwrap(), SHARE);
+    let (plain, used) = yubikey::open_share("alice", &both, &file, FINGERPRINT, &mut ui).unwrap();
+    assert_eq!((plain.expose(), used), (SHARE, 1));
     spare.remove();
     // Main inserted.
     main.insert(slots.port()).unwrap();
     let mut ui = pin_answers(&[main.serial()], PIN);
-    assert_eq!(open(&both, &file, &mut ui).unwrap(), SHARE);
+    let (plain, used) = yubikey::open_share("alice", &both, &file, FINGERPRINT, &mut ui).unwrap();
+    assert_eq!((plain.expose(), used), (SHARE, 0));
     // The spare's descriptor alone with the main token inserted: not ours.
     let err = open(
         &[&spare_desc],

@@ -227,6 +227,6 @@ fn key_generated_by_age_plugin_yubikey_is_adopted() {
         &mut pin_answers(&[serial], PIN),
     )
     .unwrap();
-    assert_eq!(opened.expose(), b"adopted");
+    assert_eq!(opened.0.expose(), b"adopted");
     drop(card);
 }

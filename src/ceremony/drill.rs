@@ -74,7 +74,7 @@ fn check_share(
     name: &str,
     identities: &[SuppliedIdentity],
     ui: &mut dyn Ui,
-) -> Result<std::result::Result<(), String>> {
+) -> Result<std::result::Result<String, String>> {
     let Some(record) = manifest.custodian(name) else {
         return Err(Error::Usage(format!(
             "'{}' is not a custodian of this vault; its custodians are: {}",
@@ -97,7 +97,7 @@ fn check_share(
         )));
     }
     ui.say(Level::Step, &format!("{name}: opening the share"));
-    let plain = match token::open_share(
+    let opened = match token::open_share(
         name,
         &record.tokens,
         &file,
@@ -110,7 +110,7 @@ fn check_share(
         Err(TokenError::Ui(e)) => return Err(e.into()),
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let env = match Envelope::decode(plain.expose()) {
+    let env = match Envelope::decode(opened.plaintext.expose()) {
         Ok(e) => e,
         Err(e) => return Ok(Err(format!("{name}'s {e}"))),
     };
@@ -121,7 +121,9 @@ fn check_share(
         manifest.threshold,
         record.x,
     );
-    Ok(binding.map_err(|e| format!("{name}'s {e}")))
+    Ok(binding
+        .map(|()| opened.token)
+        .map_err(|e| format!("{name}'s {e}")))
 }
 
 /// Runs a custodian drill and logs its result.
@@ -145,15 +147,16 @@ pub fn custodian_drill(opts: CustodianDrillOptions, ui: &mut dyn Ui) -> Result<D
         "custodian" => opts.custodian,
         "result" => if result.is_ok() { "ok" } else { "failed" },
     };
-    if let Err(why) = &result {
-        data.insert("why".into(), why.as_str().into());
-    }
+    match &result {
+        Ok(token) => data.insert("token".into(), token.as_str().into()),
+        Err(why) => data.insert("why".into(), why.as_str().into()),
+    };
     let receipt = log.append(events::DRILL, manifest.generation, data, None)?;
     match &result {
-        Ok(()) => ui.say(
+        Ok(token) => ui.say(
             Level::Step,
             &format!(
-                "{}: share opens, matches its commitment and its binding",
+                "{}: share opens with token {token}, matches its commitment and its binding",
                 opts.custodian
             ),
         ),

@@ -243,11 +243,11 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
         };
         ui.say(Level::Step, &format!("{name}: presenting share"));
         match present(vault, &manifest, record, req.identities, &fingerprint, ui) {
-            Ok(share) => {
+            Ok((share, token)) => {
                 log.append(
                     events::SHARE_ACCEPTED,
                     g,
-                    log_data! {"custodian" => name, "request" => request.seq},
+                    log_data! {"custodian" => name, "request" => request.seq, "token" => token},
                     None,
                 )?;
                 ui.say(Level::Info, &format!("{name}: share accepted"));
@@ -306,7 +306,8 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
     })
 }
 
-/// One custodian presents: commitment, token, envelope binding. Errors are
+/// One custodian presents: commitment, token, envelope binding. Returns the
+/// share and the fingerprint of the token that opened it. Errors are
 /// returned as text for the log (never containing secret material).
 fn present(
     vault: &Vault,
@@ -315,7 +316,7 @@ fn present(
     identities: &[SuppliedIdentity],
     fingerprint: &str,
     ui: &mut dyn Ui,
-) -> std::result::Result<Share, String> {
+) -> std::result::Result<(Share, String), String> {
     let file = vault.read_data(&record.share).map_err(|e| e.to_string())?;
     if !crate::secret::ct_eq(sha256_hex(&file).as_bytes(), record.commitment.as_bytes()) {
         return Err(format!(
@@ -323,7 +324,7 @@ fn present(
             record.name
         ));
     }
-    let plain = token::open_share(
+    let opened = token::open_share(
         &record.name,
         &record.tokens,
         &file,
@@ -332,7 +333,8 @@ fn present(
         ui,
     )
     .map_err(|e| e.to_string())?;
-    let env = Envelope::decode(plain.expose()).map_err(|e| format!("{}'s {e}", record.name))?;
+    let env = Envelope::decode(opened.plaintext.expose())
+        .map_err(|e| format!("{}'s {e}", record.name))?;
     env.check_binding(
         &manifest.vault_id_bytes().map_err(|e| e.to_string())?,
         manifest.generation,
@@ -341,7 +343,7 @@ fn present(
         record.x,
     )
     .map_err(|e| format!("{}'s {e}", record.name))?;
-    Ok(env.share)
+    Ok((env.share, opened.token))
 }
 
 /// Whether `e` carries a quorum MAC that the current generation's log key

@@ -182,6 +182,14 @@ pub fn check_recipient_canonical(t: &TokenDescriptor) -> Result<(), String> {
     Ok(())
 }
 
+/// A share file opened by one of a custodian's tokens.
+pub struct OpenedShare {
+    /// The share file's plaintext (the share envelope).
+    pub plaintext: crate::secret::SecretBytes,
+    /// Fingerprint of the token that opened it (logged: a spare's use shows).
+    pub token: String,
+}
+
 /// The age recipients of a custodian's share file (one per token).
 pub fn recipients(
     custodian: &CustodianDescriptor,
@@ -222,7 +230,7 @@ pub fn open_share(
     supplied: &[SuppliedIdentity],
     vault_fingerprint: &str,
     ui: &mut dyn crate::ui::Ui,
-) -> Result<crate::secret::SecretBytes, TokenError> {
+) -> Result<OpenedShare, TokenError> {
     let software: Vec<&str> = tokens
         .iter()
         .filter_map(|t| match t {
@@ -230,13 +238,13 @@ pub fn open_share(
             _ => None,
         })
         .collect();
-    let yubikeys: Vec<&YubikeyDescriptor> = tokens
+    let (yubikey_tokens, yubikeys): (Vec<&TokenDescriptor>, Vec<&YubikeyDescriptor>) = tokens
         .iter()
         .filter_map(|t| match t {
-            TokenDescriptor::Yubikey(y) => Some(y),
+            TokenDescriptor::Yubikey(y) => Some((t, y)),
             _ => None,
         })
-        .collect();
+        .unzip();
     // A supplied identity file whose header names this custodian and one of their recipients.
     let mut file: Option<(String, Vec<u8>)> = supplied.iter().find_map(|s| {
         software::header(&s.bytes, &s.path)
@@ -245,13 +253,13 @@ pub fn open_share(
             .map(|_| (s.path.clone(), s.bytes.clone()))
     });
     if file.is_none() && !yubikeys.is_empty() {
-        return Ok(self::yubikey::open_share(
-            custodian,
-            &yubikeys,
-            share_file,
-            vault_fingerprint,
-            ui,
-        )?);
+        let (plaintext, index) =
+            self::yubikey::open_share(custodian, &yubikeys, share_file, vault_fingerprint, ui)?;
+        let token = yubikey_tokens
+            .get(index)
+            .map(|t| t.fingerprint())
+            .unwrap_or_default();
+        return Ok(OpenedShare { plaintext, token });
     }
     if file.is_none() {
         let path = ui.text(
@@ -282,8 +290,15 @@ pub fn open_share(
     }
     let passphrase = ui.passphrase(custodian, crate::ui::PassphrasePurpose::Unlock)?;
     let identity = software::unlock(&bytes, &path, &passphrase)?;
+    let token = TokenDescriptor::Software {
+        recipient: header.recipient.clone(),
+    }
+    .fingerprint();
     crate::ceremony::age_decrypt(identity.age_identity(), share_file, 4096)
-        .map(|z| crate::secret::SecretBytes::new(z.to_vec()))
+        .map(|z| OpenedShare {
+            plaintext: crate::secret::SecretBytes::new(z.to_vec()),
+            token,
+        })
         .map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => TokenError::NotARecipient {
                 custodian: custodian.into(),

@@ -1133,14 +1133,15 @@ fn find_token(
 /// is), checks that its slot still holds the enrolled key, asks the PIN
 /// (showing `vault_fingerprint` and the tries left), asks for a touch when the
 /// key's policy needs one, and decrypts the age file with the card's ECDH.
-/// Returns the plaintext of the share file.
+/// Returns the plaintext of the share file and the index in `tokens` of the
+/// token that opened it (a spare, say).
 pub fn open_share(
     custodian: &str,
     tokens: &[&YubikeyDescriptor],
     share_file: &[u8],
     vault_fingerprint: &str,
     ui: &mut dyn Ui,
-) -> Result<SecretBytes, YubikeyError> {
+) -> Result<(SecretBytes, usize), YubikeyError> {
     open_share_inner(custodian, tokens, share_file, vault_fingerprint, ui).map_err(removal_check)
 }
 
@@ -1150,7 +1151,7 @@ fn open_share_inner(
     share_file: &[u8],
     vault_fingerprint: &str,
     ui: &mut dyn Ui,
-) -> Result<SecretBytes, YubikeyError> {
+) -> Result<(SecretBytes, usize), YubikeyError> {
     if tokens.is_empty() {
         return Err(YubikeyError::BadDescriptor {
             custodian: custodian.to_owned(),
@@ -1265,5 +1266,5 @@ fn open_share_inner(
     }
     let mut out = SecretBytes::zeroed(plaintext.len());
     out.expose_mut().copy_from_slice(&plaintext);
-    Ok(out)
+    Ok((out, index))
 }
