@@ -584,3 +584,58 @@ fn open_session_redraws_every_second() {
     assert_eq!(after[0]["data"]["how"], "expired");
     assert!(after[0]["data"]["duration_s"].as_u64().unwrap() >= 6);
 }
+
+/// `--reveal-seed` under a terminal: the reveal is logged before it is
+/// shown, the seed and its otpauth QR code stay on screen while the session
+/// is open, and are cleared with it.
+#[test]
+fn revealed_seed_stays_on_screen_and_is_logged_first() {
+    let f = Fixture::new(3, 2);
+    let pty = spawn_unseal(&f, &["--session", "10m", "--reveal-seed", "aws-mfa"]);
+    present_quorum(&pty);
+    // Two session screens, so the reveal has been through a redraw.
+    let shown = pty.wait_until("the entries, drawn twice", |t| {
+        screens(t).iter().filter(|s| s.contains(PASSWORD)).count() >= 2
+    });
+    // While the session is open: logged, and on the current screen.
+    let events: Vec<String> = log_entries(&f)
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("seed-revealed"),
+        "{events:?}"
+    );
+    let current = screens(&shown).last().copied().unwrap();
+    assert!(
+        current.contains(TOTP_SEED),
+        "the seed is not on the session screen: {current:?}"
+    );
+    assert!(current.contains("otpauth://totp/"), "{current:?}");
+    assert!(
+        current.contains('█') || current.contains('▀') || current.contains('▄'),
+        "no QR code on the session screen: {current:?}"
+    );
+    pty.type_text("\r");
+    let (status, modes, out) = pty.finish();
+    assert_eq!(status.code(), Some(0), "{}", out.escape_debug());
+    assert_terminal_restored(modes);
+    for name in ["alice", "bob"] {
+        assert!(!out.contains(&common::passphrase(name)));
+    }
+    assert_cleared_after_secrets(&out, "Closed");
+    let last_seed = out.rfind(TOTP_SEED).unwrap();
+    assert!(out.rfind(CLEAR).unwrap() > last_seed);
+
+    let (granted, after) = unseal_log(&f);
+    let events: Vec<&str> = after.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["seed-revealed", "session-ended"]);
+    let reveal = &after[0];
+    assert_eq!(reveal["data"]["entry"], "aws-mfa");
+    assert_eq!(reveal["data"]["grant"], granted["seq"]);
+    assert_eq!(reveal["data"]["ticket"], "INC-77");
+    assert!(reveal["mac"].is_string(), "{reveal}");
+    assert_eq!(after[1]["data"]["how"], "closed");
+    assert_log_verifies(&f);
+}

@@ -1,6 +1,7 @@
 //! Presenting results: checklists, receipts (text + QR), log reports and
 //! unseal sessions. Only the binary prints.
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::mpsc;
@@ -16,6 +17,7 @@ use breakglass::payload::Entry;
 use breakglass::secret::SecretString;
 use breakglass::ui::{Answers, Level, PassphrasePurpose, PinRequest, Ui, UiError};
 use breakglass::vault::Vault;
+use zeroize::Zeroizing;
 
 /// The answers-file Ui, printing the checklist to stderr as it goes.
 pub struct Scripted {
@@ -316,12 +318,28 @@ pub fn present_session(
     interactive: bool,
     json: bool,
 ) -> Result<u8> {
+    // Interactively, revealed seeds are drawn on every session screen: printed
+    // once, the first redraw would clear them before the QR code is scanned.
+    let mut revealed = Zeroizing::new(String::new());
     for name in reveal_seeds {
         // Logged as `seed-revealed` before it is shown.
         let entry = session.reveal_seed(name)?;
         if let Some(seed) = crate::cli::seed_of(entry) {
-            show_new_value(&format!("{name}.seed"), &seed.to_base32());
-            show_new_value(&format!("{name}.otpauth"), &seed.to_otpauth_uri(name));
+            let (base32, uri) = (seed.to_base32(), seed.to_otpauth_uri(name));
+            if !interactive {
+                show_new_value(&format!("{name}.seed"), &base32);
+                show_new_value(&format!("{name}.otpauth"), &uri);
+                continue;
+            }
+            let code = Zeroizing::new(qr(uri.expose()).unwrap_or_default());
+            revealed.reserve(code.len() + 4 * uri.expose().len() + 256);
+            let _ = write!(
+                revealed,
+                "\n[seed] {name} (revealed, logged)\n    seed      {}\n    otpauth   {}\n{}\n",
+                base32.expose(),
+                uri.expose(),
+                code.as_str()
+            );
         }
     }
     if !interactive {
@@ -368,6 +386,7 @@ pub fn present_session(
             screen.push_str(&crate::cli::entry_text(e, now));
             screen.push('\n');
         }
+        screen.push_str(&revealed);
         print!("{screen}");
         let _ = std::io::stdout().flush();
         if left == 0 {
