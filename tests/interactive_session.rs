@@ -17,7 +17,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -173,9 +173,8 @@ impl Pty {
             .expect("write to the pty");
     }
 
-    /// Answers a hidden prompt: waits for the prompt and for the program to
-    /// switch echo off, then types the secret and Enter.
-    fn type_secret(&self, prompt: &str, secret: &str) {
+    /// Waits for a hidden prompt and for the program to switch echo off.
+    fn wait_hidden_prompt(&self, prompt: &str) {
         self.wait_for(prompt);
         let until = Instant::now() + WAIT;
         while self.local_modes().contains(LocalModes::ECHO) {
@@ -184,6 +183,11 @@ impl Pty {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Answers a hidden prompt: the secret, then Enter.
+    fn type_secret(&self, prompt: &str, secret: &str) {
+        self.wait_hidden_prompt(prompt);
         self.type_text(secret);
         self.type_text("\r");
     }
@@ -259,12 +263,16 @@ fn spawn_unseal(f: &Fixture, extra: &[&str]) -> Pty {
     Pty::spawn(&args)
 }
 
-/// Alice and Bob type their passphrases at the prompts.
+/// Alice and Bob type their passphrases at the prompts (Alice mistypes the
+/// last letter and corrects it with Backspace).
 fn present_quorum(pty: &Pty) {
-    pty.type_secret(
-        "alice, type your passphrase: ",
-        &common::passphrase("alice"),
+    let alice = common::passphrase("alice");
+    let typo = format!(
+        "{}x\x7f{}",
+        &alice[..alice.len() - 1],
+        &alice[alice.len() - 1..]
     );
+    pty.type_secret("alice, type your passphrase: ", &typo);
     pty.type_secret("bob, type your passphrase: ", &common::passphrase("bob"));
 }
 
@@ -638,4 +646,29 @@ fn revealed_seed_stays_on_screen_and_is_logged_first() {
     assert!(reveal["mac"].is_string(), "{reveal}");
     assert_eq!(after[1]["data"]["how"], "closed");
     assert_log_verifies(&f);
+}
+
+/// A custodian who presses Ctrl-C at the passphrase prompt stops the command
+/// as Ctrl-C stops any program, and gets a usable terminal back: echo, line
+/// editing and signals on (the password reader switches all three off).
+#[test]
+fn ctrl_c_at_a_passphrase_prompt_restores_the_terminal() {
+    let f = Fixture::new(3, 2);
+    let pty = spawn_unseal(&f, &["--session", "10m"]);
+    pty.wait_hidden_prompt("alice, type your passphrase: ");
+    pty.type_text("passphrase of al");
+    pty.type_text("\x03");
+    let (status, modes, out) = pty.finish();
+    assert_eq!(
+        status.signal(),
+        Some(rustix::process::Signal::INT.as_raw()),
+        "{status:?}: {}",
+        out.escape_debug()
+    );
+    assert_terminal_restored(modes);
+    assert!(!out.contains("passphrase of"), "{}", out.escape_debug());
+    assert!(!f
+        .events()
+        .iter()
+        .any(|e| e == "unseal-granted" || e == "share-accepted"));
 }
