@@ -672,3 +672,25 @@ fn ctrl_c_at_a_passphrase_prompt_restores_the_terminal() {
         .iter()
         .any(|e| e == "unseal-granted" || e == "share-accepted"));
 }
+/// Ctrl-C in an open session closes it like Enter: the screen is cleared and
+/// the end is logged, instead of the process dying with the secrets on
+/// screen and the session left open in the log.
+#[test]
+fn ctrl_c_closes_the_session_like_enter() {
+    let f = Fixture::new(3, 2);
+    let pty = spawn_unseal(&f, &["--session", "10m"]);
+    present_quorum(&pty);
+    pty.wait_until("the entries", |t| {
+        screens(t).iter().any(|s| s.contains(NOTE))
+    });
+    pty.type_text("\x03");
+    let (status, modes, out) = pty.finish();
+    assert_eq!(status.code(), Some(0), "{status:?}: {}", out.escape_debug());
+    assert_terminal_restored(modes);
+    assert_no_hidden_secret(&out);
+    assert_cleared_after_secrets(&out, "Closed");
+    let (_, after) = unseal_log(&f);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0]["data"]["how"], "closed");
+    assert_log_verifies(&f);
+}

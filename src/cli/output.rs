@@ -2,7 +2,8 @@
 //! unseal sessions. Only the binary prints.
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -365,10 +366,29 @@ pub fn present_session(
         eprintln!("session ended (one-shot); log entry {}", head.seq);
         return Ok(0);
     }
+    // Enter ends the session; at a terminal so do Ctrl-C, Ctrl-D and Ctrl-\,
+    // read as keys while the session is open: a signal would kill the process
+    // with the secrets on screen and the session not logged as ended.
+    let keys = std::io::stdin()
+        .is_terminal()
+        .then(|| super::terminal::RawKeys::new(std::io::stdin().as_fd()).ok())
+        .flatten();
+    let raw = keys.is_some();
     let (tx, rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::stdin().read_line(&mut s);
+        let mut stdin = std::io::stdin().lock();
+        let mut key = [0u8; 1];
+        loop {
+            match stdin.read(&mut key) {
+                Ok(0) => break,
+                Ok(_) if key[0] == b'\n' || (raw && matches!(key[0], b'\r' | 3 | 4 | 0x1c)) => {
+                    break
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
         let _ = tx.send(());
     });
     let how = loop {
@@ -398,6 +418,7 @@ pub fn present_session(
             Err(mpsc::RecvTimeoutError::Disconnected) => break EndReason::Closed,
         }
     };
+    drop(keys);
     print!("\x1b[2J\x1b[H");
     let _ = std::io::stdout().flush();
     let head = session.end(how)?;
