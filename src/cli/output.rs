@@ -394,20 +394,29 @@ pub fn present_session(
     let how = loop {
         let now = Timestamp::now();
         let left = session.seconds_left(now);
-        let mut screen = String::from("\x1b[2J\x1b[H");
-        screen.push_str(&format!(
-            "breakglass session · ticket {} · vault {} · ends in {}:{:02} · press Enter to close\n\n",
+        let header = format!(
+            "\x1b[2J\x1b[Hbreakglass session · ticket {} · vault {} · ends in {}:{:02} · press Enter to close\n\n",
             session.ticket(),
             session.fingerprint(),
             left / 60,
             left % 60
-        ));
-        for e in session.entries() {
-            screen.push_str(&crate::cli::entry_text(e, now));
+        );
+        // The rendered secrets are wiped too; the screen is sized up front so
+        // that growing it leaves no stray copies in freed memory.
+        let entries: Vec<Zeroizing<String>> = session
+            .entries()
+            .iter()
+            .map(|e| Zeroizing::new(crate::cli::entry_text(e, now)))
+            .collect();
+        let size = header.len() + entries.iter().map(|e| e.len() + 1).sum::<usize>();
+        let mut screen = Zeroizing::new(String::with_capacity(size + revealed.len()));
+        screen.push_str(&header);
+        for e in &entries {
+            screen.push_str(e);
             screen.push('\n');
         }
         screen.push_str(&revealed);
-        print!("{screen}");
+        print!("{}", screen.as_str());
         let _ = std::io::stdout().flush();
         if left == 0 {
             break EndReason::Expired;
