@@ -4,10 +4,11 @@
 //! file is given, and passphrases are then read from the controlling terminal
 //! (`/dev/tty`). These tests run the real binary on a pty that is its
 //! controlling terminal and drive it like custodians: type passphrases at the
-//! prompts, watch the entries, press Enter or let the time run out. They check
-//! what the issue "time-limited sessions" asks: the session ends by itself or
-//! on the custodians' command, the screen is cleared, the terminal is left
-//! usable (echo on), and the end is logged with its real duration.
+//! prompts, watch the entries, press Enter or Ctrl-C or let the time run out,
+//! reveal a TOTP seed. They check what the issue "time-limited sessions" asks:
+//! the session ends by itself or on the custodians' command, the screen is
+//! cleared, the terminal is left usable (echo on), and the end is logged with
+//! its real duration; and that hidden input is never echoed.
 //!
 //! Timeouts are generous (30 s per wait) and nothing asserts wall-clock speed.
 //! `PTY_DEBUG=1 cargo test --test interactive_session -- --nocapture` prints
