@@ -1,7 +1,9 @@
 //! Presenting results: checklists, receipts (text + QR), log reports and
 //! unseal sessions. Only the binary prints.
 
-use std::io::{IsTerminal, Write};
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Read, Write};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use breakglass::payload::Entry;
 use breakglass::secret::SecretString;
 use breakglass::ui::{Answers, Level, PassphrasePurpose, PinRequest, Ui, UiError};
 use breakglass::vault::Vault;
+use zeroize::Zeroizing;
 
 /// The answers-file Ui, printing the checklist to stderr as it goes.
 pub struct Scripted {
@@ -316,12 +319,28 @@ pub fn present_session(
     interactive: bool,
     json: bool,
 ) -> Result<u8> {
+    // Interactively, revealed seeds are drawn on every session screen: printed
+    // once, the first redraw would clear them before the QR code is scanned.
+    let mut revealed = Zeroizing::new(String::new());
     for name in reveal_seeds {
         // Logged as `seed-revealed` before it is shown.
         let entry = session.reveal_seed(name)?;
         if let Some(seed) = crate::cli::seed_of(entry) {
-            show_new_value(&format!("{name}.seed"), &seed.to_base32());
-            show_new_value(&format!("{name}.otpauth"), &seed.to_otpauth_uri(name));
+            let (base32, uri) = (seed.to_base32(), seed.to_otpauth_uri(name));
+            if !interactive {
+                show_new_value(&format!("{name}.seed"), &base32);
+                show_new_value(&format!("{name}.otpauth"), &uri);
+                continue;
+            }
+            let code = Zeroizing::new(qr(uri.expose()).unwrap_or_default());
+            revealed.reserve(code.len() + 4 * uri.expose().len() + 256);
+            let _ = write!(
+                revealed,
+                "\n[seed] {name} (revealed, logged)\n    seed      {}\n    otpauth   {}\n{}\n",
+                base32.expose(),
+                uri.expose(),
+                code.as_str()
+            );
         }
     }
     if !interactive {
@@ -347,28 +366,57 @@ pub fn present_session(
         eprintln!("session ended (one-shot); log entry {}", head.seq);
         return Ok(0);
     }
+    // Enter ends the session; at a terminal so do Ctrl-C, Ctrl-D and Ctrl-\,
+    // read as keys while the session is open: a signal would kill the process
+    // with the secrets on screen and the session not logged as ended.
+    let keys = std::io::stdin()
+        .is_terminal()
+        .then(|| super::terminal::RawKeys::new(std::io::stdin().as_fd()).ok())
+        .flatten();
+    let raw = keys.is_some();
     let (tx, rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::stdin().read_line(&mut s);
+        let mut stdin = std::io::stdin().lock();
+        let mut key = [0u8; 1];
+        loop {
+            match stdin.read(&mut key) {
+                Ok(0) => break,
+                Ok(_) if key[0] == b'\n' || (raw && matches!(key[0], b'\r' | 3 | 4 | 0x1c)) => {
+                    break
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
         let _ = tx.send(());
     });
     let how = loop {
         let now = Timestamp::now();
         let left = session.seconds_left(now);
-        let mut screen = String::from("\x1b[2J\x1b[H");
-        screen.push_str(&format!(
-            "breakglass session · ticket {} · vault {} · ends in {}:{:02} · press Enter to close\n\n",
+        let header = format!(
+            "\x1b[2J\x1b[Hbreakglass session · ticket {} · vault {} · ends in {}:{:02} · press Enter to close\n\n",
             session.ticket(),
             session.fingerprint(),
             left / 60,
             left % 60
-        ));
-        for e in session.entries() {
-            screen.push_str(&crate::cli::entry_text(e, now));
+        );
+        // The rendered secrets are wiped too; the screen is sized up front so
+        // that growing it leaves no stray copies in freed memory.
+        let entries: Vec<Zeroizing<String>> = session
+            .entries()
+            .iter()
+            .map(|e| Zeroizing::new(crate::cli::entry_text(e, now)))
+            .collect();
+        let size = header.len() + entries.iter().map(|e| e.len() + 1).sum::<usize>();
+        let mut screen = Zeroizing::new(String::with_capacity(size + revealed.len()));
+        screen.push_str(&header);
+        for e in &entries {
+            screen.push_str(e);
             screen.push('\n');
         }
-        print!("{screen}");
+        screen.push_str(&revealed);
+        print!("{}", screen.as_str());
         let _ = std::io::stdout().flush();
         if left == 0 {
             break EndReason::Expired;
@@ -379,6 +427,7 @@ pub fn present_session(
             Err(mpsc::RecvTimeoutError::Disconnected) => break EndReason::Closed,
         }
     };
+    drop(keys);
     print!("\x1b[2J\x1b[H");
     let _ = std::io::stdout().flush();
     let head = session.end(how)?;

@@ -1,7 +1,15 @@
 //! The terminal implementation of the library's `Ui`: checklist lines on
-//! stderr, secrets read without echo (rpassword), choices by number.
+//! stderr, secrets read without echo (rpassword, on a terminal whose modes
+//! this module sets and restores), choices by number.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::process::{getpid, kill_process, Signal};
+use rustix::termios::{
+    tcgetattr, tcsetattr, LocalModes, OptionalActions, SpecialCodeIndex, Termios,
+};
+use zeroize::Zeroize;
 
 use breakglass::secret::SecretString;
 use breakglass::ui::{Level, PassphrasePurpose, PinPurpose, PinRequest, Ui, UiError};
@@ -43,8 +51,96 @@ impl Terminal {
     }
 
     fn hidden(&mut self, question: &str) -> Result<SecretString, UiError> {
-        let v = rpassword::prompt_password(format!("{question}: "))?;
+        let v = read_hidden(&format!("{question}: "))?;
         Ok(SecretString::new(v))
+    }
+}
+
+/// A terminal switched to reading single keys: no echo, no line editing, and
+/// Ctrl-C or Ctrl-\ arrive as bytes instead of signals. The previous settings
+/// come back when this is dropped.
+pub struct RawKeys {
+    fd: OwnedFd,
+    saved: Termios,
+}
+
+impl RawKeys {
+    pub fn new(terminal: BorrowedFd<'_>) -> std::io::Result<RawKeys> {
+        let fd = terminal.try_clone_to_owned()?;
+        let saved = tcgetattr(&fd)?;
+        let mut raw = saved.clone();
+        raw.local_modes
+            .remove(LocalModes::ECHO | LocalModes::ECHONL | LocalModes::ICANON | LocalModes::ISIG);
+        raw.special_codes[SpecialCodeIndex::VMIN] = 1;
+        raw.special_codes[SpecialCodeIndex::VTIME] = 0;
+        tcsetattr(&fd, OptionalActions::Now, &raw)?;
+        Ok(RawKeys { fd, saved })
+    }
+}
+
+impl Drop for RawKeys {
+    fn drop(&mut self) {
+        let _ = tcsetattr(&self.fd, OptionalActions::Now, &self.saved);
+    }
+}
+
+/// Ctrl-C typed at a hidden prompt.
+#[derive(Debug)]
+struct CtrlC;
+
+impl std::fmt::Display for CtrlC {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted (Ctrl-C)")
+    }
+}
+
+impl std::error::Error for CtrlC {}
+
+/// The terminal's keys, where Ctrl-C is an error before rpassword sees it.
+struct KeysUntilCtrlC(std::fs::File);
+
+impl Read for KeysUntilCtrlC {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        if buf[..n].contains(&0x03) {
+            buf[..n].zeroize();
+            return Err(std::io::Error::other(CtrlC));
+        }
+        Ok(n)
+    }
+}
+
+/// Reads a secret at the controlling terminal, not echoed.
+///
+/// rpassword (7.5) given the terminal itself switches it to raw mode and, on
+/// Ctrl-C, raises SIGINT before restoring it: the process died and left the
+/// custodian's terminal without echo. Here the terminal modes are set and
+/// restored by [`RawKeys`], rpassword only edits the line (backspace, Ctrl-U),
+/// and Ctrl-C stops the program only once the terminal is restored.
+fn read_hidden(prompt: &str) -> Result<String, UiError> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")?;
+    (&tty).write_all(prompt.as_bytes())?;
+    let raw = RawKeys::new(tty.as_fd())?;
+    let read = rpassword::read_password_with_config(
+        rpassword::ConfigBuilder::new()
+            .input_reader(KeysUntilCtrlC(tty.try_clone()?))
+            .output_discard()
+            .build(),
+    );
+    drop(raw);
+    let _ = (&tty).write_all(b"\n");
+    match read {
+        Err(e) if e.get_ref().is_some_and(|e| e.is::<CtrlC>()) => {
+            // As if the terminal had sent it; returns only if SIGINT is ignored.
+            let _ = kill_process(getpid(), Signal::INT);
+            Err(UiError::Cancelled {
+                prompt: prompt.trim_end_matches([':', ' ']).into(),
+            })
+        }
+        read => Ok(read?),
     }
 }
 
