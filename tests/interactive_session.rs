@@ -418,6 +418,10 @@ fn assert_cleared_after_secrets(out: &str, how: &str) {
         "the screen was not cleared after the entries:\n{}",
         out.escape_debug()
     );
+    assert!(
+        out[..last_clear].ends_with("\x1b[3J"),
+        "the final clear does not erase the scrollback (ESC[3J)"
+    );
     let remains = &out[last_clear + CLEAR.len()..];
     for secret in [PASSWORD, NOTE, "code      ", TOTP_SEED] {
         assert!(

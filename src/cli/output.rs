@@ -395,7 +395,7 @@ pub fn present_session(
         let now = Timestamp::now();
         let left = session.seconds_left(now);
         let header = format!(
-            "\x1b[2J\x1b[Hbreakglass session · ticket {} · vault {} · ends in {}:{:02} · press Enter to close\n\n",
+            "\x1b[3J\x1b[2J\x1b[Hbreakglass session · ticket {} · vault {} · ends in {}:{:02} · press Enter to close\n\n",
             session.ticket(),
             session.fingerprint(),
             left / 60,
@@ -428,7 +428,7 @@ pub fn present_session(
         }
     };
     drop(keys);
-    print!("\x1b[2J\x1b[H");
+    print!("\x1b[3J\x1b[2J\x1b[H");
     let _ = std::io::stdout().flush();
     let head = session.end(how)?;
     println!(
