@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{run_env, Fixture, PASSWORD};
+use common::{copy_dir, run_env, Fixture, PASSWORD};
 
 fn answers(f: &Fixture, proceed: bool) {
     f.write_answers(serde_json::json!({
@@ -348,19 +346,6 @@ fn status_follows_the_new_custodian_set() {
     assert_eq!(names, ["alice", "carol", "dave"]);
     // A rekey changes custodians, not credentials: it is not a rotation.
     assert!(v["last_rotation"].is_null(), "{v}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        let t = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).unwrap();
-        }
-    }
 }
 
 /// §1.6: kill -9 at every kill point of a rekey; each time the vault opens

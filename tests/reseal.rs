@@ -4,15 +4,13 @@
 
 mod common;
 
-use std::path::Path;
-
 use breakglass::ceremony::age_decrypt_for_tests as age_decrypt;
 use breakglass::envelope::Envelope;
 use breakglass::keys::MasterKey;
 use breakglass::manifest::Manifest;
 use breakglass::secret::SecretString;
 use breakglass::shamir;
-use common::{run_env, Fixture, PASSWORD};
+use common::{copy_dir, run_env, Fixture, PASSWORD};
 
 fn reseal_args(f: &Fixture, who: &[&str], extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = [
@@ -212,19 +210,6 @@ fn old_shares_die_across_generations() {
         "{}",
         r.stderr
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        let t = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).unwrap();
-        }
-    }
 }
 
 /// §1.6 Crash safety: kill -9 (abort) at every kill point of a reseal; each

@@ -175,15 +175,8 @@ struct InitArgs {
 
 #[derive(Args)]
 struct UnsealArgs {
-    /// Vault directory.
-    #[arg(long)]
-    vault: PathBuf,
-    /// Incident ticket id (required).
-    #[arg(long)]
-    ticket: String,
-    /// Why the vault is opened (required).
-    #[arg(long)]
-    reason: String,
+    #[command(flatten)]
+    what: Ticketed,
     /// Only reveal these entries (repeatable) [default: all].
     #[arg(long = "entry", value_name = "NAME")]
     entries: Vec<String>,
@@ -199,7 +192,29 @@ struct UnsealArgs {
     common: Common,
 }
 
-/// How the quorum presents (shared by unseal and reseal).
+/// Which vault, for which ticket, and why (unseal, reseal, rekey); all logged.
+#[derive(Args)]
+struct Ticketed {
+    /// Vault directory.
+    #[arg(long)]
+    vault: PathBuf,
+    /// The incident or change ticket this ceremony is for (required).
+    #[arg(long)]
+    ticket: String,
+    /// Why, in a few words (required), e.g. "IdP outage" or "rotation after INC-4711".
+    #[arg(long)]
+    reason: String,
+}
+
+impl Ticketed {
+    /// Ticket and reason are non-empty single lines of sane length.
+    fn check(&self) -> Result<()> {
+        unseal::check_text("ticket", &self.ticket)?;
+        unseal::check_text("reason", &self.reason)
+    }
+}
+
+/// How the quorum presents (shared by unseal, reseal and rekey).
 #[derive(Args)]
 struct QuorumArgs {
     /// A software custodian's identity file (repeatable; order = presentation order).
@@ -215,15 +230,8 @@ struct QuorumArgs {
 
 #[derive(Args)]
 struct ResealArgs {
-    /// Vault directory.
-    #[arg(long)]
-    vault: PathBuf,
-    /// Ticket (the incident's, or a change ticket).
-    #[arg(long)]
-    ticket: String,
-    /// Reason, e.g. "rotation after INC-4711".
-    #[arg(long)]
-    reason: String,
+    #[command(flatten)]
+    what: Ticketed,
     /// Replace the secret of this entry with a value typed at the prompt (repeatable).
     /// For a TOTP entry: the new seed or otpauth URI from the provider; two consecutive codes are shown.
     #[arg(long = "set", value_name = "NAME")]
@@ -254,15 +262,8 @@ struct ResealArgs {
 
 #[derive(Args)]
 struct RekeyArgs {
-    /// Vault directory.
-    #[arg(long)]
-    vault: PathBuf,
-    /// Change ticket.
-    #[arg(long)]
-    ticket: String,
-    /// Reason, e.g. "carol leaves the team".
-    #[arg(long)]
-    reason: String,
+    #[command(flatten)]
+    what: Ticketed,
     /// Add a custodian: their NAME.custodian.json from `custodian enroll` (repeatable).
     #[arg(long = "add", value_name = "FILE")]
     add: Vec<PathBuf>,
@@ -776,15 +777,14 @@ fn supplied_identities(paths: &[PathBuf]) -> Result<(Vec<SuppliedIdentity>, Vec<
 fn run_unseal(a: UnsealArgs) -> Result<u8> {
     let secs = parse_duration(&a.session)?;
     unseal::check_session(secs)?;
-    unseal::check_text("ticket", &a.ticket)?;
-    unseal::check_text("reason", &a.reason)?;
+    a.what.check()?;
     let (identities, order) = presenters(&a.quorum.identities, &a.quorum.custodians)?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let session = unseal::unseal(
         unseal::UnsealOptions {
-            dir: a.vault.clone(),
-            ticket: a.ticket.clone(),
-            reason: a.reason.clone(),
+            dir: a.what.vault.clone(),
+            ticket: a.what.ticket.clone(),
+            reason: a.what.reason.clone(),
             entries: a.entries.clone(),
             session_secs: secs,
             override_broken_log: a.quorum.override_broken_log.clone(),
@@ -800,8 +800,7 @@ fn run_unseal(a: UnsealArgs) -> Result<u8> {
 
 fn run_reseal(a: ResealArgs) -> Result<u8> {
     use breakglass::ceremony::reseal::{self, Change};
-    unseal::check_text("ticket", &a.ticket)?;
-    unseal::check_text("reason", &a.reason)?;
+    a.what.check()?;
     let policy = breakglass::passgen::Policy {
         length: a.length,
         symbols: !a.no_symbols,
@@ -830,9 +829,9 @@ fn run_reseal(a: ResealArgs) -> Result<u8> {
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let sealed = reseal::reseal(
         reseal::ResealOptions {
-            dir: a.vault.clone(),
-            ticket: a.ticket.clone(),
-            reason: a.reason.clone(),
+            dir: a.what.vault.clone(),
+            ticket: a.what.ticket.clone(),
+            reason: a.what.reason.clone(),
             changes,
             identities,
             order,
@@ -846,8 +845,7 @@ fn run_reseal(a: ResealArgs) -> Result<u8> {
 
 fn run_rekey(a: RekeyArgs) -> Result<u8> {
     use breakglass::ceremony::rekey;
-    unseal::check_text("ticket", &a.ticket)?;
-    unseal::check_text("reason", &a.reason)?;
+    a.what.check()?;
     let read_all = |paths: &[PathBuf]| {
         paths
             .iter()
@@ -864,9 +862,9 @@ fn run_rekey(a: RekeyArgs) -> Result<u8> {
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let sealed = rekey::rekey(
         rekey::RekeyOptions {
-            dir: a.vault.clone(),
-            ticket: a.ticket.clone(),
-            reason: a.reason.clone(),
+            dir: a.what.vault.clone(),
+            ticket: a.what.ticket.clone(),
+            reason: a.what.reason.clone(),
             changes,
             anchors: trust_anchors()?,
             identities,
