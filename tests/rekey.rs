@@ -346,6 +346,15 @@ fn status_follows_the_new_custodian_set() {
     assert_eq!(names, ["alice", "carol", "dave"]);
     // A rekey changes custodians, not credentials: it is not a rotation.
     assert!(v["last_rotation"].is_null(), "{v}");
+    // The auditor's timeline shows the custodian change.
+    let html = f.path("report.html");
+    let r = run_env(&["report", "--vault", &f.vault(), "--html", &html], "", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("generation 2: +dave, -bob, threshold 2</title>"),
+        "{page}"
+    );
 }
 
 /// §1.6: kill -9 at every kill point of a rekey; each time the vault opens

@@ -1,6 +1,6 @@
 //! The auditor page (`breakglass report --html FILE`): one self-contained
 //! HTML file — no scripts, no external assets, inline CSS and an inline SVG
-//! timeline of unseals, reseals, reviews and drills. Every piece of text
+//! timeline of unseals, reseals, reviews, drills and custodian changes (rekeys). Every piece of text
 //! from the log (tickets, reasons, names) is escaped with [`escape`].
 
 use std::fmt::Write as _;
@@ -77,12 +77,13 @@ fn color(k: MarkerKind) -> (&'static str, f64) {
         MarkerKind::Review => ("#2471a3", 90.0),
         MarkerKind::Drill => ("#7f8c8d", 120.0),
         MarkerKind::DrillFailed => ("#e67e22", 120.0),
+        MarkerKind::Rekey => ("#8e44ad", 150.0),
     }
 }
 
 fn timeline(r: &Report) -> String {
     let mut svg = String::new();
-    let (w, h, left, right) = (960.0, 160.0, 90.0, 20.0);
+    let (w, h, left, right) = (960.0, 190.0, 90.0, 20.0);
     let _ = writeln!(
         svg,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"timeline\">"
@@ -92,6 +93,7 @@ fn timeline(r: &Report) -> String {
         ("reseal", 60.0),
         ("review", 90.0),
         ("drill", 120.0),
+        ("rekey", 150.0),
     ] {
         let _ = writeln!(
             svg,
@@ -101,7 +103,7 @@ fn timeline(r: &Report) -> String {
         );
     }
     let (Some(first), Some(last)) = (r.timeline.first(), r.timeline.last()) else {
-        svg.push_str("<text x=\"90\" y=\"150\" font-size=\"12\">no events in range</text></svg>");
+        svg.push_str("<text x=\"90\" y=\"180\" font-size=\"12\">no events in range</text></svg>");
         return svg;
     };
     let t0 = r.from.map_or(first.time.0, |f| f.0.min(first.time.0));
@@ -123,7 +125,7 @@ fn timeline(r: &Report) -> String {
     }
     let _ = write!(
         svg,
-        "<text x=\"{left}\" y=\"152\" font-size=\"11\">{}</text><text x=\"{}\" y=\"152\" font-size=\"11\" text-anchor=\"end\">{}</text>\n</svg>",
+        "<text x=\"{left}\" y=\"182\" font-size=\"11\">{}</text><text x=\"{}\" y=\"182\" font-size=\"11\" text-anchor=\"end\">{}</text>\n</svg>",
         escape(&crate::clock::Timestamp(t0).to_rfc3339()),
         w - right,
         escape(&crate::clock::Timestamp(t1).to_rfc3339())

@@ -30,7 +30,9 @@ use std::path::Path;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{is_reseal, quarter_of, seqs_of, DrillFact, Grant, DEACTIVATION_TARGET_SECS};
+use super::{
+    is_reseal, quarter_of, seqs_of, str_of, strs_of, DrillFact, Grant, DEACTIVATION_TARGET_SECS,
+};
 use crate::clock::Timestamp;
 use crate::encoding::hex;
 use crate::error::{Error, Result};
@@ -201,6 +203,8 @@ pub enum MarkerKind {
     Drill,
     /// A failed drill.
     DrillFailed,
+    /// A custodian change (rekey).
+    Rekey,
 }
 
 impl MarkerKind {
@@ -212,6 +216,7 @@ impl MarkerKind {
             MarkerKind::Review => "review",
             MarkerKind::Drill => "drill",
             MarkerKind::DrillFailed => "drill-failed",
+            MarkerKind::Rekey => "rekey",
         }
     }
 }
@@ -227,6 +232,15 @@ pub struct Marker {
     pub seq: u64,
     /// Short label (ticket, custodians).
     pub label: String,
+}
+
+/// The generation a `sealed` entry made (its `generation` member; entries of
+/// version 1 also carry it as their own generation).
+fn sealed_generation(e: &Entry) -> u64 {
+    e.data
+        .get("generation")
+        .and_then(Value::as_u64)
+        .unwrap_or(e.generation)
 }
 
 /// An activation awaiting its reseal or review.
@@ -340,7 +354,33 @@ impl Collector {
                     e.time,
                     MarkerKind::Reseal,
                     e.seq,
-                    format!("generation {}", e.generation + 1),
+                    format!("generation {}", sealed_generation(e)),
+                );
+            }
+            events::SEALED if str_of(&e.data, "reason") == "rekey" => {
+                let mut change: Vec<String> = strs_of(&e.data, "added")
+                    .into_iter()
+                    .map(|n| format!("+{n}"))
+                    .collect();
+                change.extend(
+                    strs_of(&e.data, "removed")
+                        .into_iter()
+                        .map(|n| format!("-{n}")),
+                );
+                change.extend(
+                    strs_of(&e.data, "replaced")
+                        .into_iter()
+                        .map(|n| format!("{n} new token")),
+                );
+                change.push(format!(
+                    "threshold {}",
+                    e.data.get("threshold").and_then(Value::as_u64).unwrap_or(0)
+                ));
+                self.mark(
+                    e.time,
+                    MarkerKind::Rekey,
+                    e.seq,
+                    format!("generation {}: {}", sealed_generation(e), change.join(", ")),
                 );
             }
             events::REVIEW_RECORDED => {
