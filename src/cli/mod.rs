@@ -382,11 +382,24 @@ air-gapped machine, mode 0600 (other modes are refused), and shred it after use.
   "new_pins":        {"12345678": "…"},       replacement for a default PIN (enroll)
   "puks":            {"12345678": "…"},       PUK by serial
   "new_puks":        {"12345678": "…"},       replacement for a default PUK (enroll)
-  "confirm":         {"init.proceed": true},   yes/no questions by id
+  "confirm":         {"rekey.proceed": true},  yes/no questions by id
   "text":            {"identity.alice": "/media/alice/alice.identity",
                       "unseal.custodian.1": "alice"},
   "secrets":         {"entry.aws-root.value": "…"}
-}"#;
+}
+
+Question ids:
+  confirm   reseal.provider-updated   the new values are set at the provider (reseal)
+            rekey.proceed             seal for the new custodian set (rekey)
+            review.edit-again         reopen the editor on an incomplete review
+  text      identity.NAME             path of NAME's identity file, when not given
+            unseal.custodian.N        who presents the N-th share (also reseal, rekey, drill)
+            entry.N.kind, entry.N.name, entry.NAME.account, .username, .url, .notes
+                                      the entries typed at init
+            review.participants, review.timeline.N, review.root_cause,
+            review.preventive_measures.N, review.provider_events.N
+  secrets   entry.NAME.value          an entry's secret (init, reseal --set)
+            yubikey.management-key    a non-default, non-PIN-protected management key"#;
 
 /// Builds the Ui: the terminal, or the answers file.
 fn make_ui(answers: Option<&Path>) -> Result<Box<dyn Ui>> {
