@@ -25,6 +25,8 @@
 //!   with every generation; it is printed at each seal (custodians write it
 //!   down) and before every PIN prompt.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -199,8 +201,12 @@ impl Manifest {
         if self.payload.file != format!("{gen_dir}/payload.age") {
             return m("payload path does not match the generation".into());
         }
-        let mut recipients: Vec<&str> = Vec::new();
-        let mut serials: Vec<u32> = Vec::new();
+        // Sets, not lists: a manifest of up to MAX_SIZE bytes can list tens of
+        // thousands of tokens or entries, and is parsed before its MAC can be
+        // checked (the quadratic scans this replaces took 20 s in a release
+        // build on a 3.5 MB manifest of 120 000 entries).
+        let mut recipients: BTreeSet<&str> = BTreeSet::new();
+        let mut serials: BTreeSet<u32> = BTreeSet::new();
         for (i, c) in self.custodians.iter().enumerate() {
             if !crate::names::is_valid(&c.name) {
                 return m(format!(
@@ -234,25 +240,22 @@ impl Manifest {
                 crate::token::check_recipient_canonical(t).map_err(|why| {
                     ManifestError::Malformed(format!("a token of '{}': {why}", c.name))
                 })?;
-                if recipients.contains(&t.recipient()) {
+                if !recipients.insert(t.recipient()) {
                     return m(format!(
                         "a token of '{}' is also enrolled elsewhere in this vault",
                         c.name
                     ));
                 }
-                recipients.push(t.recipient());
                 if let TokenDescriptor::Yubikey(y) = t {
-                    if serials.contains(&y.serial) {
+                    if !serials.insert(y.serial) {
                         return m(format!("YubiKey {} is enrolled twice", y.serial));
                     }
-                    serials.push(y.serial);
                 }
             }
         }
-        for (i, e) in self.entries.iter().enumerate() {
-            if !crate::names::is_valid(&e.name)
-                || self.entries[..i].iter().any(|o| o.name == e.name)
-            {
+        let mut entry_names: BTreeSet<&str> = BTreeSet::new();
+        for e in &self.entries {
+            if !crate::names::is_valid(&e.name) || !entry_names.insert(&e.name) {
                 return m("entry names must be valid and unique".into());
             }
             if !["password", "totp", "note"].contains(&e.kind.as_str()) {

@@ -17,6 +17,8 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::totp::{Algorithm, TotpParams, TotpSeed};
+
 /// Format tag.
 pub const FORMAT: &str = "breakglass-payload/1";
 /// Largest payload plaintext accepted (1 MiB).
@@ -176,19 +178,46 @@ impl Payload {
                     algorithm,
                     digits,
                     period,
+                    issuer,
+                    account,
                     ..
                 } => {
                     if seed.is_empty() {
                         return Err(bad("the TOTP seed is empty"));
                     }
-                    if !["SHA1", "SHA256", "SHA512"].contains(&algorithm.as_str()) {
-                        return Err(bad("algorithm must be SHA1, SHA256 or SHA512"));
-                    }
+                    let algorithm = match algorithm.as_str() {
+                        "SHA1" => Algorithm::Sha1,
+                        "SHA256" => Algorithm::Sha256,
+                        "SHA512" => Algorithm::Sha512,
+                        _ => return Err(bad("algorithm must be SHA1, SHA256 or SHA512")),
+                    };
                     if !(6..=8).contains(digits) {
                         return Err(bad("digits must be 6 to 8"));
                     }
                     if !(15..=300).contains(period) {
                         return Err(bad("period must be 15 to 300 seconds"));
+                    }
+                    // Issuer and account: what `TotpSeed` accepts (no ':', no
+                    // control characters, not empty, at most 256 bytes).
+                    let params = TotpParams {
+                        algorithm,
+                        digits: *digits,
+                        period: *period,
+                        issuer: issuer.clone(),
+                        account: account.clone(),
+                    };
+                    params.validate().map_err(|e| bad(&e.to_string()))?;
+                    // The writer stores `TotpSeed::to_base32`: anything else
+                    // (not base32, too short or long, lower case, padded,
+                    // non-zero trailing bits) was not written by breakglass,
+                    // and could not give codes. The error never shows the seed.
+                    let canonical = TotpSeed::from_base32(seed, params)
+                        .ok()
+                        .map(|s| s.to_base32());
+                    if canonical.as_ref().map(|c| c.expose()) != Some(seed.as_str()) {
+                        return Err(bad(
+                            "the TOTP seed is not canonical base32 of 10 to 1024 bytes (upper case, no padding)",
+                        ));
                     }
                 }
                 Entry::Note { text, .. } if text.is_empty() => {

@@ -1,6 +1,6 @@
 //! `software::header` (public part of an identity file, no KDF work): never
-//! panics; accepted files are canonical JSON and their KDF parameters are
-//! within the caps (docs/formats.md §6).
+//! panics; accepted files are canonical JSON, name a valid custodian, and
+//! their KDF parameters are within the caps (docs/formats.md §8).
 #![no_main]
 
 use breakglass::encoding;
@@ -13,6 +13,11 @@ fuzz_target!(|data: &[u8]| {
             h.kdf.validate().is_ok(),
             "accepted out-of-range KDF parameters"
         );
+        assert!(
+            breakglass::names::is_valid(&h.name),
+            "accepted an invalid name"
+        );
+        assert!(h.recipient.starts_with("age1"), "accepted a non-age recipient");
         let text = std::str::from_utf8(data).expect("accepted input is UTF-8");
         let body = text
             .strip_suffix('\n')

@@ -1,5 +1,5 @@
 //! `log::parse_line`: never panics; whatever it accepts re-encodes (from the
-//! parsed fields, by the writer's rules of docs/formats.md §5) to the exact line.
+//! parsed fields, by the writer's rules of docs/formats.md §6) to the exact line.
 #![no_main]
 
 use breakglass::encoding::canonical_json;

@@ -1,10 +1,14 @@
-//! `Payload::from_bytes` (decrypted plaintext, docs/formats.md §8): never
-//! panics; an accepted payload serialises and parses again to the same index.
+//! `Payload::from_bytes` (decrypted plaintext, docs/formats.md §9.3): never
+//! panics; an accepted payload serialises and parses again to the same index,
+//! and every TOTP entry holds what the writer stores: a seed in canonical
+//! base32 (upper case, unpadded) with parameters `TotpSeed` accepts, so the
+//! codes can be shown.
 //! The payload is not a canonical encoding (it never touches disk in the
 //! clear), so there is no byte-for-byte round-trip.
 #![no_main]
 
-use breakglass::payload::Payload;
+use breakglass::payload::{Entry, Payload};
+use breakglass::totp::{Algorithm, TotpParams, TotpSeed};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,5 +21,38 @@ fuzz_target!(|data: &[u8]| {
             &*bytes,
             "serialisation is stable"
         );
+        for e in &p.entries {
+            if let Entry::Totp {
+                seed,
+                algorithm,
+                digits,
+                period,
+                issuer,
+                account,
+                ..
+            } = e
+            {
+                let algorithm = match algorithm.as_str() {
+                    "SHA1" => Algorithm::Sha1,
+                    "SHA256" => Algorithm::Sha256,
+                    "SHA512" => Algorithm::Sha512,
+                    other => panic!("accepted algorithm {other:?}"),
+                };
+                let params = TotpParams {
+                    algorithm,
+                    digits: *digits,
+                    period: *period,
+                    issuer: issuer.clone(),
+                    account: account.clone(),
+                };
+                let s = TotpSeed::from_base32(seed, params)
+                    .expect("an accepted TOTP entry holds a usable seed");
+                assert_eq!(
+                    s.to_base32().expose(),
+                    seed.as_str(),
+                    "accepted a TOTP seed not in canonical base32"
+                );
+            }
+        }
     }
 });
