@@ -629,10 +629,10 @@ fn library_built_vectors_are_frozen() {
 /// recipients, YubiKey serials) were quadratic. A manifest is parsed before
 /// its MAC can be checked, and may be up to `MAX_SIZE` (4 MiB): 120 000
 /// entries (3.5 MB) took 20 s in a release build and two minutes in a debug
-/// build. With sets it takes well under a second; the bound leaves a wide
-/// margin for slow or loaded machines.
+/// build. With sets it takes well under a second (the figure belongs in a
+/// benchmark, not here: this test asserts the result, not the time).
 #[test]
-fn manifest_with_120000_entries_is_checked_in_linear_time() {
+fn manifest_with_120000_entries_parses_and_duplicates_are_found() {
     let mut m = test_manifest(false);
     m.entries = (0..120_000u32)
         .map(|i| {
@@ -655,14 +655,8 @@ fn manifest_with_120000_entries_is_checked_in_linear_time() {
         .collect();
     let bytes = m.to_bytes().unwrap();
     assert!(bytes.len() as u64 <= breakglass::manifest::MAX_SIZE);
-    let start = std::time::Instant::now();
     let parsed = Manifest::from_bytes(&bytes).expect("a large but valid manifest");
-    let took = start.elapsed();
     assert_eq!(parsed.entries.len(), 120_000);
-    assert!(
-        took < std::time::Duration::from_secs(20),
-        "checking a manifest of 120 000 entries took {took:?}"
-    );
     // A duplicate at the very end is still found.
     m.entries.push(m.entries[0].clone());
     let err = Manifest::from_bytes(&m.to_bytes().unwrap()).unwrap_err();
