@@ -53,6 +53,27 @@ impl Bench {
         )
     }
 
+    /// `custodian enroll --name NAME --yubikey` writing `STEM.custodian.json`,
+    /// with `extra` flags (serials, policies); asserts it succeeded.
+    fn enroll(&self, name: &str, stem: &str, answers: &str, extra: &[&str]) -> common::Run {
+        let desc = self.path(&format!("{stem}.custodian.json"));
+        let mut args = vec![
+            "custodian",
+            "enroll",
+            "--name",
+            name,
+            "--yubikey",
+            "--descriptor",
+            &desc,
+            "--answers",
+            answers,
+        ];
+        args.extend_from_slice(extra);
+        let r = self.run(&args, "");
+        assert_eq!(r.code, 0, "enroll {name}: {}", r.stderr);
+        r
+    }
+
     /// Inserts `cards` (at most two at a time, one per vpcd slot).
     fn insert(&self, cards: &mut [&mut VirtualYubiKey]) {
         for (card, slot) in cards.iter_mut().zip(&self.slots) {
@@ -93,26 +114,12 @@ fn setup_unseal_and_reseal_with_virtual_yubikeys() {
     }));
     b.insert(&mut [&mut alice, &mut alice_spare]);
     let (s1, s2) = (alice.serial().to_string(), alice_spare.serial().to_string());
-    let desc = b.path("alice.custodian.json");
-    let r = b.run(
-        &[
-            "custodian",
-            "enroll",
-            "--name",
-            "alice",
-            "--yubikey",
-            "--serial",
-            &s1,
-            "--serial",
-            &s2,
-            "--descriptor",
-            &desc,
-            "--answers",
-            &enroll_answers,
-        ],
-        "",
+    let r = b.enroll(
+        "alice",
+        "alice",
+        &enroll_answers,
+        &["--serial", &s1, "--serial", &s2],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout.contains(&format!("YubiKey {s1} slot 82")),
         "{}",
@@ -132,24 +139,7 @@ fn setup_unseal_and_reseal_with_virtual_yubikeys() {
     alice_spare.remove();
     for (name, c) in [("bob", &mut bob), ("carol", &mut carol)] {
         b.insert(&mut [c]);
-        let desc = b.path(&format!("{name}.custodian.json"));
-        let r = b.run(
-            &[
-                "custodian",
-                "enroll",
-                "--name",
-                name,
-                "--yubikey",
-                "--descriptor",
-                &desc,
-                "--answers",
-                &enroll_answers,
-                "--touch-policy",
-                "cached",
-            ],
-            "",
-        );
-        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        b.enroll(name, name, &enroll_answers, &["--touch-policy", "cached"]);
         c.remove();
     }
 
@@ -295,22 +285,8 @@ fn setup_unseal_and_reseal_with_virtual_yubikeys() {
         "pins": pins(&fresh, "123456"), "new_pins": pins(&fresh, PIN), "new_puks": pins(&fresh, PUK),
     }));
     b.insert(&mut [&mut alice_new]);
+    b.enroll("alice", "alice-new", &enroll_new, &[]);
     let new_desc = b.path("alice-new.custodian.json");
-    let r = b.run(
-        &[
-            "custodian",
-            "enroll",
-            "--name",
-            "alice",
-            "--yubikey",
-            "--descriptor",
-            &new_desc,
-            "--answers",
-            &enroll_new,
-        ],
-        "",
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
     alice_new.remove();
     let all_now = [all[0], all[1], all[2], all[3], alice_new.serial()];
     let rekey_answers = b.answers(serde_json::json!({
@@ -399,22 +375,7 @@ fn foreign_token_and_wrong_pin_are_named() {
     }));
     for (name, c) in [("alice", &mut alice), ("bob", &mut bob)] {
         b.insert(&mut [c]);
-        let desc = b.path(&format!("{name}.custodian.json"));
-        let r = b.run(
-            &[
-                "custodian",
-                "enroll",
-                "--name",
-                name,
-                "--yubikey",
-                "--descriptor",
-                &desc,
-                "--answers",
-                &enroll_answers,
-            ],
-            "",
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        b.enroll(name, name, &enroll_answers, &[]);
         c.remove();
     }
     let vault = b.path("vault");
