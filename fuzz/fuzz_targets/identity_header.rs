@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
             breakglass::names::is_valid(&h.name),
             "accepted an invalid name"
         );
-        assert!(h.recipient.starts_with("age1"), "accepted a non-age recipient");
+        assert!(
+            h.recipient.starts_with("age1"),
+            "accepted a non-age recipient"
+        );
         let text = std::str::from_utf8(data).expect("accepted input is UTF-8");
         let body = text
             .strip_suffix('\n')

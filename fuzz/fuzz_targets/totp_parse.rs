@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let parsed = TotpSeed::parse(text);
-    if text.trim_matches(|c: char| c.is_ascii_whitespace()).contains(':') {
+    if text
+        .trim_matches(|c: char| c.is_ascii_whitespace())
+        .contains(':')
+    {
         let direct = TotpSeed::from_otpauth_uri(text);
         assert_eq!(
             parsed.as_ref().err().map(|e| e.to_string()),
