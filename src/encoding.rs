@@ -161,6 +161,18 @@ pub fn unhex<const N: usize>(s: &str, field: &'static str) -> Result<[u8; N], En
     Ok(out)
 }
 
+/// Lower-case hex of any even length to bytes (`None` when not).
+pub fn unhex_vec(s: &str) -> Option<Vec<u8>> {
+    let bytes = s.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    bytes
+        .chunks_exact(2)
+        .map(|p| Some((hex_digit(p[0])? << 4) | hex_digit(p[1])?))
+        .collect()
+}
+
 fn hex_digit(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),

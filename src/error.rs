@@ -20,6 +20,12 @@ pub enum Error {
         /// What is wrong.
         explanation: String,
     },
+    /// The manifest is not what the custodians' quorum certified (exit 1).
+    #[error("the vault cannot be trusted: {explanation}")]
+    Untrusted {
+        /// What is wrong and what to do.
+        explanation: String,
+    },
     /// A custodian's share was rejected and not enough remain (exit 2).
     #[error("not enough valid shares: {have} of {need} needed{details}")]
     NotEnoughShares {
@@ -82,7 +88,9 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::LogBroken { .. }
+            | Error::Untrusted { .. }
             | Error::Manifest(ManifestError::BadMac)
+            | Error::Manifest(ManifestError::BadSignature { .. })
             | Error::PayloadDigest
             | Error::Overdue(_) => 1,
             _ => 2,

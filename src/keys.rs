@@ -2,8 +2,9 @@
 //!
 //! `K` is 32 bytes from the OS RNG, fresh for every generation. It is never
 //! used raw: HKDF-SHA256 (salt = vault id bytes) with distinct `info` labels
-//! derives the payload identity (an age X25519 identity), the manifest MAC
-//! key and the log-entry MAC key.
+//! derives the payload identity (an age X25519 identity) and, in format 2,
+//! the generation signing key `S_g` (Ed25519). The manifest and log MAC keys
+//! of format 1 are kept only to open and migrate vaults of that version.
 
 use std::str::FromStr;
 
@@ -22,6 +23,8 @@ pub const INFO_PAYLOAD: &[u8] = b"breakglass/v1 payload identity";
 pub const INFO_MANIFEST_MAC: &[u8] = b"breakglass/v1 manifest mac";
 /// HKDF label of the log-entry MAC key.
 pub const INFO_LOG_MAC: &[u8] = b"breakglass/v1 log mac";
+/// HKDF label of the generation signing key (format 2).
+pub const INFO_SIGNING: &[u8] = b"breakglass/v2 generation signing key";
 
 /// Key errors.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +83,17 @@ impl MasterKey {
     /// The log-entry MAC key.
     pub fn log_mac_key(&self, vault_id: &[u8; 16]) -> Result<MacKey, KeyError> {
         Ok(MacKey(self.derive(vault_id, INFO_LOG_MAC)?))
+    }
+
+    /// The generation signing key `S_g` (Ed25519, format 2): what a quorum
+    /// of this generation writes is signed with it.
+    pub fn signing_key(&self, vault_id: &[u8; 16]) -> Result<crate::sign::SigningKey, KeyError> {
+        let seed = self.derive(vault_id, INFO_SIGNING)?;
+        let seed: &[u8; 32] = seed
+            .expose()
+            .try_into()
+            .map_err(|_| KeyError::Derive("signing seed"))?;
+        Ok(crate::sign::SigningKey::from_seed(seed))
     }
 
     /// The payload identity (age X25519), built from 32 derived bytes.
@@ -144,6 +158,9 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a, k.manifest_mac_key(&id).unwrap().tag(b"x"));
         assert_ne!(a, k.manifest_mac_key(&[2u8; 16]).unwrap().tag(b"x"));
+        let s1 = k.signing_key(&id).unwrap().public();
+        assert_eq!(s1, k.signing_key(&id).unwrap().public());
+        assert_ne!(s1, k.signing_key(&[2u8; 16]).unwrap().public());
         let t1 = k.payload_identity_text(&id).unwrap();
         assert!(t1.starts_with("AGE-SECRET-KEY-1"));
         let ident = k.payload_identity(&id).unwrap();

@@ -2,18 +2,22 @@
 //!
 //! ```text
 //! VAULT/
-//!   manifest.json          the commit point (replaced atomically)
-//!   log.jsonl              the audit log (append-only)
-//!   .lock                  advisory lock held by every command
-//!   g000007/payload.age    the payload of generation 7
+//!   manifest.json            the current generation's manifest (replaced atomically)
+//!   log.jsonl                the audit log (append-only)
+//!   .lock                    advisory lock held by every command
+//!   g000007/manifest.json    generation 7's own copy of its manifest
+//!   g000007/payload.age      the payload of generation 7
 //!   g000007/shares/NAME.age  one share file per custodian
+//!   .aside/g000008-T/        a generation directory never certified, moved aside
 //! ```
 //!
 //! A new generation is written completely and fsynced in its own directory
-//! beside the current one; replacing `manifest.json` (rename + directory
-//! fsync) is the single commit point; other generation directories are
-//! removed afterwards, and any found later (crash) are leftovers: older ones
-//! are dead, newer ones were never committed.
+//! beside the current one; the quorum-signed `sealed` entry certifying its
+//! manifest is the commit point; replacing `manifest.json` (rename +
+//! directory fsync) follows, and older generation directories are removed.
+//! This module never decides which generation is current: that is
+//! [`crate::history`]'s judgement, made before anything here is removed or
+//! moved aside.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -21,6 +25,9 @@ use std::path::{Path, PathBuf};
 
 use crate::fsutil;
 use crate::manifest::{generation_dir, Manifest, ManifestError, MAX_SIZE};
+
+/// Where generation directories that were never certified are moved.
+pub const ASIDE_DIR: &str = ".aside";
 
 /// Largest share or payload file accepted.
 pub const MAX_DATA_FILE: u64 = 4 << 20;
@@ -148,18 +155,20 @@ impl Vault {
         fsutil::read_capped(&path, MAX_DATA_FILE).map_err(io_err(&path))
     }
 
-    /// Writes generation `g` completely (payload + shares), fsynced, beside the
-    /// current one. A leftover directory of the same number (an earlier crash,
-    /// never committed) is removed first.
+    /// Writes generation `g` completely (payload, shares and its own copy of
+    /// the manifest), fsynced, beside the current one. A leftover directory
+    /// of the same number (never certified: the caller authenticated the
+    /// vault first) is moved aside, never deleted.
     pub fn write_generation(
         &self,
         g: u64,
         payload: &[u8],
         shares: &[(String, Vec<u8>)],
+        manifest: &[u8],
     ) -> Result<(), VaultError> {
         let gdir = self.dir.join(generation_dir(g));
         if gdir.exists() {
-            fs::remove_dir_all(&gdir).map_err(io_err(&gdir))?;
+            self.set_aside(g)?;
         }
         fsutil::create_dir_durable(&gdir).map_err(io_err(&gdir))?;
         let sdir = gdir.join("shares");
@@ -173,8 +182,34 @@ impl Vault {
             crate::hooks::kill_point("generation.share-written");
         }
         fsutil::sync_dir(&sdir).map_err(io_err(&sdir))?;
+        let m = gdir.join("manifest.json");
+        fsutil::write_new(&m, manifest).map_err(io_err(&m))?;
         fsutil::sync_dir(&gdir).map_err(io_err(&gdir))?;
         Ok(())
+    }
+
+    /// Moves generation directory `g` into `.aside/` (never deletes it);
+    /// returns where it went, relative to the vault.
+    pub fn set_aside(&self, g: u64) -> Result<String, VaultError> {
+        let aside = self.dir.join(ASIDE_DIR);
+        if !aside.is_dir() {
+            fsutil::create_dir_durable(&aside).map_err(io_err(&aside))?;
+        }
+        let name = generation_dir(g);
+        let stamp = crate::clock::Timestamp::now().0;
+        let mut rel = format!("{ASIDE_DIR}/{name}-{stamp}");
+        let mut n = 1;
+        while self.dir.join(&rel).exists() {
+            n += 1;
+            rel = format!("{ASIDE_DIR}/{name}-{stamp}-{n}");
+        }
+        let from = self.dir.join(&name);
+        let to = self.dir.join(&rel);
+        fs::rename(&from, &to).map_err(io_err(&from))?;
+        fsutil::sync_dir(&aside).map_err(io_err(&aside))?;
+        fsutil::sync_dir(&self.dir).map_err(io_err(&self.dir))?;
+        crate::hooks::kill_point("cleanup.generation-set-aside");
+        Ok(rel)
     }
 
     /// The commit point: atomically replaces the manifest.
@@ -190,9 +225,11 @@ impl Vault {
         Ok(())
     }
 
-    /// Removes every generation directory except `keep` (dead or uncommitted).
-    /// Returns the generations removed.
-    pub fn remove_other_generations(&self, keep: u64) -> Result<Vec<u64>, VaultError> {
+    /// Removes every generation directory older than `keep`: call only once
+    /// `keep` is authenticated as the newest certified generation. Newer
+    /// directories are left for [`Vault::set_aside`]. Returns the generations
+    /// removed.
+    pub fn remove_older_generations(&self, keep: u64) -> Result<Vec<u64>, VaultError> {
         let mut removed = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(io_err(&self.dir))? {
             let entry = entry.map_err(io_err(&self.dir))?;
@@ -205,7 +242,7 @@ impl Vault {
                 continue;
             }
             let Ok(g) = num.parse::<u64>() else { continue };
-            if g != keep {
+            if g < keep {
                 let p = entry.path();
                 fs::remove_dir_all(&p).map_err(io_err(&p))?;
                 crate::hooks::kill_point("cleanup.generation-removed");

@@ -5,16 +5,19 @@
 //!   commitment in the manifest and the envelope against its binding (vault
 //!   id, generation, name, threshold, x). Nothing is combined; the share is
 //!   wiped on return. Logged as `drill` `{kind:"custodian", custodian,
-//!   result:"ok"|"failed", why?}` (no MAC: the key is not known). The
-//!   manifest itself cannot be authenticated without a quorum, so a custodian
-//!   drill proves "my token opens the share this manifest commits to".
+//!   result:"ok"|"failed", token?, why?}`, signed by the custodian's token
+//!   when it passed (format 2): only a signed drill counts for governance.
+//!   The manifest is authenticated first from the log's certificates
+//!   ([`crate::history`]), so a custodian drill proves "my token opens my
+//!   share of the generation the quorum certified".
 //! * **Quorum drill** ([`quorum_drill`]): the whole unseal path — request
 //!   logged (`drill-requested`, never `unseal-requested`), shares collected
-//!   through [`quorum::open`], key combined, manifest MAC verified, every
-//!   quorum MAC of the current generation verified, payload digest checked,
-//!   payload decrypted and parsed, its index compared to the manifest — and
-//!   nothing shown. Logged as `drill` `{kind:"quorum", custodians,
-//!   result, request, quorum_macs_verified, why?}`, MACed under the log key.
+//!   through [`quorum::open`], key combined and matched to the certified
+//!   generation key, every signature of the log verified, payload digest
+//!   checked, payload decrypted and parsed, its index compared to the
+//!   manifest — and nothing shown. Logged as `drill` `{kind:"quorum",
+//!   custodians, result, request, signatures_verified, why?}`, signed by the
+//!   quorum.
 //!
 //! Drills never write `unseal-granted`, so they are never activations
 //! (governance counts only `unseal-granted`). Every attempt that reached the
@@ -26,10 +29,10 @@ use std::path::PathBuf;
 use crate::ceremony::quorum::{self, Request};
 use crate::envelope::Envelope;
 use crate::error::{Error, Result};
-use crate::log::{self, events, Log};
+use crate::log::{self, events, By, Log};
 use crate::log_data;
 use crate::manifest::{sha256_hex, LogHead, Manifest};
-use crate::token::{self, SuppliedIdentity, TokenError};
+use crate::token::{self, CustodianSigner, SuppliedIdentity, TokenError};
 use crate::ui::{Level, Ui};
 use crate::vault::Vault;
 
@@ -44,11 +47,9 @@ pub struct DrillOutcome {
     pub why: Option<String>,
     /// Custodians the drill covered.
     pub custodians: Vec<String>,
-    /// Quorum MACs of the current generation verified (quorum drill).
-    pub macs_verified: u64,
-    /// MACed entries before the anchor or of an older generation (authenticated by
-    /// the anchor and the hash chain; their keys are gone).
-    pub macs_older: u64,
+    /// Signatures of the log verified (quorum drill: every quorum and
+    /// custodian signature in the log; custodian drill: 1 when its entry is signed).
+    pub signatures_verified: u64,
     /// Vault id.
     pub vault_id: String,
     /// Generation drilled.
@@ -65,7 +66,13 @@ pub struct CustodianDrillOptions {
     pub custodian: String,
     /// Supplied software identity files.
     pub identities: Vec<SuppliedIdentity>,
+    /// The last receipt from the ticket: the log must still hold it.
+    pub expect_receipt: Option<crate::governance::receipt::Receipt>,
 }
+
+/// What a custodian's share check found: the token that opened it and the
+/// custodian's signer, or why it failed.
+type ShareCheck = std::result::Result<(String, Option<CustodianSigner>), String>;
 
 /// Checks one custodian's share without combining anything.
 fn check_share(
@@ -74,7 +81,7 @@ fn check_share(
     name: &str,
     identities: &[SuppliedIdentity],
     ui: &mut dyn Ui,
-) -> Result<std::result::Result<String, String>> {
+) -> Result<ShareCheck> {
     let Some(record) = manifest.custodian(name) else {
         return Err(Error::Usage(format!(
             "'{}' is not a custodian of this vault; its custodians are: {}",
@@ -122,16 +129,28 @@ fn check_share(
         record.x,
     );
     Ok(binding
-        .map(|()| opened.token)
+        .map(|()| (opened.token, opened.signer))
         .map_err(|e| format!("{name}'s {e}")))
 }
 
-/// Runs a custodian drill and logs its result.
+/// Runs a custodian drill and logs its result (signed by the custodian's
+/// token when it passed).
 pub fn custodian_drill(opts: CustodianDrillOptions, ui: &mut dyn Ui) -> Result<DrillOutcome> {
     let vault = Vault::open(&opts.dir)?;
-    let (manifest, _) = vault.read_manifest()?;
-    ui.say(Level::Step, "Verifying the audit log");
-    let (mut log, _) = quorum::checked_log(&vault, &manifest, None, None, ui)?;
+    ui.say(
+        Level::Step,
+        "Verifying the audit log and the vault's certificates",
+    );
+    let quorum::Prepared {
+        manifest, mut log, ..
+    } = quorum::prepare(
+        &vault,
+        quorum::Checks {
+            expect_receipt: opts.expect_receipt.as_ref(),
+            ..quorum::Checks::default()
+        },
+        ui,
+    )?;
     ui.say(
         Level::Info,
         &format!(
@@ -147,16 +166,37 @@ pub fn custodian_drill(opts: CustodianDrillOptions, ui: &mut dyn Ui) -> Result<D
         "custodian" => opts.custodian,
         "result" => if result.is_ok() { "ok" } else { "failed" },
     };
-    match &result {
-        Ok(token) => data.insert("token".into(), token.as_str().into()),
-        Err(why) => data.insert("why".into(), why.as_str().into()),
+    let (receipt, signed, result) = match result {
+        Ok((token, signer)) => {
+            data.insert("token".into(), token.as_str().into());
+            let (receipt, signed) = append_signed(
+                &mut log,
+                events::DRILL,
+                manifest.generation,
+                data,
+                signer.as_ref(),
+                ui,
+            )?;
+            (receipt, signed, Ok(token))
+        }
+        Err(why) => {
+            data.insert("why".into(), why.as_str().into());
+            let receipt = log.append(events::DRILL, manifest.generation, data, By::Nobody)?;
+            (receipt, false, Err(why))
+        }
     };
-    let receipt = log.append(events::DRILL, manifest.generation, data, None)?;
     match &result {
-        Ok(token) => ui.say(
+        Ok(token) if signed => ui.say(
             Level::Step,
             &format!(
-                "{}: share opens with token {token}, matches its commitment and its binding",
+                "{}: share opens with token {token}, matches its commitment and its binding; drill signed by the token",
+                opts.custodian
+            ),
+        ),
+        Ok(token) => ui.say(
+            Level::Warn,
+            &format!(
+                "{}: share opens with token {token}, but the token has no enrolled signing key, so the drill is logged unsigned and does not count; re-enroll it (rekey --replace)",
                 opts.custodian
             ),
         ),
@@ -167,29 +207,48 @@ pub fn custodian_drill(opts: CustodianDrillOptions, ui: &mut dyn Ui) -> Result<D
         ok: result.is_ok(),
         why: result.err(),
         custodians: vec![opts.custodian],
-        macs_verified: 0,
-        macs_older: 0,
+        signatures_verified: u64::from(signed),
         vault_id: manifest.vault_id,
         generation: manifest.generation,
         receipt,
     })
 }
 
+/// Appends an entry signed by `signer` (unsigned when there is none);
+/// returns the head and whether it was signed.
+pub(crate) fn append_signed(
+    log: &mut Log,
+    event: &str,
+    generation: u64,
+    data: serde_json::Map<String, serde_json::Value>,
+    signer: Option<&CustodianSigner>,
+    ui: &mut dyn Ui,
+) -> Result<(LogHead, bool)> {
+    let Some(signer) = signer else {
+        return Ok((log.append(event, generation, data, By::Nobody)?, false));
+    };
+    let mut sign = |body_for: &mut dyn FnMut(&log::Signer) -> Vec<u8>| {
+        signer.sign(body_for, ui).map_err(|e| e.to_string())
+    };
+    let head = log.append(event, generation, data, By::Custodian(&mut sign))?;
+    Ok((head, true))
+}
+
 /// Options of a quorum drill.
 pub struct QuorumDrillOptions {
     /// Vault directory.
     pub dir: PathBuf,
-    /// Supplied software identity files.
-    pub identities: Vec<SuppliedIdentity>,
-    /// Custodians in presentation order (empty: ask).
-    pub order: Vec<String>,
+    /// Identities, presentation order, expected receipt (an override is
+    /// refused: a drill never proceeds past a damaged vault).
+    pub quorum: quorum::QuorumInput,
 }
 
 /// Runs the whole unseal path without revealing anything, and logs the result.
-pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOutcome> {
+pub fn quorum_drill(mut opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOutcome> {
+    opts.quorum.override_broken_log = None;
     let vault = Vault::open(&opts.dir)?;
     let (manifest, _) = vault.read_manifest()?;
-    let before = log::verify(&vault.log_path(), None, |_| {})?
+    let before = log::verify(&vault.log_path(), None, |_, _| {})?
         .head
         .map_or(0, |h| h.seq);
     ui.say(
@@ -201,17 +260,16 @@ pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOu
         Request {
             event: events::DRILL_REQUESTED,
             data: log_data! {"kind" => "quorum"},
-            override_broken_log: None,
-            identities: &opts.identities,
-            order: &opts.order,
+            input: &opts.quorum,
+            format1: false,
         },
         ui,
     );
-    let opened = match opened {
+    let mut opened = match opened {
         Ok(o) => o,
         Err(e) => {
             // Record the failed drill if its request reached the log.
-            let report = log::verify(&vault.log_path(), None, |_| {})?;
+            let report = log::verify(&vault.log_path(), None, |_, _| {})?;
             let Some(head) = report.head.clone().filter(|h| h.seq > before) else {
                 return Err(e);
             };
@@ -222,7 +280,7 @@ pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOu
                 manifest.generation,
                 log_data! {"kind" => "quorum", "custodians" => Vec::<String>::new(),
                 "result" => "failed", "request" => before + 1, "why" => why},
-                None,
+                By::Nobody,
             )?;
             ui.say(Level::Warn, &format!("drill FAILED: {why}"));
             return Ok(DrillOutcome {
@@ -230,40 +288,22 @@ pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOu
                 ok: false,
                 why: Some(why),
                 custodians: Vec::new(),
-                macs_verified: 0,
-                macs_older: 0,
+                signatures_verified: 0,
                 vault_id: manifest.vault_id,
                 generation: manifest.generation,
                 receipt,
             });
         }
     };
-    let manifest = &opened.manifest;
-    let g = manifest.generation;
+    let g = opened.manifest.generation;
     ui.say(
         Level::Step,
-        "Key rebuilt and manifest authenticated; checking the log MACs and the payload",
+        "Key rebuilt and matched to the certified generation key; checking every signature of the log and the payload",
     );
-    // Quorum MACs, streaming (quorum::open refused a forged one already; count them).
-    let mut verified = 0u64;
-    let mut older = 0u64;
-    let mut failed: Vec<u64> = Vec::new();
-    log::verify(&vault.log_path(), None, |e| {
-        if e.mac.is_none() {
-            return;
-        }
-        if !quorum::mac_checkable(manifest, e) {
-            older += 1;
-            return;
-        }
-        let (n, bad) = log::check_macs(std::slice::from_ref(e), g, &opened.log_key);
-        verified += n - bad.len() as u64;
-        failed.extend(bad);
-    })?;
-    let result = if let Some(seq) = failed.first() {
-        Err(format!(
-            "entry {seq} carries a quorum MAC that does not verify"
-        ))
+    let report = log::verify(&vault.log_path(), None, |_, _| {})?;
+    let verified = report.trust.quorum_signed + report.trust.custodian_signed;
+    let result = if let Some(f) = report.trust.findings.first() {
+        Err(f.describe())
     } else {
         check_payload(&vault, &opened)
     };
@@ -272,17 +312,18 @@ pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOu
         "custodians" => opened.custodians,
         "result" => if result.is_ok() { "ok" } else { "failed" },
         "request" => opened.request_seq,
-        "quorum_macs_verified" => verified,
+        "signatures_verified" => verified,
     };
     if let Err(why) = &result {
         data.insert("why".into(), why.as_str().into());
     }
-    let mut log = opened.log;
-    let receipt = log.append(events::DRILL, g, data, Some(&opened.log_key))?;
+    let receipt = opened.append(events::DRILL, data)?;
     match &result {
         Ok(()) => ui.say(
             Level::Step,
-            &format!("Quorum drill passed; {verified} quorum MACs verified; nothing was shown"),
+            &format!(
+                "Quorum drill passed; {verified} signatures of the log verified; nothing was shown"
+            ),
         ),
         Err(why) => ui.say(Level::Warn, &format!("drill FAILED: {why}")),
     }
@@ -290,10 +331,9 @@ pub fn quorum_drill(opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<DrillOu
         kind: "quorum",
         ok: result.is_ok(),
         why: result.err(),
-        custodians: opened.custodians,
-        macs_verified: verified,
-        macs_older: older,
-        vault_id: manifest.vault_id.clone(),
+        custodians: opened.custodians.clone(),
+        signatures_verified: verified,
+        vault_id: opened.manifest.vault_id.clone(),
         generation: g,
         receipt,
     })

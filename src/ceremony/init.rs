@@ -1,23 +1,26 @@
 //! Setup ceremony: create a vault from enrolled custodians and the secrets.
 //!
 //! Order (each step durable before the next): vault directory and lock →
-//! fresh vault id and key → log entries `vault-created` and
-//! `custodian-enrolled` (quorum-MACed: the key is known) → generation 1
-//! written and fsynced → `sealed` entry → manifest (log head, MAC) renamed
-//! into place: the commit point. A crash before the commit leaves a
-//! directory without `manifest.json`, which is not a vault; `init` names it.
+//! fresh vault id and key `K`, genesis key `S_1` → log entries
+//! `vault-created` (the root of trust: it names `S_1` and is signed by it)
+//! and `custodian-enrolled` (signed) → generation 1 written and fsynced with
+//! its manifest → `sealed` entry certifying that manifest (the commit point)
+//! → manifest.json ([`super::generation::commit`]). The vault fingerprint is
+//! derived from the vault id and `S_1`; custodians write it on paper now, and
+//! it never changes. A crash before the commit leaves a directory without
+//! `manifest.json`, which is not a vault; `init` names it.
 
 use std::path::PathBuf;
 
 use rand::RngCore;
 
-use crate::ceremony::{build_generation, check_attestations, check_custodians};
+use super::generation::{build_generation, commit, Certifier, Contents, Sealed};
+use super::{check_attestations, check_custodians};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::keys::MasterKey;
-use crate::log::{events, Log};
+use crate::log::{events, By, Log};
 use crate::log_data;
-use crate::manifest::LogHead;
 use crate::payload::{Entry, Payload};
 use crate::token::CustodianDescriptor;
 use crate::ui::{Level, Ui};
@@ -35,19 +38,6 @@ pub struct InitOptions {
     pub entries: Vec<Entry>,
     /// Roots the YubiKey tokens' recorded attestations must verify to.
     pub anchors: crate::attestation::TrustAnchors,
-}
-
-/// The outcome of a seal (init, reseal, rekey).
-#[derive(Debug, Clone)]
-pub struct Sealed {
-    /// Vault id (hex).
-    pub vault_id: String,
-    /// Generation sealed.
-    pub generation: u64,
-    /// Vault fingerprint of the new manifest.
-    pub fingerprint: String,
-    /// Log head after the ceremony (the receipt).
-    pub receipt: LogHead,
 }
 
 /// Runs the setup ceremony.
@@ -76,14 +66,15 @@ pub fn init(opts: InitOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         .map_err(|e| crate::keys::KeyError::Rng(e.to_string()))?;
     let vault_hex = crate::encoding::hex(&vault_id);
     let key = MasterKey::generate()?;
-    let log_key = key.log_mac_key(&vault_id)?;
+    let genesis = key.signing_key(&vault_id)?;
+    let genesis_hex = genesis.public().to_hex();
     let mut log = Log::at_head(&vault.log_path(), &vault_hex, None);
     let names: Vec<&str> = opts.custodians.iter().map(|c| c.name.as_str()).collect();
     log.append(
         events::VAULT_CREATED,
         1,
-        log_data! {"threshold" => opts.threshold, "custodians" => names},
-        Some(&log_key),
+        log_data! {"threshold" => opts.threshold, "custodians" => names, "genesis_key" => genesis_hex, "format" => 2},
+        By::Quorum(&genesis),
     )?;
     for c in &opts.custodians {
         let tokens: Vec<String> = c.tokens.iter().map(|t| t.fingerprint()).collect();
@@ -91,7 +82,7 @@ pub fn init(opts: InitOptions, ui: &mut dyn Ui) -> Result<Sealed> {
             events::CUSTODIAN_ENROLLED,
             1,
             log_data! {"custodian" => c.name, "tokens" => tokens},
-            Some(&log_key),
+            By::Quorum(&genesis),
         )?;
     }
     ui.say(
@@ -99,39 +90,33 @@ pub fn init(opts: InitOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         "Splitting a fresh vault key into one share per custodian",
     );
     let now = Timestamp::now().to_rfc3339();
-    let mut built = build_generation(
+    let built = build_generation(
         &key,
-        &vault_id,
-        1,
-        opts.threshold,
-        &opts.custodians,
-        &payload,
-        &now,
-        &now,
-    )?;
-    vault.write_generation(1, &built.payload_file, &built.share_files)?;
-    let entry_names: Vec<&str> = payload.entries.iter().map(|e| e.name()).collect();
-    let head = log.append(
-        events::SEALED,
-        1,
-        log_data! {
-            "reason" => "init",
-            "generation" => 1,
-            "threshold" => opts.threshold,
-            "custodians" => names,
-            "entries" => entry_names,
-            "payload_digest" => built.manifest.payload.digest,
+        &Contents {
+            vault_id: &vault_id,
+            generation: 1,
+            threshold: opts.threshold,
+            custodians: &opts.custodians,
+            payload: &payload,
+            created: &now,
+            genesis_key: genesis_hex,
         },
-        Some(&log_key),
     )?;
-    built.manifest.log_head = head.clone();
-    built.manifest.seal(&key.manifest_mac_key(&vault_id)?)?;
-    vault.commit_manifest(&built.manifest)?;
+    let entry_names: Vec<&str> = payload.entries.iter().map(|e| e.name()).collect();
+    let (manifest, head) = commit(
+        &vault,
+        &mut log,
+        built,
+        &genesis,
+        Certifier::Root,
+        log_data! {"reason" => "init", "entries" => entry_names},
+        &|step| crate::hooks::kill_point(&format!("init.{step}")),
+    )?;
     ui.say(Level::Step, "Vault sealed (generation 1)");
     Ok(Sealed {
         vault_id: vault_hex,
         generation: 1,
-        fingerprint: built.manifest.fingerprint(),
+        fingerprint: manifest.fingerprint(),
         receipt: head,
     })
 }

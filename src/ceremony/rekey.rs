@@ -6,23 +6,23 @@
 //! Like a reseal it makes a new generation with a new random key and fresh
 //! shares for every custodian of the new set (DESIGN §1.4: shares of a removed
 //! custodian, and of a replaced token, die with the old generation), committed
-//! by [`seal_next`](crate::ceremony::seal_next). Custodians who stay keep the
-//! tokens recorded in the MAC-verified manifest; new tokens come from
+//! by [`seal_next`](crate::ceremony::generation::seal_next). Custodians who
+//! stay keep the tokens recorded in the manifest the log certifies; new tokens come from
 //! descriptors whose YubiKey attestations are verified again here, and the
 //! quorum confirms the new set, token fingerprints included, before anything
 //! is sealed.
 
 use std::path::PathBuf;
 
+use super::custodians::{check_attestations, check_custodians, descriptors_of};
+use super::generation::{seal_next, Next, Sealed};
+use super::quorum::{self, QuorumInput, Request};
 use crate::attestation::TrustAnchors;
-use crate::ceremony::init::Sealed;
-use crate::ceremony::quorum::{self, Request};
-use crate::ceremony::{check_attestations, check_custodians, descriptors_of, seal_next, Next};
 use crate::error::{Error, Result};
 use crate::log::events;
 use crate::log_data;
 use crate::manifest::Manifest;
-use crate::token::{CustodianDescriptor, SuppliedIdentity};
+use crate::token::CustodianDescriptor;
 use crate::ui::{Level, Ui};
 use crate::vault::Vault;
 
@@ -61,12 +61,9 @@ pub struct RekeyOptions {
     pub changes: CustodianChanges,
     /// Roots for the attestations of new YubiKey tokens.
     pub anchors: TrustAnchors,
-    /// Supplied software identity files (of the current custodians).
-    pub identities: Vec<SuppliedIdentity>,
-    /// Custodians in presentation order (empty: ask).
-    pub order: Vec<String>,
-    /// Explicit override of a broken log.
-    pub override_broken_log: Option<String>,
+    /// Identities (of the current custodians), presentation order,
+    /// override, expected receipt.
+    pub quorum: QuorumInput,
 }
 
 /// The custodian set and threshold after the changes, with the new
@@ -188,24 +185,16 @@ pub fn rekey(opts: RekeyOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         Request {
             event: events::REKEY_REQUESTED,
             data: request,
-            override_broken_log: opts.override_broken_log.as_deref(),
-            identities: &opts.identities,
-            order: &opts.order,
+            input: &opts.quorum,
+            format1: false,
         },
         ui,
     )?;
     let payload = opened.payload_or_abort(&vault)?;
     let generation = opened.manifest.generation;
     let old_threshold = opened.manifest.threshold;
-    let abort = |opened: &mut quorum::Opened, why: String| -> Result<()> {
-        opened.log.append(
-            events::UNSEAL_ABORTED,
-            generation,
-            log_data! {"request" => opened.request_seq, "why" => why},
-            Some(&opened.log_key),
-        )?;
-        Ok(())
-    };
+    let abort =
+        |opened: &mut quorum::Opened, why: String| -> Result<()> { opened.abort(&why).map(drop) };
     let (set, threshold) = match plan(&opened.manifest, &opts.changes, &opts.anchors) {
         Ok(p) => p,
         Err(e) => {
@@ -237,20 +226,18 @@ pub fn rekey(opts: RekeyOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         ));
     }
     // New tokens are announced under the current generation's quorum key: an
-    // interrupted rekey leaves them verifiable (and a `seal-rolled-back`).
+    // interrupted rekey leaves them verifiable.
     for c in opts.changes.add.iter().chain(&opts.changes.replace) {
         let tokens: Vec<String> = c.tokens.iter().map(|t| t.fingerprint()).collect();
         let replaced = opts.changes.replace.iter().any(|r| r.name == c.name);
-        opened.log.append(
+        opened.append(
             events::CUSTODIAN_ENROLLED,
-            generation,
             log_data! {
                 "custodian" => c.name,
                 "tokens" => tokens,
                 "for_generation" => generation + 1,
                 "replaces_tokens" => replaced,
             },
-            Some(&opened.log_key),
         )?;
     }
     let details = log_data! {

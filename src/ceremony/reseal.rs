@@ -2,23 +2,24 @@
 //! credentials are changed (typed, generated, new TOTP seed, added, removed),
 //! and a new generation is sealed with a new random key and fresh shares.
 //!
-//! The new generation is committed by [`seal_next`](crate::ceremony::seal_next)
-//! (its docs give the crash-safe commit protocol). Custodian keys come only
-//! from the MAC-verified manifest.
+//! The new generation is committed by
+//! [`seal_next`](crate::ceremony::generation::seal_next) (the generation
+//! module gives the crash-safe commit protocol), certified by the opening
+//! quorum. Custodian keys come only from the manifest the log certifies. A
+//! reseal of a format 1 vault migrates it (see [`super::migrate`]).
 
 use std::path::PathBuf;
 
-use crate::ceremony::init::Sealed;
-use crate::ceremony::quorum::{self, Request};
-use crate::ceremony::{descriptors_of, seal_next, Next};
+use super::custodians::descriptors_of;
+use super::generation::{seal_next, Next, Sealed};
+use super::quorum::{self, Opened, QuorumInput, Request};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::log::{events, Log};
+use crate::log::events;
 use crate::log_data;
 use crate::passgen::{self, Policy};
 use crate::payload::{Entry, Payload};
 use crate::secret::SecretString;
-use crate::token::SuppliedIdentity;
 use crate::totp::{TotpParams, TotpSeed};
 use crate::ui::{Level, Ui};
 use crate::vault::Vault;
@@ -48,12 +49,10 @@ pub struct ResealOptions {
     pub reason: String,
     /// Changes to apply (may be empty: a periodic reseal with fresh shares).
     pub changes: Vec<Change>,
-    /// Supplied software identity files.
-    pub identities: Vec<SuppliedIdentity>,
-    /// Custodians in presentation order (empty: ask).
-    pub order: Vec<String>,
-    /// Explicit override of a broken log.
-    pub override_broken_log: Option<String>,
+    /// Identities, presentation order, override, expected receipt.
+    pub quorum: QuorumInput,
+    /// `reseal`, or `migrate` (a reseal whose purpose is the format change).
+    pub purpose: &'static str,
 }
 
 fn find<'a>(p: &'a mut Payload, name: &str) -> Result<&'a mut Entry> {
@@ -68,9 +67,7 @@ fn apply(
     payload: &mut Payload,
     changes: Vec<Change>,
     ui: &mut dyn Ui,
-    log: &mut Log,
-    generation: u64,
-    log_key: &crate::keys::MacKey,
+    opened: &mut Opened,
 ) -> Result<Vec<serde_json::Value>> {
     let mut described = Vec::new();
     // Values to show at the provider are logged (by name) before they are shown.
@@ -84,11 +81,9 @@ fn apply(
         })
         .collect();
     if !shown.is_empty() {
-        log.append(
+        opened.append(
             events::ROTATION_VALUES_SHOWN,
-            generation,
             log_data! {"entries" => shown},
-            Some(log_key),
         )?;
     }
     for change in changes {
@@ -229,23 +224,20 @@ pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         Request {
             event: events::RESEAL_REQUESTED,
             data: log_data! {"ticket" => opts.ticket.trim(), "reason" => opts.reason.trim()},
-            override_broken_log: opts.override_broken_log.as_deref(),
-            identities: &opts.identities,
-            order: &opts.order,
+            input: &opts.quorum,
+            format1: true,
         },
         ui,
     )?;
     let mut payload = opened.payload_or_abort(&vault)?;
-    let generation = opened.manifest.generation;
     ui.say(Level::Step, "Applying the changes");
-    let changes = apply(
-        &mut payload,
-        opts.changes,
-        ui,
-        &mut opened.log,
-        generation,
-        &opened.log_key,
-    )?;
+    let changes = match apply(&mut payload, opts.changes, ui, &mut opened) {
+        Ok(c) => c,
+        Err(e) => {
+            opened.abort(&e.to_string())?;
+            return Err(e);
+        }
+    };
     if changes
         .iter()
         .any(|c| c["change"] == "generated" || c["change"] == "new-totp-seed")
@@ -255,12 +247,7 @@ pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
             "Set the new values at the provider now (password, MFA device with the two codes). Done?",
         )?;
         if !done {
-            opened.log.append(
-                events::UNSEAL_ABORTED,
-                generation,
-                log_data! {"request" => opened.request_seq, "why" => "provider not updated; nothing resealed"},
-                Some(&opened.log_key),
-            )?;
+            opened.abort("provider not updated; nothing resealed")?;
             return Err(Error::Usage(
                 "reseal cancelled: the provider was not updated, so the vault keeps its current values".into(),
             ));
@@ -272,7 +259,7 @@ pub fn reseal(opts: ResealOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         &vault,
         &mut opened,
         Next {
-            reason: "reseal",
+            reason: opts.purpose,
             ticket: opts.ticket.trim(),
             threshold,
             custodians: &custodians,

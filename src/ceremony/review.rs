@@ -9,7 +9,9 @@
 //! what is missing; nothing incomplete is ever logged. A complete review is
 //! logged as `review-recorded` with its content (reviews are not secret) and
 //! the SHA-256 of the submitted document, so the document filed elsewhere
-//! can be matched to the log.
+//! can be matched to the log. The entry is signed by the token of the
+//! custodian who records it (format 2): only a signed review counts, and
+//! only a quorum-signed `unseal-granted` entry can be reviewed.
 //!
 //! Text form (keys case-insensitive, `#` comments, repeatable keys add items):
 //!
@@ -33,13 +35,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::ceremony::drill::append_signed;
 use crate::ceremony::quorum;
 use crate::clock::Timestamp;
 use crate::encoding::hex;
 use crate::error::{Error, Result};
 use crate::governance::Grant;
-use crate::log::{self, events};
+use crate::log::events;
 use crate::manifest::LogHead;
+use crate::token::SuppliedIdentity;
 use crate::ui::{Level, Ui};
 use crate::vault::Vault;
 
@@ -304,6 +308,12 @@ pub struct ReviewOptions {
     pub target: ReviewTarget,
     /// The submitted document (its bytes are hashed), or None to prompt.
     pub document: Option<Vec<u8>>,
+    /// The custodian who records (and signs) the review.
+    pub custodian: String,
+    /// Supplied software identity files (the recording custodian's).
+    pub identities: Vec<SuppliedIdentity>,
+    /// The last receipt from the ticket: the log must still hold it.
+    pub expect_receipt: Option<crate::governance::receipt::Receipt>,
 }
 
 /// A recorded review.
@@ -324,30 +334,50 @@ pub struct Recorded {
 /// Records a post-incident review.
 pub fn record(opts: ReviewOptions, ui: &mut dyn Ui) -> Result<Recorded> {
     let vault = Vault::open(&opts.dir)?;
-    let (manifest, _) = vault.read_manifest()?;
-    // Which grants (a streaming pass; only matching grants are kept).
+    // Which grants (in the verifying pass; only matching, quorum-signed
+    // grants are kept).
     let mut grants: Vec<Grant> = Vec::new();
     let mut wrong_event: Option<String> = None;
-    log::verify(&vault.log_path(), None, |e| match &opts.target {
-        ReviewTarget::Grant(s) if e.seq == *s => {
-            if e.event == events::UNSEAL_GRANTED {
-                grants.push(Grant::from_entry(e));
-            } else {
-                wrong_event = Some(e.event.clone());
+    let quorum::Prepared {
+        manifest, mut log, ..
+    } = quorum::prepare_visiting(
+        &vault,
+        quorum::Checks {
+            expect_receipt: opts.expect_receipt.as_ref(),
+            ..quorum::Checks::default()
+        },
+        ui,
+        |e, a| match &opts.target {
+            ReviewTarget::Grant(s) if e.seq == *s => {
+                if e.event == events::UNSEAL_GRANTED && a.by_quorum() {
+                    grants.push(Grant::from_entry(e));
+                } else if e.event == events::UNSEAL_GRANTED {
+                    wrong_event = Some(format!("{} ({})", e.event, a.as_str()));
+                } else {
+                    wrong_event = Some(e.event.clone());
+                }
             }
-        }
-        ReviewTarget::Ticket(t)
-            if e.event == events::UNSEAL_GRANTED
-                && e.data.get("ticket").and_then(Value::as_str) == Some(t.as_str()) =>
-        {
-            grants.push(Grant::from_entry(e))
-        }
-        _ => {}
-    })?;
+            ReviewTarget::Ticket(t)
+                if e.event == events::UNSEAL_GRANTED
+                    && a.by_quorum()
+                    && e.data.get("ticket").and_then(Value::as_str) == Some(t.as_str()) =>
+            {
+                grants.push(Grant::from_entry(e))
+            }
+            _ => {}
+        },
+    )?;
+    let Some(record) = manifest.custodian(&opts.custodian) else {
+        return Err(Error::Usage(format!(
+            "'{}' is not a custodian of this vault: a review is recorded and signed by a custodian; its custodians are: {}",
+            opts.custodian.chars().take(40).collect::<String>(),
+            manifest.custodians.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    };
     if grants.is_empty() {
         return Err(Error::Usage(match (&opts.target, wrong_event) {
             (ReviewTarget::Grant(s), Some(ev)) => format!(
-                "log entry {s} is a '{ev}' entry, not an unseal grant; give the sequence number of the `unseal-granted` entry (see `breakglass status`)"
+                "log entry {s} is a '{ev}' entry, not an unseal grant signed by a quorum; give the sequence number of the `unseal-granted` entry (see `breakglass status`)"
             ),
             (ReviewTarget::Grant(s), None) => format!("the log has no entry {s}"),
             (ReviewTarget::Ticket(t), _) => format!(
@@ -395,17 +425,31 @@ pub fn record(opts: ReviewOptions, ui: &mut dyn Ui) -> Result<Recorded> {
             "the review is {size} bytes once encoded; at most {MAX_LOGGED} fit in one log entry: shorten it and keep the long version with the incident (its SHA-256 is logged)"
         )));
     }
-    let (mut log, _) = quorum::checked_log(&vault, &manifest, None, Some(&ticket), ui)?;
-    let receipt = log.append(events::REVIEW_RECORDED, manifest.generation, data, None)?;
+    let signer = crate::token::signer_for(
+        &record.name,
+        &record.tokens,
+        &opts.identities,
+        &manifest.fingerprint(),
+        ui,
+    )?;
+    let (receipt, _) = append_signed(
+        &mut log,
+        events::REVIEW_RECORDED,
+        manifest.generation,
+        data,
+        Some(&signer),
+        ui,
+    )?;
     ui.say(
         Level::Step,
         &format!(
-            "Review of unseal {} (ticket {ticket}) recorded as log entry {}",
+            "Review of unseal {} (ticket {ticket}) recorded as log entry {}, signed by {}",
             seqs.iter()
                 .map(|s| format!("#{s}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            receipt.seq
+            receipt.seq,
+            record.name
         ),
     );
     Ok(Recorded {

@@ -9,15 +9,13 @@
 
 use std::path::PathBuf;
 
-use crate::ceremony::quorum::{self, Request};
+use crate::ceremony::quorum::{self, QuorumInput, Request};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::keys::MacKey;
-use crate::log::{events, Log};
+use crate::log::{events, By, Log};
 use crate::log_data;
 use crate::manifest::LogHead;
 use crate::payload::{Entry, Payload};
-use crate::token::SuppliedIdentity;
 use crate::ui::{Level, Ui};
 use crate::vault::Vault;
 
@@ -40,12 +38,8 @@ pub struct UnsealOptions {
     pub entries: Vec<String>,
     /// Session length in seconds (≤ 4 h).
     pub session_secs: u64,
-    /// Explicit override of a broken log, with its reason.
-    pub override_broken_log: Option<String>,
-    /// Supplied software identity files.
-    pub identities: Vec<SuppliedIdentity>,
-    /// Custodians in presentation order (empty: ask).
-    pub order: Vec<String>,
+    /// Identities, presentation order, override, expected receipt.
+    pub quorum: QuorumInput,
 }
 
 /// How a session ended.
@@ -60,7 +54,8 @@ pub enum EndReason {
 }
 
 impl EndReason {
-    fn as_str(self) -> &'static str {
+    /// Spelling in the log and in output.
+    pub fn as_str(self) -> &'static str {
         match self {
             EndReason::Closed => "closed",
             EndReason::Expired => "expired",
@@ -73,7 +68,7 @@ impl EndReason {
 pub struct Session {
     _vault: Vault,
     log: Log,
-    log_key: MacKey,
+    signer: crate::sign::SigningKey,
     generation: u64,
     payload: Payload,
     ticket: String,
@@ -82,6 +77,7 @@ pub struct Session {
     limit_secs: u64,
     custodians: Vec<String>,
     fingerprint: String,
+    vault_id: String,
 }
 
 /// Validates a ticket or reason: non-empty, bounded, one line, printable.
@@ -150,9 +146,8 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
                 "entries" => wanted,
                 "session_limit_s" => opts.session_secs,
             },
-            override_broken_log: opts.override_broken_log.as_deref(),
-            identities: &opts.identities,
-            order: &opts.order,
+            input: &opts.quorum,
+            format1: false,
         },
         ui,
     )?;
@@ -174,7 +169,7 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
             "entries" => wanted,
             "session_limit_s" => opts.session_secs,
         },
-        Some(&opened.log_key),
+        By::Quorum(&opened.signer),
     )?;
     crate::hooks::kill_point("unseal.granted");
     ui.say(
@@ -184,7 +179,7 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
     Ok(Session {
         _vault: vault,
         log,
-        log_key: opened.log_key,
+        signer: opened.signer,
         generation: manifest.generation,
         payload,
         ticket: opts.ticket.trim().to_owned(),
@@ -193,6 +188,7 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
         limit_secs: opts.session_secs,
         custodians: opened.custodians,
         fingerprint: manifest.fingerprint(),
+        vault_id: manifest.vault_id.clone(),
     })
 }
 
@@ -215,6 +211,11 @@ impl Session {
     /// Vault fingerprint.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// Vault id (hex), for the receipt.
+    pub fn vault_id(&self) -> &str {
+        &self.vault_id
     }
 
     /// Log entry of the grant.
@@ -244,7 +245,7 @@ impl Session {
             events::SEED_REVEALED,
             self.generation,
             log_data! {"entry" => name, "grant" => self.grant_seq, "ticket" => self.ticket},
-            Some(&self.log_key),
+            By::Quorum(&self.signer),
         )?;
         self.payload
             .entries
@@ -266,7 +267,7 @@ impl Session {
             events::SESSION_ENDED,
             self.generation,
             log_data! {"grant" => self.grant_seq, "duration_s" => duration, "how" => how.as_str()},
-            Some(&self.log_key),
+            By::Quorum(&self.signer),
         )?;
         Ok(head)
     }

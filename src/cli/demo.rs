@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
+use breakglass::ceremony::quorum::QuorumInput;
 use breakglass::ceremony::{drill, init, rekey, reseal, review, unseal};
 use breakglass::error::{Error, Result};
 use breakglass::kdf::KdfParams;
-use breakglass::log;
 use breakglass::payload::Entry;
-use breakglass::token::{software, CustodianDescriptor, SuppliedIdentity, TokenDescriptor};
+use breakglass::token::{software, CustodianDescriptor, SuppliedIdentity};
 use breakglass::ui::{Answers, Level, Ui};
 
 const CUSTODIANS: [(&str, &str); 3] = [
@@ -101,6 +101,15 @@ fn heading(n: usize, text: &str) {
     println!("\n[{n}/{STEPS}] {text}");
 }
 
+/// The quorum input of the named custodians, presenting in that order.
+fn quorum_of(identities: &[SuppliedIdentity], names: &[&str]) -> QuorumInput {
+    QuorumInput {
+        identities: presenting(identities, names),
+        order: names.iter().map(|n| (*n).to_owned()).collect(),
+        ..QuorumInput::default()
+    }
+}
+
 /// Copies of the named custodians' identity files, in that order.
 fn presenting(identities: &[SuppliedIdentity], names: &[&str]) -> Vec<SuppliedIdentity> {
     names
@@ -119,7 +128,7 @@ fn presenting(identities: &[SuppliedIdentity], names: &[&str]) -> Vec<SuppliedId
 
 /// Writes a demo software identity for `name`; returns its descriptor and file.
 fn enroll(base: &Path, name: &str, pass: &str) -> Result<(CustodianDescriptor, SuppliedIdentity)> {
-    let (bytes, recipient) = software::create(
+    let (bytes, token) = software::create(
         name,
         &breakglass::secret::SecretString::new(pass.into()),
         KdfParams::DEMO,
@@ -130,7 +139,7 @@ fn enroll(base: &Path, name: &str, pass: &str) -> Result<(CustodianDescriptor, S
     let d = CustodianDescriptor {
         format: CustodianDescriptor::FORMAT.into(),
         name: name.into(),
-        tokens: vec![TokenDescriptor::Software { recipient }],
+        tokens: vec![token],
     };
     println!(
         "  - {name}: identity {} · token {}",
@@ -240,9 +249,7 @@ fn walk(base: &Path) -> Result<u8> {
             reason: "demo: identity provider outage".into(),
             entries: vec![],
             session_secs: 60,
-            override_broken_log: None,
-            identities: presenting(&identities, &["alice", "bob"]),
-            order: vec!["alice".into(), "bob".into()],
+            quorum: quorum_of(&identities, &["alice", "bob"]),
         },
         &mut ui,
     )?;
@@ -271,15 +278,16 @@ fn walk(base: &Path) -> Result<u8> {
                 ),
                 reseal::Change::NewTotp("aws-breakglass-mfa".into()),
             ],
-            identities: presenting(&identities, &["bob", "carol"]),
-            order: vec!["bob".into(), "carol".into()],
-            override_broken_log: None,
+            quorum: quorum_of(&identities, &["bob", "carol"]),
+            purpose: "reseal",
         },
         &mut ui,
     )?;
     println!(
-        "    new vault fingerprint {} (generation {})",
-        resealed.fingerprint, resealed.generation
+        "    vault fingerprint {} (unchanged; generation {} certified by generation {})",
+        resealed.fingerprint,
+        resealed.generation,
+        resealed.generation - 1
     );
 
     heading(5, "Post-incident review of DEMO-1 (due within 5 days)");
@@ -288,6 +296,9 @@ fn walk(base: &Path) -> Result<u8> {
             dir: vault.clone(),
             target: review::ReviewTarget::Ticket("DEMO-1".into()),
             document: Some(REVIEW.as_bytes().to_vec()),
+            custodian: "carol".into(),
+            identities: presenting(&identities, &["carol"]),
+            expect_receipt: None,
         },
         &mut ui,
     )?;
@@ -306,14 +317,14 @@ fn walk(base: &Path) -> Result<u8> {
             dir: vault.clone(),
             custodian: "alice".into(),
             identities: presenting(&identities, &["alice"]),
+            expect_receipt: None,
         },
         &mut ui,
     )?;
     let quorum = drill::quorum_drill(
         drill::QuorumDrillOptions {
             dir: vault.clone(),
-            identities: presenting(&identities, &["bob", "carol"]),
-            order: vec!["bob".into(), "carol".into()],
+            quorum: quorum_of(&identities, &["bob", "carol"]),
         },
         &mut ui,
     )?;
@@ -350,22 +361,18 @@ fn walk(base: &Path) -> Result<u8> {
                 ..Default::default()
             },
             anchors,
-            identities: presenting(&identities, &["alice", "bob"]),
-            order: vec!["alice".into(), "bob".into()],
-            override_broken_log: None,
+            quorum: quorum_of(&identities, &["alice", "bob"]),
         },
         &mut ui,
     )?;
     println!(
-        "    new vault fingerprint {} (generation {}); carol's share is dead",
+        "    vault fingerprint {} (unchanged, generation {}); carol's share is dead",
         rekeyed.fingerprint, rekeyed.generation
     );
 
     heading(8, "Status: what is owed");
     let v = breakglass::vault::Vault::open(&vault)?;
-    let (m, _) = v.read_manifest()?;
-    let status =
-        breakglass::governance::status(&v.log_path(), &m, breakglass::clock::Timestamp::now())?;
+    let status = breakglass::governance::status(&v, None, breakglass::clock::Timestamp::now())?;
     let names: Vec<&str> = status.custodians.iter().map(|c| c.name.as_str()).collect();
     println!(
         "  - generation {}, {} of {} custodians ({}); activations: {}; open sessions: {}",
@@ -384,29 +391,37 @@ fn walk(base: &Path) -> Result<u8> {
         status.overdue().count()
     );
 
-    heading(9, "Verify the audit log");
-    let report = log::verify(&v.log_path(), Some(&m.log_head), |e| {
+    heading(
+        9,
+        "Verify the audit log and the vault's history, with no secret",
+    );
+    let h = breakglass::history::read(&v, |e, a| {
         println!(
             "    {:>3} {} {:<22} {}",
             e.seq,
             e.time.to_rfc3339(),
             e.event,
-            if e.mac.is_some() { "(quorum)" } else { "" }
+            crate::cli::output::auth_label(a)
         );
     })?;
-    if !report.is_intact() {
+    if !h.is_intact() {
         return Err(Error::LogBroken {
-            explanation: report.explain(),
+            explanation: h.explain(),
         });
     }
+    let t = &h.report.trust;
     println!(
-        "  - log OK: {} entries, {} quorum-authenticated",
-        report.entries, report.with_mac
+        "  - log OK: {} entries, {} signed by a quorum, {} by a custodian; {} generations certified from fingerprint {}",
+        h.report.entries,
+        t.quorum_signed,
+        t.custodian_signed,
+        t.certified_generations(),
+        h.fingerprint()
     );
 
     heading(10, "Receipt for the tickets");
-    if let Some(h) = &report.head {
-        crate::cli::output::print_receipt(&m.vault_id, h);
+    if let Some(head) = &h.report.head {
+        crate::cli::output::print_receipt(&h.manifest.vault_id, head);
     }
     println!(
         "\nDemo complete: setup, emergency unseal, rotation and reseal, post-incident review, drills, custodian change, status, log verification."

@@ -13,7 +13,6 @@ use breakglass::ceremony::review::{self, ReviewTarget};
 use breakglass::clock::Timestamp;
 use breakglass::error::{Error, Result};
 use breakglass::governance::{self, export, html, receipt, report};
-use breakglass::log;
 use breakglass::vault::Vault;
 
 use super::output::{print_receipt, receipt as receipt_string};
@@ -38,17 +37,24 @@ pub struct DrillArgs {
     /// Machine-readable output on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    receipt: super::ReceiptArg,
 }
 
 pub fn run_drill(a: DrillArgs) -> Result<u8> {
     let (identities, order) = super::presenters(&a.identities, &a.custodians)?;
+    let expect_receipt = a.receipt.parse()?;
     let outcome = if a.quorum {
         let mut ui = super::make_ui(a.answers.as_deref())?;
         drill::quorum_drill(
             drill::QuorumDrillOptions {
                 dir: a.vault.clone(),
-                identities,
-                order,
+                quorum: breakglass::ceremony::quorum::QuorumInput {
+                    identities,
+                    order,
+                    override_broken_log: None,
+                    expect_receipt,
+                },
             },
             ui.as_mut(),
         )?
@@ -64,6 +70,7 @@ pub fn run_drill(a: DrillArgs) -> Result<u8> {
                 dir: a.vault.clone(),
                 custodian: custodian.clone(),
                 identities,
+                expect_receipt,
             },
             ui.as_mut(),
         )?
@@ -79,8 +86,7 @@ fn print_drill(o: &DrillOutcome, json: bool) {
             json!({
                 "kind": o.kind, "result": if o.ok { "ok" } else { "failed" }, "why": o.why,
                 "custodians": o.custodians, "generation": o.generation,
-                "quorum_macs_verified": (o.kind == "quorum").then_some(o.macs_verified),
-                "quorum_macs_older_generations": (o.kind == "quorum").then_some(o.macs_older),
+                "signatures_verified": o.signatures_verified,
                 "receipt": receipt_string(&o.vault_id, &o.receipt),
             })
         );
@@ -92,24 +98,23 @@ fn print_drill(o: &DrillOutcome, json: bool) {
             o.kind,
             match o.kind {
                 "quorum" => format!(
-                    "{} rebuilt the key of generation {}; manifest, {} quorum MACs and payload verified; nothing was shown",
+                    "{} rebuilt the key of generation {}; certified key, {} log signatures and payload verified; nothing was shown",
                     o.custodians.join(" + "),
                     o.generation,
-                    o.macs_verified
+                    o.signatures_verified
                 ),
                 _ => format!(
-                    "{}'s share opens and matches its commitment and binding (generation {})",
+                    "{}'s share opens and matches its commitment and binding (generation {}){}",
                     o.custodians.join(""),
-                    o.generation
+                    o.generation,
+                    if o.signatures_verified > 0 {
+                        "; the drill entry is signed by the token"
+                    } else {
+                        "; the drill entry is NOT signed (no enrolled signing key): it does not count"
+                    }
                 ),
             }
         );
-        if o.macs_older > 0 {
-            println!(
-                "  {} entries carry MACs from before this generation's seal (older or interrupted generations: their keys are gone; the hash chain and the sealed anchor cover them)",
-                o.macs_older
-            );
-        }
     } else {
         println!(
             "drill FAILED ({}): {}",
@@ -137,12 +142,20 @@ pub struct ReviewArgs {
     /// Write the review in an editor ($VISUAL, $EDITOR, else `editor`), on a template.
     #[arg(long)]
     edit: bool,
+    /// The custodian who records the review and signs it with their token (required).
+    #[arg(long = "custodian", value_name = "NAME")]
+    custodian: String,
+    /// That custodian's software identity file (else their YubiKey signs, or the path is asked).
+    #[arg(long = "identity", value_name = "FILE")]
+    identity: Option<PathBuf>,
     /// Answers for the prompts, from a JSON file; see `breakglass help-answers`.
     #[arg(long, value_name = "FILE")]
     answers: Option<PathBuf>,
     /// Machine-readable output on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    receipt: super::ReceiptArg,
 }
 
 pub fn run_review(a: ReviewArgs) -> Result<u8> {
@@ -170,11 +183,15 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
             })?,
         ),
     };
+    let (identities, _) = super::supplied_identities(a.identity.as_slice())?;
     let r = review::record(
         review::ReviewOptions {
             dir: a.vault.clone(),
             target,
             document,
+            custodian: a.custodian.clone(),
+            identities,
+            expect_receipt: a.receipt.parse()?,
         },
         ui.as_mut(),
     )?;
@@ -303,12 +320,14 @@ pub struct StatusArgs {
     /// Machine-readable output on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    receipt: super::ReceiptArg,
 }
 
 pub fn run_status(a: StatusArgs) -> Result<u8> {
     let vault = Vault::open(&a.vault)?;
-    let (manifest, _) = vault.read_manifest()?;
-    let s = governance::status(&vault.log_path(), &manifest, Timestamp::now())?;
+    let receipt = a.receipt.parse()?;
+    let s = governance::status(&vault, receipt.as_ref(), Timestamp::now())?;
     if a.json {
         println!("{}", s.to_json());
         return Ok(s.exit_code());
@@ -322,17 +341,55 @@ pub fn run_status(a: StatusArgs) -> Result<u8> {
         names.len(),
         names.join(", ")
     );
+    println!(
+        "fingerprint    {} (compare with the paper copy)",
+        s.fingerprint
+    );
     if let Some(c) = s.created {
         println!("created        {}", c.to_rfc3339());
     }
     match (&s.head, s.log_intact) {
         (Some(h), true) => println!(
-            "audit log      {} entries, verified; head {}:{}",
+            "audit log      {} entries, verified; {} signed by a quorum, {} by a custodian; head {}:{}",
             s.log_entries,
+            s.quorum_signed,
+            s.custodian_signed,
             h.seq,
             &h.hash[..16]
         ),
+        _ if s.log_problem.is_empty() => println!(
+            "audit log      {} entries; NOT TRUSTED: governance entries below are forged or unsigned",
+            s.log_entries
+        ),
         _ => println!("audit log      DOES NOT VERIFY: {}", s.log_problem),
+    }
+    for f in &s.forged.entries {
+        println!(
+            "FORGED         entry {} ({}) {}: it counts for nothing",
+            f.seq, f.event, f.why
+        );
+    }
+    if s.forged.count > s.forged.entries.len() as u64 {
+        println!(
+            "FORGED         and {} more",
+            s.forged.count - s.forged.entries.len() as u64
+        );
+    }
+    match (&s.receipt, s.entries_after_receipt()) {
+        (Some(r), _) if !r.holds => println!("receipt        DOES NOT HOLD: {}", r.explanation),
+        (Some(r), Some(n)) => println!("receipt        entry {} holds; {n} entries after it", r.seq),
+        (None, Some(n)) => println!(
+            "receipt        {n} entries after the last receipt a ceremony checked (--expect-receipt)"
+        ),
+        _ => println!(
+            "receipt        none checked yet: give --expect-receipt with the last receipt from the ticket"
+        ),
+    }
+    if s.unsigned_after_last_signature > 0 {
+        println!(
+            "unsigned tail  {} entries after the last signed one",
+            s.unsigned_after_last_signature
+        );
     }
     match s.last_rotation {
         Some((t, seq, _)) => println!("last rotation  {} (entry {seq})", t.to_rfc3339()),
@@ -422,14 +479,7 @@ pub fn run_report(a: ReportArgs) -> Result<u8> {
         None if default_scenarios.is_file() => Some(report::Scenarios::read(&default_scenarios)?),
         None => None,
     };
-    let r = report::report(
-        &vault.log_path(),
-        Some(&manifest.log_head),
-        from,
-        to,
-        scenarios,
-        Timestamp::now(),
-    )?;
+    let r = report::report(&vault, from, to, scenarios, Timestamp::now())?;
     if let Some(p) = &a.html {
         std::fs::write(p, html::render(&r, &manifest.vault_id))
             .map_err(|e| Error::Usage(format!("cannot write {}: {e}", p.display())))?;
@@ -571,10 +621,12 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
     };
     let r = receipt::Receipt::parse(text)?;
     let vault = Vault::open(&a.vault)?;
-    let (manifest, _) = vault.read_manifest()?;
-    let (check, _) = receipt::check(&vault.log_path(), &r)?;
-    let chain = log::verify(&vault.log_path(), Some(&manifest.log_head), |_| {})?;
-    let ok = check == receipt::ReceiptCheck::Present && chain.is_intact();
+    let mut watch = receipt::Watch::new(r.clone());
+    let h = breakglass::history::read(&vault, |e, _| watch.observe(e))?;
+    let check = watch.finish(&h.report);
+    let intact = h.is_intact();
+    let ok = check == receipt::ReceiptCheck::Present && intact;
+    let t = &h.report.trust;
     if a.json {
         println!(
             "{}",
@@ -582,25 +634,31 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
                 "ok": ok,
                 "receipt": {"seq": r.seq, "present": check == receipt::ReceiptCheck::Present,
                             "explanation": check.explain(&r)},
-                "entries": chain.entries,
-                "quorum_macs": chain.with_mac,
-                "intact": chain.is_intact(),
-                "explanation": chain.explain(),
+                "entries": h.report.entries,
+                "signatures": {"quorum": t.quorum_signed, "custodian": t.custodian_signed, "forged": t.forged_count},
+                "intact": intact,
+                "explanation": if intact { serde_json::Value::Null } else { h.explain().into() },
             })
         );
     } else {
         if check == receipt::ReceiptCheck::Present {
             println!("receipt OK: {}", check.explain(&r));
+            if let Some(head) = &h.report.head {
+                println!(
+                    "{} entries after the receipt",
+                    head.seq.saturating_sub(r.seq)
+                );
+            }
         } else {
             println!("receipt FAILED: {}", check.explain(&r));
         }
-        if chain.is_intact() {
+        if intact {
             println!(
-                "log OK: {} entries, {} written by a quorum (MAC)",
-                chain.entries, chain.with_mac
+                "log OK: {} entries, {} signed by a quorum, {} by a custodian",
+                h.report.entries, t.quorum_signed, t.custodian_signed
             );
         } else {
-            println!("log FAILED: {}", chain.explain());
+            println!("log FAILED: {}", h.explain());
         }
     }
     Ok(if ok { 0 } else { 1 })

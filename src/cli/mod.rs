@@ -71,7 +71,12 @@ enum Command {
         after_help = "Examples:\n  breakglass rekey --vault /media/vault --ticket CHG-31 --reason \"dave joins, carol leaves\" \\\n    --add dave.custodian.json --remove carol --identity alice.identity --identity bob.identity\n  breakglass rekey --vault /media/vault --ticket CHG-32 --reason \"alice lost her YubiKey\" \\\n    --replace alice-new.custodian.json\n  breakglass rekey --vault /media/vault --ticket CHG-33 --reason \"raise to 3 of 5\" --threshold 3\n\nThe quorum is drawn from the CURRENT custodians. The tool shows the new custodian set with\neach new token's fingerprint and asks the quorum to confirm (answers id `rekey.proceed`).\nEvery custodian gets a fresh share; all shares of the current generation stop working.\nThe credentials are unchanged (rotate them with `breakglass reseal`). See ceremonies/rekey.md."
     )]
     Rekey(RekeyArgs),
-    /// The audit log: verify, show, repair.
+    /// Migrate a format 1 vault to format 2 (a quorum; fresh shares; the history is kept).
+    #[command(
+        after_help = "Example:\n  breakglass migrate --vault /media/vault --ticket CHG-40 --reason \"format 2: signed history\" \\\n    --identity alice.identity --identity bob.identity\n\nThe new generation becomes the vault's root of trust: write the new vault fingerprint on\npaper (it never changes again). Any reseal of a format 1 vault migrates it the same way."
+    )]
+    Migrate(MigrateArgs),
+    /// The audit log: verify, show, export, repair.
     #[command(subcommand)]
     Log(LogCmd),
     /// Drill: prove a custodian's share opens (--custodian), or the whole quorum path (--quorum), showing nothing.
@@ -223,9 +228,53 @@ struct QuorumArgs {
     /// Custodians in presentation order (repeatable) [default: ask, or the --identity order].
     #[arg(long = "custodian", value_name = "NAME")]
     custodians: Vec<String>,
-    /// Proceed although the audit log does not verify; the reason is logged.
+    /// Proceed although the audit log does not verify, has forged entries, or the vault was
+    /// rolled back; the reason is logged. Never accepted for a manifest no quorum certified.
     #[arg(long, value_name = "REASON")]
     override_broken_log: Option<String>,
+    #[command(flatten)]
+    receipt: ReceiptArg,
+}
+
+/// The external anchor: the last receipt written in the ticket.
+#[derive(Args)]
+pub(crate) struct ReceiptArg {
+    /// The last receipt from the ticket (bg1:… or SEQ:HASH…); refuse unless the log still holds it.
+    #[arg(long, value_name = "RECEIPT")]
+    pub expect_receipt: Option<String>,
+}
+
+impl ReceiptArg {
+    /// The parsed receipt.
+    pub fn parse(&self) -> Result<Option<breakglass::governance::receipt::Receipt>> {
+        self.expect_receipt
+            .as_deref()
+            .map(breakglass::governance::receipt::Receipt::parse)
+            .transpose()
+    }
+}
+
+impl QuorumArgs {
+    /// Reads the identity files and builds the library's input.
+    fn input(&self) -> Result<breakglass::ceremony::quorum::QuorumInput> {
+        let (identities, order) = presenters(&self.identities, &self.custodians)?;
+        Ok(breakglass::ceremony::quorum::QuorumInput {
+            identities,
+            order,
+            override_broken_log: self.override_broken_log.clone(),
+            expect_receipt: self.receipt.parse()?,
+        })
+    }
+}
+
+#[derive(Args)]
+struct MigrateArgs {
+    #[command(flatten)]
+    what: Ticketed,
+    #[command(flatten)]
+    quorum: QuorumArgs,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
@@ -336,6 +385,7 @@ pub fn hint(e: &Error) -> Option<&'static str> {
     match e {
         Error::Usage(_) => Some("see `breakglass <command> --help`"),
         Error::LogBroken { .. } => Some("`breakglass log verify --vault DIR` shows the first bad entry"),
+        Error::Untrusted { .. } => Some("`breakglass log verify --vault DIR` shows what the log certifies; compare the vault fingerprint with the one on paper"),
         Error::NotEnoughShares { .. } => Some("each rejected custodian can try again in a new unseal; the rejections are in the audit log"),
         _ => None,
     }
@@ -354,6 +404,7 @@ pub fn run() -> Result<u8> {
         Command::Unseal(a) => run_unseal(a),
         Command::Reseal(a) => run_reseal(a),
         Command::Rekey(a) => run_rekey(a),
+        Command::Migrate(a) => run_migrate(a),
         Command::Drill(a) => governance::run_drill(a),
         Command::Review(a) => governance::run_review(a),
         Command::Status(a) => governance::run_status(a),
@@ -486,13 +537,13 @@ fn enroll(a: EnrollArgs) -> Result<u8> {
         );
     }
     let pass = ui.passphrase(&a.name, PassphrasePurpose::New)?;
-    let (bytes, recipient) = software::create(&a.name, &pass, params).map_err(token_err)?;
+    let (bytes, token) = software::create(&a.name, &pass, params).map_err(token_err)?;
     breakglass::fsutil::write_new(&out, &bytes)
         .map_err(|e| Error::Usage(format!("cannot write {}: {e}", out.display())))?;
     let desc = CustodianDescriptor {
         format: CustodianDescriptor::FORMAT.into(),
         name: a.name.clone(),
-        tokens: vec![TokenDescriptor::Software { recipient }],
+        tokens: vec![token],
     };
     write_descriptor(&desc, &descriptor_path, Some(&out), a.common.json)
 }
@@ -791,7 +842,7 @@ fn run_unseal(a: UnsealArgs) -> Result<u8> {
     let secs = parse_duration(&a.session)?;
     unseal::check_session(secs)?;
     a.what.check()?;
-    let (identities, order) = presenters(&a.quorum.identities, &a.quorum.custodians)?;
+    let quorum = a.quorum.input()?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let session = unseal::unseal(
         unseal::UnsealOptions {
@@ -800,9 +851,7 @@ fn run_unseal(a: UnsealArgs) -> Result<u8> {
             reason: a.what.reason.clone(),
             entries: a.entries.clone(),
             session_secs: secs,
-            override_broken_log: a.quorum.override_broken_log.clone(),
-            identities,
-            order,
+            quorum,
         },
         ui.as_mut(),
     )?;
@@ -838,7 +887,7 @@ fn run_reseal(a: ResealArgs) -> Result<u8> {
                 .map(Change::Add),
         );
     }
-    let (identities, order) = presenters(&a.quorum.identities, &a.quorum.custodians)?;
+    let quorum = a.quorum.input()?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let sealed = reseal::reseal(
         reseal::ResealOptions {
@@ -846,9 +895,8 @@ fn run_reseal(a: ResealArgs) -> Result<u8> {
             ticket: a.what.ticket.clone(),
             reason: a.what.reason.clone(),
             changes,
-            identities,
-            order,
-            override_broken_log: a.quorum.override_broken_log.clone(),
+            quorum,
+            purpose: "reseal",
         },
         ui.as_mut(),
     )?;
@@ -871,7 +919,7 @@ fn run_rekey(a: RekeyArgs) -> Result<u8> {
         replace: read_all(&a.replace)?,
         threshold: a.threshold,
     };
-    let (identities, order) = presenters(&a.quorum.identities, &a.quorum.custodians)?;
+    let quorum = a.quorum.input()?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let sealed = rekey::rekey(
         rekey::RekeyOptions {
@@ -880,12 +928,34 @@ fn run_rekey(a: RekeyArgs) -> Result<u8> {
             reason: a.what.reason.clone(),
             changes,
             anchors: trust_anchors()?,
-            identities,
-            order,
-            override_broken_log: a.quorum.override_broken_log.clone(),
+            quorum,
         },
         ui.as_mut(),
     )?;
+    output::print_sealed(&sealed, a.common.json);
+    Ok(0)
+}
+
+fn run_migrate(a: MigrateArgs) -> Result<u8> {
+    use breakglass::ceremony::migrate;
+    a.what.check()?;
+    let quorum = a.quorum.input()?;
+    let mut ui = make_ui(a.common.answers.as_deref())?;
+    let sealed = migrate::migrate(
+        migrate::MigrateOptions {
+            dir: a.what.vault.clone(),
+            ticket: a.what.ticket.clone(),
+            reason: a.what.reason.clone(),
+            quorum,
+        },
+        ui.as_mut(),
+    )?;
+    if !a.common.json {
+        eprintln!(
+            "The vault is now format 2. Write its fingerprint on paper; it never changes again: {}",
+            sealed.fingerprint
+        );
+    }
     output::print_sealed(&sealed, a.common.json);
     Ok(0)
 }

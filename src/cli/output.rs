@@ -8,10 +8,11 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use breakglass::ceremony::init::Sealed;
 use breakglass::ceremony::unseal::{EndReason, Session};
+use breakglass::ceremony::Sealed;
 use breakglass::clock::Timestamp;
 use breakglass::error::{Error, Result};
+use breakglass::log::trust::Authn;
 use breakglass::log::{self, events};
 use breakglass::manifest::LogHead;
 use breakglass::payload::Entry;
@@ -204,71 +205,145 @@ pub fn print_sealed(s: &Sealed, json: bool) {
     print_receipt(&s.vault_id, &s.receipt);
 }
 
+/// How an entry is authenticated, for people: a short label.
+pub fn auth_label(a: &Authn) -> String {
+    match a {
+        Authn::Quorum => "(quorum)".into(),
+        Authn::Custodian { custodian, .. } => format!("(signed by {custodian})"),
+        Authn::Unsigned => String::new(),
+        Authn::Forged { .. } => "(FORGED)".into(),
+        Authn::Legacy { mac: true } => "(format 1, quorum MAC)".into(),
+        Authn::Legacy { mac: false } => "(format 1)".into(),
+    }
+}
+
+/// The JSON spelling of the anchor check.
+fn anchor_json(a: &log::AnchorStatus) -> serde_json::Value {
+    use serde_json::json;
+    match a {
+        log::AnchorStatus::NotChecked => json!({"status": "not-checked"}),
+        log::AnchorStatus::Present => json!({"status": "present"}),
+        log::AnchorStatus::Truncated {
+            anchor_seq,
+            last_seq,
+        } => json!({"status": "truncated", "anchor_seq": anchor_seq, "last_seq": last_seq}),
+        log::AnchorStatus::Mismatch { anchor_seq } => {
+            json!({"status": "mismatch", "anchor_seq": anchor_seq})
+        }
+    }
+}
+
+/// `log verify`: the chain, the anchor, every signature and the certified
+/// generations, with no secret.
 pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
     let vault = Vault::open(dir)?;
-    let (manifest, _) = vault.read_manifest()?;
-    let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |_| {})?;
-    let ok = report.is_intact();
+    let h = breakglass::history::read(&vault, |_, _| {})?;
+    let report = &h.report;
+    let t = &report.trust;
+    let ok = h.is_intact();
+    let explanation = h.explain();
     if json {
         println!(
             "{}",
             serde_json::json!({
                 "ok": ok,
                 "entries": report.entries,
-                "quorum_macs": report.with_mac,
+                "format": if h.manifest.is_v2() { 2 } else { 1 },
+                "fingerprint": h.fingerprint(),
+                "signatures": {
+                    "quorum": t.quorum_signed,
+                    "custodian": t.custodian_signed,
+                    "unsigned": t.unsigned,
+                    "format_1": t.legacy,
+                    "forged": t.forged_count,
+                    "last_signed_seq": t.last_signed_seq,
+                },
+                "forged": t.findings.iter().map(|f| serde_json::json!({"seq": f.seq, "event": f.event, "why": f.why})).collect::<Vec<_>>(),
+                "certified_generations": t.certified_generations(),
+                "generation": h.manifest.generation,
                 "head": report.head.as_ref().map(|h| serde_json::json!({"seq": h.seq, "hash": h.hash})),
                 "problem": report.problem.as_ref().map(|p| serde_json::json!({"line": p.line, "what": p.what})),
                 "torn_tail": report.torn_tail.map(|(o, l)| serde_json::json!({"offset": o, "length": l})),
-                "anchor": format!("{:?}", report.anchor),
-                "explanation": report.explain(),
+                "anchor": anchor_json(&report.anchor),
+                "explanation": if explanation.is_empty() { serde_json::Value::Null } else { explanation.clone().into() },
             })
         );
     } else if ok {
-        println!(
-            "log OK: {} entries, {} written by a quorum (MAC), anchor of generation {} present",
-            report.entries, report.with_mac, manifest.generation
-        );
-        if let Some(h) = &report.head {
-            print_receipt(&manifest.vault_id, h);
+        if h.manifest.is_v2() {
+            println!(
+                "log OK: {} entries; {} signed by a quorum, {} signed by a custodian, {} unsigned{}",
+                report.entries,
+                t.quorum_signed,
+                t.custodian_signed,
+                t.unsigned,
+                if t.legacy > 0 {
+                    format!(", {} format 1 history", t.legacy)
+                } else {
+                    String::new()
+                }
+            );
+            println!(
+                "{} generations certified from vault fingerprint {} up to the current manifest (generation {})",
+                t.certified_generations(),
+                h.fingerprint(),
+                h.manifest.generation
+            );
+            if let (Some(head), Some(last)) = (&report.head, t.last_signed_seq) {
+                if head.seq > last {
+                    println!(
+                        "{} entries after the last signed one (entry {last}): anyone with write access could have appended them",
+                        head.seq - last
+                    );
+                }
+            }
+        } else {
+            println!(
+                "log OK (format 1): {} entries, anchor of generation {} present; a quorum migrates the vault to format 2 (`breakglass migrate`)",
+                report.entries, h.manifest.generation
+            );
+        }
+        if let Some(head) = &report.head {
+            print_receipt(&h.manifest.vault_id, head);
         }
     } else {
-        println!("log FAILED: {}", report.explain());
-        println!("{} entries verified before the problem", report.entries);
+        println!("log FAILED: {explanation}");
+        for f in t.findings.iter().skip(1) {
+            println!("  {}", f.describe());
+        }
+        println!("{} entries verified", report.entries);
     }
     Ok(if ok { 0 } else { 1 })
 }
 
 pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
     let vault = Vault::open(dir)?;
-    let (manifest, _) = vault.read_manifest()?;
     let mut out = std::io::stdout().lock();
-    let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |e| {
+    let h = breakglass::history::read(&vault, |e, a| {
         if json {
             let _ = writeln!(
                 out,
                 "{}",
-                serde_json::json!({"seq": e.seq, "time": e.time.to_rfc3339(), "event": e.event,
-                    "generation": e.generation, "quorum": e.mac.is_some(), "data": e.data})
+                breakglass::governance::export::export_value(e, a)
             );
         } else {
             let data: Vec<String> = e.data.iter().map(|(k, v)| format!("{k}={}", v)).collect();
-            let q = if e.mac.is_some() { "Q" } else { " " };
             let _ = writeln!(
                 out,
-                "{:>6} {} {q} {:<20} {}",
+                "{:>6} {} {:<9} {:<20} {}",
                 e.seq,
                 e.time.to_rfc3339(),
+                a.as_str(),
                 e.event,
                 data.join(" ")
             );
         }
     })?;
     drop(out);
-    if !report.is_intact() {
+    if !h.is_intact() {
         eprintln!(
-            "warning: the log does not verify past entry {}: {}",
-            report.entries,
-            report.explain()
+            "warning: the vault does not verify ({} entries checked): {}",
+            h.report.entries,
+            h.explain()
         );
         return Ok(1);
     }
@@ -278,7 +353,7 @@ pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
 pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
     let vault = Vault::open(dir)?;
     let (manifest, _) = vault.read_manifest()?;
-    let report = log::verify(&vault.log_path(), None, |_| {})?;
+    let report = log::verify(&vault.log_path(), None, |_, _| {})?;
     if report.problem.is_some() {
         return Err(Error::LogBroken {
             explanation: format!(
@@ -296,7 +371,7 @@ pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
         events::LOG_REPAIRED,
         manifest.generation,
         breakglass::log_data! {"removed_bytes" => len, "removed_sha256" => digest},
-        None,
+        log::By::Nobody,
     )?;
     if json {
         println!(
@@ -344,26 +419,41 @@ pub fn present_session(
         }
     }
     if !interactive {
+        // The output is rendered, then the session is ended and logged, and
+        // only then printed: a closed stdout cannot leave the session open.
         let now = Timestamp::now();
-        if json {
+        let vault_id = session.vault_id().to_owned();
+        let mut text = Zeroizing::new(String::new());
+        let json_value = json.then(|| {
             let entries: Vec<serde_json::Value> = session
                 .entries()
                 .iter()
                 .map(|e| crate::cli::entry_json(e, now))
                 .collect();
-            let v = serde_json::json!({
+            serde_json::json!({
                 "ticket": session.ticket(), "custodians": session.custodians(),
                 "fingerprint": session.fingerprint(), "grant_seq": session.grant_seq(),
                 "entries": entries,
-            });
-            println!("{v}");
-        } else {
+            })
+        });
+        if !json {
             for e in session.entries() {
-                println!("{}", crate::cli::entry_text(e, now));
+                text.push_str(&crate::cli::entry_text(e, now));
+                text.push('\n');
             }
         }
         let head = session.end(EndReason::OneShot)?;
-        eprintln!("session ended (one-shot); log entry {}", head.seq);
+        if let Some(mut v) = json_value {
+            if let Some(o) = v.as_object_mut() {
+                o.insert("receipt".into(), receipt(&vault_id, &head).into());
+            }
+            let out = Zeroizing::new(v.to_string());
+            println!("{}", out.as_str());
+        } else {
+            print!("{}", text.as_str());
+            eprintln!("session ended (one-shot); log entry {}", head.seq);
+            print_receipt(&vault_id, &head);
+        }
         return Ok(0);
     }
     // Enter ends the session; at a terminal so do Ctrl-C, Ctrl-D and Ctrl-\,
@@ -430,10 +520,13 @@ pub fn present_session(
     drop(keys);
     print!("\x1b[3J\x1b[2J\x1b[H");
     let _ = std::io::stdout().flush();
+    let vault_id = session.vault_id().to_owned();
     let head = session.end(how)?;
     println!(
-        "session ended ({how:?}); secrets wiped from memory; log entry {}",
+        "session ended ({}); secrets wiped from memory; log entry {}",
+        how.as_str(),
         head.seq
     );
+    print_receipt(&vault_id, &head);
     Ok(0)
 }

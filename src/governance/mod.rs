@@ -8,9 +8,16 @@
 //! quarters), never by the number of entries, so a log of millions of
 //! entries is processed in constant memory.
 //!
-//! Rules (DESIGN §5), stated once here and documented in `docs/governance.md`:
+//! Rules, stated once here and documented in `docs/governance.md`:
 //!
-//! * An **activation** is an `unseal-granted` entry. Drills log `drill` and
+//! * **Only what is authenticated counts** ([`authentic`]): `unseal-granted`,
+//!   `session-ended`, `sealed`, `seed-revealed`, quorum drills, the root and
+//!   enrollments must be signed by a quorum of their generation; a custodian
+//!   drill by that custodian's token; a review by a custodian's token. An
+//!   entry that fails this never fulfils an obligation and never hides one;
+//!   it is listed as forged, with its seq. Format 1 history (before a
+//!   migration) is counted by the format 1 rules.
+//! * An **activation** is an authentic `unseal-granted` entry. Drills log `drill` and
 //!   `drill-requested`, never `unseal-granted`, so they are never activations.
 //! * **Rotation** is due [`ROTATION_DUE_SECS`] (24 h) after each activation
 //!   and is fulfilled by the next `sealed` entry with `reason: "reseal"`
@@ -31,14 +38,16 @@ pub mod receipt;
 pub mod report;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
 use crate::clock::Timestamp;
 use crate::error::Result;
-use crate::log::{self, events, Entry, VerifyReport};
-use crate::manifest::{LogHead, Manifest};
+use crate::history::History;
+use crate::log::trust::Authn;
+use crate::log::{events, Entry};
+use crate::manifest::LogHead;
+use crate::vault::Vault;
 
 /// Rotation (reseal) is due this long after an activation (24 h).
 pub const ROTATION_DUE_SECS: i64 = 24 * 3600;
@@ -146,6 +155,104 @@ impl DrillFact {
     }
 }
 
+/// Entries listed as forged in full (more are counted).
+pub const MAX_FORGED: usize = 100;
+
+/// A governance entry that is not what it claims to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forged {
+    /// Sequence number.
+    pub seq: u64,
+    /// Event.
+    pub event: String,
+    /// Why it does not count.
+    pub why: String,
+}
+
+impl Forged {
+    fn to_json(&self) -> Value {
+        json!({"seq": self.seq, "event": self.event, "why": self.why})
+    }
+}
+
+/// Forged governance entries seen: the first [`MAX_FORGED`], and a count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForgedList {
+    /// The first ones.
+    pub entries: Vec<Forged>,
+    /// All of them.
+    pub count: u64,
+}
+
+impl ForgedList {
+    /// Records `e` if it is a governance entry that is not authentic;
+    /// returns whether it may be counted.
+    pub fn admit(&mut self, e: &Entry, a: &Authn) -> bool {
+        match authentic(e, a) {
+            Ok(()) => true,
+            Err(why) => {
+                self.count += 1;
+                if self.entries.len() < MAX_FORGED {
+                    self.entries.push(Forged {
+                        seq: e.seq,
+                        event: e.event.chars().take(64).collect(),
+                        why,
+                    });
+                }
+                false
+            }
+        }
+    }
+
+    /// The machine form.
+    pub fn to_json(&self) -> Value {
+        json!({"count": self.count, "entries": self.entries.iter().map(Forged::to_json).collect::<Vec<_>>()})
+    }
+}
+
+/// Whether a governance entry is written by whom it must be (module docs).
+/// Entries that no governance rule reads are always admitted.
+pub fn authentic(e: &Entry, a: &Authn) -> std::result::Result<(), String> {
+    if let Authn::Legacy { .. } = a {
+        return Ok(());
+    }
+    if let Authn::Forged { why } = a {
+        return Err(why.clone());
+    }
+    let quorum = || {
+        if a.by_quorum() {
+            Ok(())
+        } else {
+            Err(format!("is not signed by a quorum ({})", a.as_str()))
+        }
+    };
+    match e.event.as_str() {
+        events::UNSEAL_GRANTED
+        | events::SESSION_ENDED
+        | events::SEALED
+        | events::SEED_REVEALED
+        | events::VAULT_CREATED
+        | events::CUSTODIAN_ENROLLED => quorum(),
+        events::REVIEW_RECORDED => match a {
+            Authn::Custodian { .. } => Ok(()),
+            _ => Err(format!(
+                "is not signed by a custodian's token ({})",
+                a.as_str()
+            )),
+        },
+        events::DRILL if str_of(&e.data, "kind") == "custodian" => {
+            let c = str_of(&e.data, "custodian");
+            if a.by_custodian(&c) {
+                Ok(())
+            } else {
+                Err(format!("is not signed by {c}'s token ({})", a.as_str()))
+            }
+        }
+        events::DRILL => quorum(),
+        _ => Ok(()),
+    }
+}
+
 /// Whether a `sealed` entry is a reseal (a rotation / deactivation).
 pub fn is_reseal(e: &Entry) -> bool {
     e.event == events::SEALED && str_of(&e.data, "reason") == "reseal"
@@ -174,6 +281,8 @@ pub struct Tracker {
     pending_review: BTreeMap<u64, Grant>,
     open_sessions: BTreeMap<u64, Grant>,
     activations: u64,
+    forged: ForgedList,
+    last_receipt_checked: Option<u64>,
 }
 
 impl Tracker {
@@ -182,9 +291,16 @@ impl Tracker {
         Tracker::default()
     }
 
-    /// Takes one verified entry into account.
-    pub fn observe(&mut self, e: &Entry) {
+    /// Takes one verified entry into account, with what the log proves
+    /// about who wrote it.
+    pub fn observe(&mut self, e: &Entry, a: &Authn) {
         self.first.get_or_insert(e.time);
+        if !self.forged.admit(e, a) {
+            return;
+        }
+        if e.event == events::RECEIPT_CHECKED {
+            self.last_receipt_checked = e.data.get("seq").and_then(Value::as_u64);
+        }
         match e.event.as_str() {
             events::VAULT_CREATED => {
                 self.created.get_or_insert(e.time);
@@ -232,8 +348,10 @@ impl Tracker {
         }
     }
 
-    /// The status at `now`, for the custodians of `manifest`.
-    pub fn finish(self, manifest: &Manifest, log: &VerifyReport, now: Timestamp) -> Status {
+    /// The status at `now`, for the custodians of the judged manifest.
+    pub fn finish(self, history: &History, now: Timestamp) -> Status {
+        let manifest = &history.manifest;
+        let log = &history.report;
         let mut obligations = Vec::new();
         for g in &self.pending_rotation {
             obligations.push(Obligation::new(
@@ -288,11 +406,20 @@ impl Tracker {
             created: self.created,
             head: log.head.clone(),
             log_entries: log.entries,
-            log_intact: log.is_intact(),
-            log_problem: log.explain(),
+            log_intact: history.is_intact() && self.forged.count == 0,
+            log_problem: history.explain(),
             activations: self.activations,
             open_sessions: self.open_sessions.into_values().collect(),
             obligations,
+            fingerprint: manifest.fingerprint(),
+            forged: self.forged,
+            quorum_signed: log.trust.quorum_signed,
+            custodian_signed: log.trust.custodian_signed,
+            unsigned_after_last_signature: log.head.as_ref().map_or(0, |h| {
+                h.seq.saturating_sub(log.trust.last_signed_seq.unwrap_or(0))
+            }),
+            last_receipt_checked: self.last_receipt_checked,
+            receipt: None,
         }
     }
 }
@@ -425,17 +552,58 @@ pub struct Status {
     pub open_sessions: Vec<Grant>,
     /// Open obligations, soonest due first.
     pub obligations: Vec<Obligation>,
+    /// The vault fingerprint.
+    pub fingerprint: String,
+    /// Governance entries that do not count (forged or unsigned).
+    pub forged: ForgedList,
+    /// Entries signed by a quorum.
+    pub quorum_signed: u64,
+    /// Entries signed by a custodian's token.
+    pub custodian_signed: u64,
+    /// Entries after the last signed one (anyone could have appended them).
+    pub unsigned_after_last_signature: u64,
+    /// The seq of the newest receipt a ceremony checked (`receipt-checked`).
+    pub last_receipt_checked: Option<u64>,
+    /// The receipt given with `--expect-receipt` and what it found.
+    pub receipt: Option<ReceiptStatus>,
+}
+
+/// A receipt checked by `status --expect-receipt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptStatus {
+    /// The receipt's seq.
+    pub seq: u64,
+    /// Whether it holds.
+    pub holds: bool,
+    /// Explanation.
+    pub explanation: String,
 }
 
 impl Status {
+    /// Entries after the receipt checked now, or else after the last one a
+    /// ceremony checked (None when no receipt was ever checked).
+    pub fn entries_after_receipt(&self) -> Option<u64> {
+        let last = self.head.as_ref().map_or(0, |h| h.seq);
+        self.receipt
+            .as_ref()
+            .filter(|r| r.holds)
+            .map(|r| r.seq)
+            .or(self.last_receipt_checked)
+            .map(|s| last.saturating_sub(s))
+    }
+
     /// Obligations whose due time has passed.
     pub fn overdue(&self) -> impl Iterator<Item = &Obligation> {
         self.obligations.iter().filter(|o| o.overdue)
     }
 
-    /// Exit code for cron: 1 when something is overdue or the log is broken.
+    /// Exit code for cron: 1 when something is overdue, the log is broken,
+    /// a governance entry is forged, or a given receipt does not hold.
     pub fn exit_code(&self) -> u8 {
-        if !self.log_intact || self.overdue().next().is_some() {
+        if !self.log_intact
+            || self.overdue().next().is_some()
+            || self.receipt.as_ref().is_some_and(|r| !r.holds)
+        {
             1
         } else {
             0
@@ -467,17 +635,38 @@ impl Status {
             "open_sessions": self.open_sessions.iter().map(Grant::to_json).collect::<Vec<_>>(),
             "obligations": self.obligations.iter().map(Obligation::to_json).collect::<Vec<_>>(),
             "overdue": self.overdue().count(),
+            "fingerprint": self.fingerprint,
+            "forged": self.forged.to_json(),
+            "signatures": {"quorum": self.quorum_signed, "custodian": self.custodian_signed,
+                           "unsigned_after_last_signature": self.unsigned_after_last_signature},
+            "receipt": self.receipt.as_ref().map(|r| json!({"seq": r.seq, "holds": r.holds, "explanation": r.explanation})),
+            "entries_after_receipt": self.entries_after_receipt(),
         })
     }
 }
 
-/// Computes the status of the log at `log_path` for `manifest`, at `now`.
-/// Entries past a verification problem are not trusted and not counted;
-/// the status then says the log is broken (exit 1).
-pub fn status(log_path: &Path, manifest: &Manifest, now: Timestamp) -> Result<Status> {
+/// Computes the status of `vault` at `now`, checking `receipt` if given, in
+/// one pass over the log. Entries past a verification problem are not
+/// trusted and not counted; the status then says the log is broken (exit 1).
+pub fn status(vault: &Vault, receipt: Option<&receipt::Receipt>, now: Timestamp) -> Result<Status> {
     let mut t = Tracker::new();
-    let report = log::verify(log_path, Some(&manifest.log_head), |e| t.observe(e))?;
-    Ok(t.finish(manifest, &report, now))
+    let mut watch = receipt.cloned().map(receipt::Watch::new);
+    let history = crate::history::read(vault, |e, a| {
+        t.observe(e, a);
+        if let Some(w) = watch.as_mut() {
+            w.observe(e);
+        }
+    })?;
+    let mut status = t.finish(&history, now);
+    if let Some(w) = watch {
+        let check = w.finish(&history.report);
+        status.receipt = Some(ReceiptStatus {
+            seq: w.receipt().seq,
+            holds: check == receipt::ReceiptCheck::Present,
+            explanation: check.explain(w.receipt()),
+        });
+    }
+    Ok(status)
 }
 
 /// `YYYY-Qn` of a time (UTC).

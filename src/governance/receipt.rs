@@ -118,33 +118,60 @@ impl ReceiptCheck {
     }
 }
 
+/// Checks a receipt while another pass streams the log: feed every verified
+/// entry to [`Watch::observe`], then judge with [`Watch::finish`].
+#[derive(Debug, Clone)]
+pub struct Watch {
+    receipt: Receipt,
+    found: Option<bool>,
+}
+
+impl Watch {
+    /// Watches for `receipt`.
+    pub fn new(receipt: Receipt) -> Watch {
+        Watch {
+            receipt,
+            found: None,
+        }
+    }
+
+    /// The receipt watched.
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt
+    }
+
+    /// Takes one verified entry into account.
+    pub fn observe(&mut self, e: &log::Entry) {
+        if e.seq == self.receipt.seq {
+            self.found = Some(e.hash.starts_with(&self.receipt.hash_prefix));
+        }
+    }
+
+    /// The verdict, once the whole log was seen.
+    pub fn finish(&self, report: &log::VerifyReport) -> ReceiptCheck {
+        if let (Some(rv), Some(lv)) = (&self.receipt.vault, &report.vault) {
+            if rv != lv {
+                return ReceiptCheck::OtherVault {
+                    log_vault: lv.clone(),
+                };
+            }
+        }
+        match self.found {
+            Some(true) => ReceiptCheck::Present,
+            Some(false) => ReceiptCheck::Rewritten,
+            None => ReceiptCheck::Truncated {
+                last_seq: report.entries,
+            },
+        }
+    }
+}
+
 /// Checks `receipt` against the log, streaming. Returns the check and the
 /// log's verification report (which may have its own problems after `seq`).
 pub fn check(log_path: &Path, receipt: &Receipt) -> Result<(ReceiptCheck, log::VerifyReport)> {
-    let mut found: Option<bool> = None;
-    let report = log::verify(log_path, None, |e| {
-        if e.seq == receipt.seq {
-            found = Some(e.hash.starts_with(&receipt.hash_prefix));
-        }
-    })?;
-    if let (Some(rv), Some(lv)) = (&receipt.vault, &report.vault) {
-        if rv != lv {
-            return Ok((
-                ReceiptCheck::OtherVault {
-                    log_vault: lv.clone(),
-                },
-                report,
-            ));
-        }
-    }
-    let check = match found {
-        Some(true) => ReceiptCheck::Present,
-        Some(false) => ReceiptCheck::Rewritten,
-        None => ReceiptCheck::Truncated {
-            last_seq: report.entries,
-        },
-    };
-    Ok((check, report))
+    let mut w = Watch::new(receipt.clone());
+    let report = log::verify(log_path, None, |e, _| w.observe(e))?;
+    Ok((w.finish(&report), report))
 }
 
 #[cfg(test)]

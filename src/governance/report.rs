@@ -36,7 +36,7 @@ use super::{
 use crate::clock::Timestamp;
 use crate::encoding::hex;
 use crate::error::{Error, Result};
-use crate::log::{self, events, Entry, VerifyReport};
+use crate::log::{events, Entry};
 use crate::manifest::LogHead;
 
 /// Most timeline markers kept for the HTML page (the latest ones).
@@ -261,6 +261,7 @@ pub struct Collector {
     awaiting_review: BTreeMap<u64, String>,
     timeline: VecDeque<Marker>,
     timeline_dropped: u64,
+    forged: super::ForgedList,
 }
 
 impl Collector {
@@ -279,6 +280,7 @@ impl Collector {
             awaiting_review: BTreeMap::new(),
             timeline: VecDeque::new(),
             timeline_dropped: 0,
+            forged: super::ForgedList::default(),
         }
     }
 
@@ -312,8 +314,12 @@ impl Collector {
         });
     }
 
-    /// Takes one verified entry into account.
-    pub fn observe(&mut self, e: &Entry) {
+    /// Takes one verified entry into account (forged or unsigned governance
+    /// entries are listed, never counted).
+    pub fn observe(&mut self, e: &Entry, a: &crate::log::trust::Authn) {
+        if !self.forged.admit(e, a) {
+            return;
+        }
         match e.event.as_str() {
             events::UNSEAL_GRANTED => {
                 if !self.in_range(e.time) {
@@ -424,7 +430,8 @@ impl Collector {
     }
 
     /// The report, with activations still awaiting a reseal judged at `now`.
-    pub fn finish(mut self, log: &VerifyReport, now: Timestamp) -> Report {
+    pub fn finish(mut self, history: &crate::history::History, now: Timestamp) -> Report {
+        let log = &history.report;
         for p in std::mem::take(&mut self.awaiting_reseal) {
             let late = now.0 - p.time.0 >= DEACTIVATION_TARGET_SECS;
             let q = self.quarter(&p.quarter);
@@ -451,8 +458,10 @@ impl Collector {
             timeline_dropped: self.timeline_dropped,
             head: log.head.clone(),
             log_entries: log.entries,
-            log_intact: log.is_intact(),
-            log_problem: log.explain(),
+            log_intact: history.is_intact() && self.forged.count == 0,
+            log_problem: history.explain(),
+            fingerprint: history.fingerprint(),
+            forged: self.forged,
         }
     }
 }
@@ -484,6 +493,10 @@ pub struct Report {
     pub log_intact: bool,
     /// What is wrong with the log (empty when intact).
     pub log_problem: String,
+    /// The vault fingerprint.
+    pub fingerprint: String,
+    /// Governance entries that were not counted (forged or unsigned).
+    pub forged: super::ForgedList,
 }
 
 impl Report {
@@ -506,6 +519,8 @@ impl Report {
             })),
             "quarters": quarters,
             "total": self.total.to_json(),
+            "fingerprint": self.fingerprint,
+            "forged": self.forged.to_json(),
             "log": {
                 "entries": self.log_entries,
                 "intact": self.log_intact,
@@ -516,25 +531,27 @@ impl Report {
     }
 
     /// Whether every target is met (all activations reviewed, none over 4 h,
-    /// none outside documented scenarios).
+    /// none outside documented scenarios) on an intact log with nothing forged.
     pub fn targets_met(&self) -> bool {
         let t = &self.total;
-        t.reviewed == t.activations && t.over_target == 0 && t.outside_scenarios.unwrap_or(0) == 0
+        self.log_intact
+            && t.reviewed == t.activations
+            && t.over_target == 0
+            && t.outside_scenarios.unwrap_or(0) == 0
     }
 }
 
-/// Computes the report for the log at `log_path`.
+/// Computes the report for `vault` (one pass over its log).
 pub fn report(
-    log_path: &Path,
-    anchor: Option<&LogHead>,
+    vault: &crate::vault::Vault,
     from: Option<Timestamp>,
     to: Option<Timestamp>,
     scenarios: Option<Scenarios>,
     now: Timestamp,
 ) -> Result<Report> {
     let mut c = Collector::new(from, to, scenarios);
-    let r = log::verify(log_path, anchor, |e| c.observe(e))?;
-    Ok(c.finish(&r, now))
+    let h = crate::history::read(vault, |e, a| c.observe(e, a))?;
+    Ok(c.finish(&h, now))
 }
 
 #[cfg(test)]

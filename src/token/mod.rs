@@ -9,6 +9,7 @@
 //! dispatches to the backends: [`software`] (age X25519 identity under
 //! Argon2id) and `yubikey` (PIV P-256 on the token, `piv-p256` stanza).
 
+pub mod agefile;
 pub mod piv_p256;
 pub mod software;
 pub mod yubikey;
@@ -38,6 +39,10 @@ pub enum TokenDescriptor {
     Software {
         /// The age recipient (`age1…`).
         recipient: String,
+        /// The custodian's Ed25519 signing key (hex), derived from the
+        /// identity; absent in descriptors made before format 2.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signing_key: Option<String>,
     },
     /// A YubiKey PIV key (P-256, generated on the token).
     Yubikey(YubikeyDescriptor),
@@ -84,7 +89,7 @@ impl TokenDescriptor {
     /// The age recipient string of this token.
     pub fn recipient(&self) -> &str {
         match self {
-            TokenDescriptor::Software { recipient } => recipient,
+            TokenDescriptor::Software { recipient, .. } => recipient,
             TokenDescriptor::Yubikey(y) => &y.recipient,
         }
     }
@@ -166,7 +171,7 @@ pub enum TokenError {
 /// case, as age prints it), so that comparing recipient strings compares keys.
 pub fn check_recipient_canonical(t: &TokenDescriptor) -> Result<(), String> {
     let canonical = match t {
-        TokenDescriptor::Software { recipient } => recipient
+        TokenDescriptor::Software { recipient, .. } => recipient
             .parse::<age::x25519::Recipient>()
             .map(|r| r.to_string())
             .map_err(|_| "the recipient is not an age X25519 recipient".to_string())?,
@@ -182,12 +187,121 @@ pub fn check_recipient_canonical(t: &TokenDescriptor) -> Result<(), String> {
     Ok(())
 }
 
+impl TokenDescriptor {
+    /// The public key this token signs log entries with (format 2): a
+    /// software identity's Ed25519 key (if its descriptor records one), a
+    /// YubiKey's P-256 point (its recipient).
+    pub fn signing_public(&self) -> Option<(crate::log::Alg, Vec<u8>)> {
+        match self {
+            TokenDescriptor::Software { signing_key, .. } => signing_key
+                .as_deref()
+                .and_then(crate::sign::PublicKey::from_hex)
+                .map(|k| (crate::log::Alg::Ed25519, k.0.to_vec())),
+            TokenDescriptor::Yubikey(y) => y
+                .recipient
+                .parse::<piv_p256::PivRecipient>()
+                .ok()
+                .map(|r| (crate::log::Alg::EcdsaP256, r.compressed().to_vec())),
+        }
+    }
+}
+
+/// A custodian's token, ready to sign log entries the custodian writes alone
+/// (custodian drill, review).
+pub enum CustodianSigner {
+    /// An unlocked software identity's signing key.
+    Software {
+        /// Custodian.
+        custodian: String,
+        /// Token fingerprint.
+        token: String,
+        /// The key.
+        key: crate::sign::SigningKey,
+    },
+    /// YubiKeys: the card signs (PIN and touch asked when signing).
+    Yubikey {
+        /// Custodian.
+        custodian: String,
+        /// The custodian's YubiKey tokens (the first inserted one signs).
+        tokens: Vec<YubikeyDescriptor>,
+        /// The vault fingerprint shown at the PIN prompt.
+        vault_fingerprint: String,
+    },
+}
+
+impl CustodianSigner {
+    /// Signs a log entry through `ui`: `body_for` gives the entry's signed
+    /// body for a signer (the token that signs is part of it). Returns who
+    /// signed and the signature.
+    pub fn sign(
+        &self,
+        body_for: &mut dyn FnMut(&crate::log::Signer) -> Vec<u8>,
+        ui: &mut dyn crate::ui::Ui,
+    ) -> Result<(crate::log::Signer, Vec<u8>), TokenError> {
+        use crate::log::{Alg, Signer};
+        use crate::sign::Purpose;
+        match self {
+            CustodianSigner::Software {
+                custodian,
+                token,
+                key,
+            } => {
+                let signer = Signer::Custodian {
+                    custodian: custodian.clone(),
+                    token: token.clone(),
+                    alg: Alg::Ed25519,
+                };
+                let body = body_for(&signer);
+                let sig = key.sign(Purpose::LogEntry, &body).to_vec();
+                Ok((signer, sig))
+            }
+            CustodianSigner::Yubikey {
+                custodian,
+                tokens,
+                vault_fingerprint,
+            } => {
+                let refs: Vec<&YubikeyDescriptor> = tokens.iter().collect();
+                let signer_of = |index: usize| Signer::Custodian {
+                    custodian: custodian.clone(),
+                    token: tokens
+                        .get(index)
+                        .map(|y| TokenDescriptor::Yubikey(y.clone()).fingerprint())
+                        .unwrap_or_default(),
+                    alg: Alg::EcdsaP256,
+                };
+                let mut digest_for = |index: usize| {
+                    crate::sign::p256_digest(Purpose::LogEntry, &body_for(&signer_of(index)))
+                };
+                let (der, index) = self::yubikey::sign_digest(
+                    custodian,
+                    &refs,
+                    &mut digest_for,
+                    vault_fingerprint,
+                    ui,
+                )?;
+                Ok((signer_of(index), der))
+            }
+        }
+    }
+
+    /// The custodian who signs.
+    pub fn custodian(&self) -> &str {
+        match self {
+            CustodianSigner::Software { custodian, .. }
+            | CustodianSigner::Yubikey { custodian, .. } => custodian,
+        }
+    }
+}
+
 /// A share file opened by one of a custodian's tokens.
 pub struct OpenedShare {
     /// The share file's plaintext (the share envelope).
     pub plaintext: crate::secret::SecretBytes,
     /// Fingerprint of the token that opened it (logged: a spare's use shows).
     pub token: String,
+    /// The same custodian's token, ready to sign (None: a software identity
+    /// enrolled before format 2 has no recorded signing key).
+    pub signer: Option<CustodianSigner>,
 }
 
 /// The age recipients of a custodian's share file (one per token).
@@ -201,7 +315,7 @@ pub fn recipients(
             recipient: t.recipient().chars().take(100).collect(),
         };
         match t {
-            TokenDescriptor::Software { recipient } => {
+            TokenDescriptor::Software { recipient, .. } => {
                 let r: age::x25519::Recipient = recipient.parse().map_err(|_| bad())?;
                 out.push(Box::new(r));
             }
@@ -234,7 +348,7 @@ pub fn open_share(
     let software: Vec<&str> = tokens
         .iter()
         .filter_map(|t| match t {
-            TokenDescriptor::Software { recipient } => Some(recipient.as_str()),
+            TokenDescriptor::Software { recipient, .. } => Some(recipient.as_str()),
             _ => None,
         })
         .collect();
@@ -259,7 +373,16 @@ pub fn open_share(
             .get(index)
             .map(|t| t.fingerprint())
             .unwrap_or_default();
-        return Ok(OpenedShare { plaintext, token });
+        let signer = Some(CustodianSigner::Yubikey {
+            custodian: custodian.to_owned(),
+            tokens: yubikeys.iter().map(|y| (*y).clone()).collect(),
+            vault_fingerprint: vault_fingerprint.to_owned(),
+        });
+        return Ok(OpenedShare {
+            plaintext,
+            token,
+            signer,
+        });
     }
     if file.is_none() {
         let path = ui.text(
@@ -290,14 +413,21 @@ pub fn open_share(
     }
     let passphrase = ui.passphrase(custodian, crate::ui::PassphrasePurpose::Unlock)?;
     let identity = software::unlock(&bytes, &path, &passphrase)?;
-    let token = TokenDescriptor::Software {
-        recipient: header.recipient.clone(),
-    }
-    .fingerprint();
-    crate::ceremony::age_decrypt(identity.age_identity(), share_file, 4096)
+    let enrolled = tokens
+        .iter()
+        .find(|t| t.recipient() == header.recipient)
+        .cloned()
+        .unwrap_or(TokenDescriptor::Software {
+            recipient: header.recipient.clone(),
+            signing_key: None,
+        });
+    let token = enrolled.fingerprint();
+    let signer = software_signer(custodian, &enrolled, &identity);
+    agefile::decrypt(identity.age_identity(), share_file, 4096)
         .map(|z| OpenedShare {
             plaintext: crate::secret::SecretBytes::new(z.to_vec()),
             token,
+            signer,
         })
         .map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => TokenError::NotARecipient {
@@ -308,4 +438,89 @@ pub fn open_share(
                 why: other.to_string(),
             },
         })
+}
+
+/// The signer of an unlocked software identity, if its enrolled descriptor
+/// records the same signing key (a descriptor from before format 2 has none).
+fn software_signer(
+    custodian: &str,
+    enrolled: &TokenDescriptor,
+    identity: &software::SoftwareIdentity,
+) -> Option<CustodianSigner> {
+    let key = identity.signing_key();
+    let recorded = enrolled.signing_public()?;
+    (recorded.1 == key.public().0).then(|| CustodianSigner::Software {
+        custodian: custodian.to_owned(),
+        token: enrolled.fingerprint(),
+        key,
+    })
+}
+
+/// A custodian's signer without opening a share (a review): YubiKeys sign
+/// on the card when asked; a software identity is read from `supplied` (or
+/// its path asked) and unlocked with its passphrase now.
+pub fn signer_for(
+    custodian: &str,
+    tokens: &[TokenDescriptor],
+    supplied: &[SuppliedIdentity],
+    vault_fingerprint: &str,
+    ui: &mut dyn crate::ui::Ui,
+) -> Result<CustodianSigner, TokenError> {
+    let software: Vec<&TokenDescriptor> = tokens
+        .iter()
+        .filter(|t| matches!(t, TokenDescriptor::Software { .. }))
+        .collect();
+    let yubikeys: Vec<YubikeyDescriptor> = tokens
+        .iter()
+        .filter_map(|t| match t {
+            TokenDescriptor::Yubikey(y) => Some(y.clone()),
+            _ => None,
+        })
+        .collect();
+    let find = |bytes: &[u8], path: &str| {
+        software::header(bytes, path).ok().and_then(|h| {
+            software
+                .iter()
+                .find(|t| h.name == custodian && t.recipient() == h.recipient)
+                .map(|t| (*t).clone())
+        })
+    };
+    let mut file = supplied
+        .iter()
+        .find_map(|s| find(&s.bytes, &s.path).map(|t| (s.path.clone(), s.bytes.clone(), t)));
+    if file.is_none() && !yubikeys.is_empty() {
+        return Ok(CustodianSigner::Yubikey {
+            custodian: custodian.to_owned(),
+            tokens: yubikeys,
+            vault_fingerprint: vault_fingerprint.to_owned(),
+        });
+    }
+    if file.is_none() {
+        let path = ui.text(
+            &format!("identity.{custodian}"),
+            &format!("Path of {custodian}'s identity file"),
+        )?;
+        let bytes =
+            crate::fsutil::read_capped(std::path::Path::new(&path), software::MAX_FILE_SIZE)
+                .map_err(|e| software::SoftwareError::Malformed {
+                    path: path.clone(),
+                    why: e.to_string(),
+                })?;
+        let token = find(&bytes, &path).ok_or_else(|| TokenError::Unsupported {
+            custodian: custodian.into(),
+            label: "software identity".into(),
+            why: format!("{path} is not an identity enrolled for {custodian} in this vault"),
+        })?;
+        file = Some((path, bytes, token));
+    }
+    let (path, bytes, enrolled) = file.ok_or(TokenError::NotARecipient {
+        custodian: custodian.into(),
+    })?;
+    let passphrase = ui.passphrase(custodian, crate::ui::PassphrasePurpose::Unlock)?;
+    let identity = software::unlock(&bytes, &path, &passphrase)?;
+    software_signer(custodian, &enrolled, &identity).ok_or_else(|| TokenError::Unsupported {
+        custodian: custodian.into(),
+        label: "software identity".into(),
+        why: "its enrolled descriptor records no signing key (enrolled before format 2); re-enroll it and replace the token with `breakglass rekey --replace`".into(),
+    })
 }

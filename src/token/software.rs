@@ -109,18 +109,39 @@ impl SoftwareIdentity {
         &self.identity
     }
 
+    /// The custodian's signing key (Ed25519, derived from the identity).
+    pub fn signing_key(&self) -> crate::sign::SigningKey {
+        signing_key_of(&self.identity)
+    }
+
     /// The `AGE-SECRET-KEY-1…` text, for interop with stock `age -d -i`.
     pub fn to_age_secret_key(&self) -> SecretString {
         SecretString::new(self.identity.to_string().expose_secret().to_owned())
     }
 }
 
-/// Creates a new identity for `name`; returns the file bytes and the recipient.
+/// HKDF label of a software custodian's signing key (format 2), derived from
+/// the identity's secret key text.
+pub const INFO_SIGNING: &[u8] = b"breakglass/v2 software custodian signing key";
+
+fn signing_key_of(identity: &age::x25519::Identity) -> crate::sign::SigningKey {
+    let text = identity.to_string();
+    let hk = hkdf::Hkdf::<sha2::Sha256>::new(None, text.expose_secret().as_bytes());
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    // 32 bytes are always within HKDF-SHA256's output limit.
+    if hk.expand(INFO_SIGNING, seed.as_mut()).is_err() {
+        seed.fill(0);
+    }
+    crate::sign::SigningKey::from_seed(&seed)
+}
+
+/// Creates a new identity for `name`; returns the file bytes and the token
+/// descriptor (recipient and public signing key).
 pub fn create(
     name: &str,
     passphrase: &SecretString,
     params: KdfParams,
-) -> Result<(Vec<u8>, String), SoftwareError> {
+) -> Result<(Vec<u8>, crate::token::TokenDescriptor), SoftwareError> {
     if passphrase.expose().chars().count() < MIN_PASSPHRASE_CHARS {
         return Err(SoftwareError::WeakPassphrase);
     }
@@ -164,7 +185,11 @@ pub fn create(
         why: e.to_string(),
     })?;
     text.push('\n');
-    Ok((text.into_bytes(), recipient))
+    let token = crate::token::TokenDescriptor::Software {
+        recipient,
+        signing_key: Some(signing_key_of(&identity).public().to_hex()),
+    };
+    Ok((text.into_bytes(), token))
 }
 
 fn aad_bytes(
@@ -316,13 +341,21 @@ mod tests {
 
     #[test]
     fn create_unlock_round_trip() {
-        let (bytes, recipient) =
+        let (bytes, token) =
             create("alice", &pw("correct horse battery"), KdfParams::DEMO).unwrap();
+        let recipient = token.recipient().to_owned();
         let h = header(&bytes, "alice.identity").unwrap();
         assert_eq!(h.name, "alice");
         assert_eq!(h.recipient, recipient);
         let id = unlock(&bytes, "alice.identity", &pw("correct horse battery")).unwrap();
         assert_eq!(id.age_identity().to_public().to_string(), recipient);
+        let crate::token::TokenDescriptor::Software { signing_key, .. } = &token else {
+            panic!("software token")
+        };
+        assert_eq!(
+            signing_key.as_deref(),
+            Some(id.signing_key().public().to_hex().as_str())
+        );
         // The file never contains the secret key text.
         let text = String::from_utf8(bytes).unwrap();
         assert!(!text.contains(id.to_age_secret_key().expose()));

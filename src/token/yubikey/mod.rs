@@ -20,7 +20,10 @@
 
 mod error;
 mod pin;
+mod sign;
 mod slotcert;
+
+pub use sign::sign_digest;
 
 use std::cell::RefCell;
 use std::io::Read;

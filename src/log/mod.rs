@@ -1,20 +1,27 @@
 //! The append-only, hash-chained audit log (`log.jsonl`).
 //!
-//! Format `breakglass-log/1` (specification and test vectors in
-//! `docs/formats.md`): JSON Lines; each line is the canonical JSON
-//! ([`crate::encoding`]) of one entry, followed by `\n`:
+//! Format `breakglass-log/2` (specification and test vectors in
+//! `docs/formats.md`; format 1 lines stay readable): JSON Lines; each line is
+//! the canonical JSON ([`crate::encoding`]) of one entry, followed by `\n`:
 //!
 //! ```text
-//! {"data":{…},"event":E,"generation":G,"hash":H,"mac":M?,"prev":P,"seq":N,"time":T,"vault":V}
+//! {"data":{…},"event":E,"generation":G,"hash":H,"prev":P,"seq":N,"sig":SIG?,"time":T,"vault":V}
+//! SIG = {"by":"quorum","value":HEX128}
+//!     | {"alg":"ed25519"|"ecdsa-p256","by":"custodian","custodian":NAME,"token":FPR,"value":HEX}
 //! ```
 //!
 //! * `seq` starts at 1 and increases by one; `prev` is the previous entry's
 //!   `hash` (64 zeros for the first); `time` is RFC 3339 UTC.
 //! * `hash` = SHA-256 (hex) of the canonical JSON of the entry without `hash`.
-//! * `mac` (present only on entries written while the vault key of generation
-//!   `generation` was known, i.e. by a quorum) = HMAC-SHA256 under that
-//!   generation's log MAC key of the canonical JSON of the entry without
-//!   `hash` and `mac`. The hash covers the MAC.
+//! * `sig` says who wrote the entry: a quorum of generation `generation`
+//!   (Ed25519 under that generation's signing key `S_g`), or one custodian's
+//!   token. The signed body is the canonical JSON of the entry without `hash`
+//!   and without `sig.value` (so who signed is signed too), after the context
+//!   string of [`crate::sign::Purpose::LogEntry`]. The hash covers the
+//!   signature. Whose keys are valid is decided by [`trust`], from the log
+//!   itself: the vault's root entry and the certificates in `sealed` entries.
+//! * Format 1 entries carry `mac` instead (HMAC under a secret key); they are
+//!   read, chained and reported as format 1 history, never as signed.
 //! * Appends are one `write` of the whole line then `fsync`; a crash can
 //!   leave at worst a torn final line without `\n`, which [`verify`] reports
 //!   and `breakglass log repair` removes (itself logged).
@@ -30,10 +37,12 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+pub mod trust;
+
 use crate::clock::Timestamp;
 use crate::encoding::{self, hex, unhex};
-use crate::keys::MacKey;
 use crate::manifest::LogHead;
+use crate::sign::{Purpose, SigningKey};
 
 /// Hash that precedes the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -81,7 +90,161 @@ pub mod events {
     pub const INTEGRITY_OVERRIDE: &str = "integrity-override";
     /// A torn final line was removed.
     pub const LOG_REPAIRED: &str = "log-repaired";
+    /// A format 1 vault became format 2 (the new root of trust).
+    pub const MIGRATED: &str = "migrated";
+    /// A generation directory that was never certified was moved aside.
+    pub const GENERATION_SET_ASIDE: &str = "generation-set-aside";
+    /// A generation certified in the log whose commit was interrupted
+    /// (manifest.json not yet replaced) was installed.
+    pub const GENERATION_INSTALLED: &str = "generation-installed";
+    /// A receipt given with `--expect-receipt` matched the log.
+    pub const RECEIPT_CHECKED: &str = "receipt-checked";
 }
+
+/// Who signed an entry (format 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signer {
+    /// A quorum of the entry's generation (Ed25519, generation key).
+    Quorum,
+    /// One custodian's token.
+    Custodian {
+        /// Custodian name.
+        custodian: String,
+        /// Fingerprint of the token that signed.
+        token: String,
+        /// Signature algorithm.
+        alg: Alg,
+    },
+}
+
+/// Signature algorithms of custodian tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    /// Ed25519 (software custodians).
+    Ed25519,
+    /// ECDSA P-256 with SHA-256, DER (YubiKey custodians).
+    EcdsaP256,
+}
+
+impl Alg {
+    /// Spelling in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::Ed25519 => "ed25519",
+            Alg::EcdsaP256 => "ecdsa-p256",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Alg> {
+        match s {
+            "ed25519" => Some(Alg::Ed25519),
+            "ecdsa-p256" => Some(Alg::EcdsaP256),
+            _ => None,
+        }
+    }
+}
+
+/// How an entry is authenticated, as written (not yet checked: see [`trust`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seal {
+    /// Nothing: written before or without any key.
+    None,
+    /// Format 1 quorum MAC (hex); checkable only with the secret key.
+    Mac(String),
+    /// Format 2 signature.
+    Signed {
+        /// Who claims to have signed.
+        by: Signer,
+        /// Signature bytes.
+        value: Vec<u8>,
+    },
+}
+
+impl Seal {
+    /// The `sig` member for `by`, without its value (what is signed).
+    fn sig_object(by: &Signer) -> Map<String, Value> {
+        let mut o = Map::new();
+        match by {
+            Signer::Quorum => {
+                o.insert("by".into(), "quorum".into());
+            }
+            Signer::Custodian {
+                custodian,
+                token,
+                alg,
+            } => {
+                o.insert("alg".into(), alg.as_str().into());
+                o.insert("by".into(), "custodian".into());
+                o.insert("custodian".into(), custodian.clone().into());
+                o.insert("token".into(), token.clone().into());
+            }
+        }
+        o
+    }
+
+    fn parse(v: &Value) -> Result<(Signer, Vec<u8>), String> {
+        let Value::Object(o) = v else {
+            return Err("member 'sig' is not an object".into());
+        };
+        let s = |k: &str| -> Result<&str, String> {
+            o.get(k)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("member 'sig.{k}' missing or not a string"))
+        };
+        let value = s("value")?;
+        let bytes = crate::encoding::unhex_vec(value)
+            .filter(|b| !b.is_empty() && b.len() <= 128)
+            .ok_or("member 'sig.value' is not lower-case hex of 1 to 128 bytes")?;
+        let (by, allowed): (Signer, &[&str]) = match s("by")? {
+            "quorum" => (Signer::Quorum, &["by", "value"]),
+            "custodian" => {
+                let custodian = s("custodian")?;
+                if !crate::names::is_valid(custodian) {
+                    return Err("member 'sig.custodian' is not a valid custodian name".into());
+                }
+                let token = s("token")?;
+                if token.is_empty() || token.len() > 64 {
+                    return Err("member 'sig.token' is empty or too long".into());
+                }
+                let alg =
+                    Alg::parse(s("alg")?).ok_or("member 'sig.alg' is not ed25519 or ecdsa-p256")?;
+                (
+                    Signer::Custodian {
+                        custodian: custodian.into(),
+                        token: token.into(),
+                        alg,
+                    },
+                    &["alg", "by", "custodian", "token", "value"],
+                )
+            }
+            _ => return Err("member 'sig.by' is neither quorum nor custodian".into()),
+        };
+        if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(format!(
+                "unknown member 'sig.{}'",
+                k.chars().take(32).collect::<String>()
+            ));
+        }
+        Ok((by, bytes))
+    }
+}
+
+/// Who signs an entry being appended.
+pub enum By<'a> {
+    /// Nobody (no key is known yet, or a single command without a token).
+    Nobody,
+    /// The quorum, with the generation key.
+    Quorum(&'a SigningKey),
+    /// One custodian's token. It is called with a function that gives the
+    /// body to sign for a given signer (a custodian with a main and a spare
+    /// YubiKey learns which token signs only once one is inserted), and
+    /// returns the signer and the signature.
+    Custodian(&'a mut SignFn<'a>),
+}
+
+/// How a custodian's token signs: see [`By::Custodian`].
+pub type SignFn<'a> =
+    dyn FnMut(&mut dyn FnMut(&Signer) -> Vec<u8>) -> Result<(Signer, Vec<u8>), String> + 'a;
 
 /// One verified log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,8 +265,29 @@ pub struct Entry {
     pub prev: String,
     /// This entry's hash.
     pub hash: String,
-    /// MAC, when written by a quorum.
-    pub mac: Option<String>,
+    /// How the entry says it is authenticated (checked by [`trust`]).
+    pub seal: Seal,
+}
+
+impl Entry {
+    /// Whether the entry claims a quorum (format 2 signature or format 1 MAC).
+    pub fn claims_quorum(&self) -> bool {
+        matches!(
+            self.seal,
+            Seal::Mac(_)
+                | Seal::Signed {
+                    by: Signer::Quorum,
+                    ..
+                }
+        )
+    }
+
+    /// The bytes a format 2 signature covers: the canonical JSON of the
+    /// entry without `hash` and without `sig.value`.
+    pub fn signed_body(&self) -> Result<String, encoding::EncodingError> {
+        let o = entry_object(self, false)?;
+        encoding::canonical_json(&Value::Object(o))
+    }
 }
 
 /// Log errors (I/O and misuse; integrity findings are in [`VerifyReport`]).
@@ -125,6 +309,17 @@ pub enum LogError {
     /// Data could not be encoded canonically.
     #[error("log entry cannot be encoded: {0}")]
     Encoding(#[from] encoding::EncodingError),
+    /// An entry would be longer than any verifier accepts.
+    #[error("a '{event}' log entry would be {len} bytes, more than the {MAX_LINE}-byte line limit; nothing was written (shorten the ticket, reason or list that makes it long)")]
+    TooLong {
+        /// Event.
+        event: String,
+        /// Encoded length.
+        len: usize,
+    },
+    /// A custodian's token could not sign the entry.
+    #[error("the entry could not be signed: {0}")]
+    Sign(String),
 }
 
 /// What is wrong with a log, at the first bad line.
@@ -170,15 +365,23 @@ pub struct VerifyReport {
     pub torn_tail: Option<(u64, u64)>,
     /// Anchor status.
     pub anchor: AnchorStatus,
-    /// Entries carrying a quorum MAC.
-    pub with_mac: u64,
     /// Vault id seen in the log.
     pub vault: Option<String>,
+    /// Who wrote what: signatures checked, certified generations, forged
+    /// entries (over the verified prefix).
+    pub trust: trust::Trust,
 }
 
 impl VerifyReport {
-    /// True when the chain verified, nothing is torn and the anchor holds.
+    /// True when the chain verified, nothing is torn, the anchor holds and
+    /// no entry carries a signature that does not verify.
     pub fn is_intact(&self) -> bool {
+        self.chain_intact() && self.trust.findings.is_empty()
+    }
+
+    /// True when the chain verified, nothing is torn and the anchor holds
+    /// (signatures aside).
+    pub fn chain_intact(&self) -> bool {
         self.problem.is_none()
             && self.torn_tail.is_none()
             && matches!(
@@ -210,6 +413,18 @@ impl VerifyReport {
             )),
             _ => {}
         }
+        if let Some(f) = self.trust.findings.first() {
+            let more = self.trust.forged_count.saturating_sub(1);
+            out.push(format!(
+                "{}{}",
+                f.describe(),
+                if more > 0 {
+                    format!(" (and {more} more forged entries: see `breakglass log verify`)")
+                } else {
+                    String::new()
+                }
+            ));
+        }
         out.join("; ")
     }
 }
@@ -219,13 +434,6 @@ fn hash_of(obj: &Map<String, Value>) -> Result<String, encoding::EncodingError> 
     o.remove("hash");
     let text = encoding::canonical_json(&Value::Object(o))?;
     Ok(hex(&Sha256::digest(text.as_bytes())))
-}
-
-fn mac_input(obj: &Map<String, Value>) -> Result<String, encoding::EncodingError> {
-    let mut o = obj.clone();
-    o.remove("hash");
-    o.remove("mac");
-    encoding::canonical_json(&Value::Object(o))
 }
 
 /// Parses and checks one line on its own (canonical form, fields, own hash).
@@ -244,6 +452,7 @@ pub fn parse_line(line: &str) -> Result<Entry, String> {
             "mac",
             "prev",
             "seq",
+            "sig",
             "time",
             "vault",
         ]
@@ -274,13 +483,22 @@ pub fn parse_line(line: &str) -> Result<Entry, String> {
     unhex::<32>(&hash, "hash").map_err(|e| e.to_string())?;
     let prev = s("prev")?;
     unhex::<32>(&prev, "prev").map_err(|e| e.to_string())?;
-    let mac = match obj.get("mac") {
-        None => None,
-        Some(Value::String(m)) => {
+    let seal = match (obj.get("mac"), obj.get("sig")) {
+        (None, None) => Seal::None,
+        (Some(Value::String(m)), None) => {
             unhex::<32>(m, "mac").map_err(|e| e.to_string())?;
-            Some(m.clone())
+            Seal::Mac(m.clone())
         }
-        Some(_) => return Err("member 'mac' is not a string".into()),
+        (Some(_), None) => return Err("member 'mac' is not a string".into()),
+        (None, Some(sig)) => {
+            let (by, value) = Seal::parse(sig)?;
+            Seal::Signed { by, value }
+        }
+        (Some(_), Some(_)) => {
+            return Err(
+                "an entry carries either 'mac' (format 1) or 'sig' (format 2), not both".into(),
+            )
+        }
     };
     let event = s("event")?;
     if event.is_empty() || event.len() > 64 {
@@ -306,15 +524,18 @@ pub fn parse_line(line: &str) -> Result<Entry, String> {
         data,
         prev,
         hash,
-        mac,
+        seal,
     })
 }
 
-/// Verifies the log at `path`, calling `visit` for each verified entry.
+/// Verifies the log at `path`, calling `visit` for each entry of the
+/// verified chain with what [`trust`] found about who wrote it. Needs no
+/// secret: the chain, the anchor and every signature are checked with public
+/// data from the log itself.
 pub fn verify(
     path: &Path,
     anchor: Option<&LogHead>,
-    mut visit: impl FnMut(&Entry),
+    mut visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<VerifyReport, LogError> {
     let io = |source| LogError::Io {
         path: path.to_owned(),
@@ -328,9 +549,10 @@ pub fn verify(
         problem: None,
         torn_tail: None,
         anchor: AnchorStatus::NotChecked,
-        with_mac: 0,
         vault: None,
+        trust: trust::Trust::default(),
     };
+    let mut auth = trust::Authenticator::new();
     let mut prev_hash = GENESIS.to_owned();
     let mut offset = 0u64;
     let mut line_no = 0u64;
@@ -406,9 +628,6 @@ pub fn verify(
                 }
             }
         }
-        if entry.mac.is_some() {
-            report.with_mac += 1;
-        }
         report.vault.get_or_insert_with(|| entry.vault.clone());
         prev_hash = entry.hash.clone();
         report.entries += 1;
@@ -416,8 +635,10 @@ pub fn verify(
             hash: entry.hash.clone(),
             seq: entry.seq,
         });
-        visit(&entry);
+        let authn = auth.observe(&entry);
+        visit(&entry, &authn);
     }
+    report.trust = auth.finish();
     if let Some(a) = anchor {
         if !anchor_found && report.problem.is_none() {
             report.anchor = AnchorStatus::Truncated {
@@ -431,28 +652,10 @@ pub fn verify(
     Ok(report)
 }
 
-/// Checks the quorum MACs of `entries` of `generation` under `key`;
-/// returns (checked, failed sequence numbers).
-pub fn check_macs(entries: &[Entry], generation: u64, key: &MacKey) -> (u64, Vec<u64>) {
-    let mut checked = 0;
-    let mut failed = Vec::new();
-    for e in entries.iter().filter(|e| e.generation == generation) {
-        if let Some(mac) = &e.mac {
-            checked += 1;
-            let ok = entry_object(e)
-                .ok()
-                .and_then(|o| mac_input(&o).ok())
-                .zip(unhex::<32>(mac, "mac").ok())
-                .is_some_and(|(input, tag)| key.verify(input.as_bytes(), &tag));
-            if !ok {
-                failed.push(e.seq);
-            }
-        }
-    }
-    (checked, failed)
-}
-
-fn entry_object(e: &Entry) -> Result<Map<String, Value>, encoding::EncodingError> {
+fn entry_object(
+    e: &Entry,
+    with_value: bool,
+) -> Result<Map<String, Value>, encoding::EncodingError> {
     let mut o = Map::new();
     o.insert("data".into(), Value::Object(e.data.clone()));
     o.insert("event".into(), Value::String(e.event.clone()));
@@ -461,10 +664,28 @@ fn entry_object(e: &Entry) -> Result<Map<String, Value>, encoding::EncodingError
     o.insert("seq".into(), Value::from(e.seq));
     o.insert("time".into(), Value::String(e.time.to_rfc3339()));
     o.insert("vault".into(), Value::String(e.vault.clone()));
-    if let Some(m) = &e.mac {
-        o.insert("mac".into(), Value::String(m.clone()));
+    match &e.seal {
+        Seal::None => {}
+        Seal::Mac(m) => {
+            o.insert("mac".into(), Value::String(m.clone()));
+        }
+        Seal::Signed { by, value } => {
+            let mut sig = Seal::sig_object(by);
+            if with_value {
+                sig.insert("value".into(), Value::String(hex(value)));
+            }
+            o.insert("sig".into(), Value::Object(sig));
+        }
     }
     Ok(o)
+}
+
+/// The canonical line of an entry (without the final newline), as the log
+/// holds it: the inverse of [`parse_line`].
+pub fn encode_entry(e: &Entry) -> Result<String, encoding::EncodingError> {
+    let mut o = entry_object(e, true)?;
+    o.insert("hash".into(), Value::String(e.hash.clone()));
+    encoding::canonical_json(&Value::Object(o))
 }
 
 /// An open log, positioned at its verified head, for appending.
@@ -489,34 +710,79 @@ impl Log {
         self.head.as_ref()
     }
 
-    /// Builds the line for an entry (exposed for tests and tools).
+    /// Builds the line for an entry (exposed for tests and tools): chained
+    /// to the current head, signed by `by`, at most [`MAX_LINE`] bytes.
     pub fn build_line(
         &self,
         event: &str,
         generation: u64,
         data: Map<String, Value>,
         time: Timestamp,
-        mac: Option<&MacKey>,
+        by: By<'_>,
     ) -> Result<(String, LogHead), LogError> {
         let (seq, prev) = match &self.head {
             Some(h) => (h.seq + 1, h.hash.clone()),
             None => (1, GENESIS.to_owned()),
         };
-        let mut o = Map::new();
-        o.insert("data".into(), Value::Object(data));
-        o.insert("event".into(), Value::String(event.into()));
-        o.insert("generation".into(), Value::from(generation));
-        o.insert("prev".into(), Value::String(prev));
-        o.insert("seq".into(), Value::from(seq));
-        o.insert("time".into(), Value::String(time.to_rfc3339()));
-        o.insert("vault".into(), Value::String(self.vault.clone()));
-        if let Some(key) = mac {
-            let tag = key.tag(mac_input(&o)?.as_bytes());
-            o.insert("mac".into(), Value::String(hex(&tag)));
+        let mut entry = Entry {
+            seq,
+            time,
+            event: event.into(),
+            generation,
+            vault: self.vault.clone(),
+            data,
+            prev,
+            hash: String::new(),
+            seal: Seal::None,
+        };
+        match by {
+            By::Nobody => {}
+            By::Quorum(key) => {
+                entry.seal = Seal::Signed {
+                    by: Signer::Quorum,
+                    value: Vec::new(),
+                };
+                let body = entry.signed_body()?;
+                entry.seal = Seal::Signed {
+                    by: Signer::Quorum,
+                    value: key.sign(Purpose::LogEntry, body.as_bytes()).to_vec(),
+                };
+            }
+            By::Custodian(sign) => {
+                let mut failed = None;
+                let (signer, value) = {
+                    let mut body_for = |s: &Signer| -> Vec<u8> {
+                        let mut probe = entry.clone();
+                        probe.seal = Seal::Signed {
+                            by: s.clone(),
+                            value: Vec::new(),
+                        };
+                        match probe.signed_body() {
+                            Ok(b) => b.into_bytes(),
+                            Err(e) => {
+                                failed = Some(e);
+                                Vec::new()
+                            }
+                        }
+                    };
+                    sign(&mut body_for).map_err(LogError::Sign)?
+                };
+                if let Some(e) = failed {
+                    return Err(e.into());
+                }
+                entry.seal = Seal::Signed { by: signer, value };
+            }
         }
-        let hash = hash_of(&o)?;
-        o.insert("hash".into(), Value::String(hash.clone()));
-        let mut line = encoding::canonical_json(&Value::Object(o))?;
+        let unhashed = entry_object(&entry, true)?;
+        let hash = hash_of(&unhashed)?;
+        entry.hash = hash.clone();
+        let mut line = encode_entry(&entry)?;
+        if line.len() + 1 > MAX_LINE {
+            return Err(LogError::TooLong {
+                event: event.into(),
+                len: line.len() + 1,
+            });
+        }
         line.push('\n');
         Ok((line, LogHead { hash, seq }))
     }
@@ -527,9 +793,9 @@ impl Log {
         event: &str,
         generation: u64,
         data: Map<String, Value>,
-        mac: Option<&MacKey>,
+        by: By<'_>,
     ) -> Result<LogHead, LogError> {
-        let (line, head) = self.build_line(event, generation, data, Timestamp::now(), mac)?;
+        let (line, head) = self.build_line(event, generation, data, Timestamp::now(), by)?;
         crate::fsutil::append_durable(&self.path, line.as_bytes()).map_err(|source| {
             LogError::Io {
                 path: self.path.clone(),
