@@ -181,19 +181,49 @@ fn run_envelope(input: &[u8]) -> Outcome {
 
 /// Re-encodes a parsed entry from its fields (the writer's rules, spec §5).
 fn encode_entry(e: &log::Entry) -> String {
+    log::encode_entry(e).expect("a parsed entry re-encodes")
+}
+
+/// A format 1 line, built here from the spec (the library no longer writes
+/// format 1): `mac` = HMAC-SHA256 under the log MAC key of the canonical JSON
+/// without `hash` and `mac`; `hash` = SHA-256 of the canonical JSON without `hash`.
+fn v1_line(
+    head: Option<&LogHead>,
+    vid: &str,
+    event: &str,
+    data: Map<String, Value>,
+    t: &str,
+    key: Option<&breakglass::keys::MacKey>,
+) -> (String, LogHead) {
+    let (seq, prev) = head.map_or((1, log::GENESIS.to_owned()), |h| {
+        (h.seq + 1, h.hash.clone())
+    });
     let mut o = Map::new();
-    o.insert("data".into(), Value::Object(e.data.clone()));
-    o.insert("event".into(), Value::String(e.event.clone()));
-    o.insert("generation".into(), Value::from(e.generation));
-    o.insert("hash".into(), Value::String(e.hash.clone()));
-    if let Some(m) = &e.mac {
-        o.insert("mac".into(), Value::String(m.clone()));
+    o.insert("data".into(), Value::Object(data));
+    o.insert("event".into(), event.into());
+    o.insert("generation".into(), 1.into());
+    o.insert("prev".into(), prev.into());
+    o.insert("seq".into(), seq.into());
+    o.insert("time".into(), t.into());
+    o.insert("vault".into(), vid.into());
+    if let Some(k) = key {
+        let mac = k.tag(
+            canonical_json(&Value::Object(o.clone()))
+                .unwrap()
+                .as_bytes(),
+        );
+        o.insert("mac".into(), encoding::hex(&mac).into());
     }
-    o.insert("prev".into(), Value::String(e.prev.clone()));
-    o.insert("seq".into(), Value::from(e.seq));
-    o.insert("time".into(), Value::String(e.time.to_rfc3339()));
-    o.insert("vault".into(), Value::String(e.vault.clone()));
-    canonical_json(&Value::Object(o)).expect("a parsed entry re-encodes")
+    let hash = sha256_hex(
+        canonical_json(&Value::Object(o.clone()))
+            .unwrap()
+            .as_bytes(),
+    );
+    o.insert("hash".into(), hash.clone().into());
+    (
+        format!("{}\n", canonical_json(&Value::Object(o)).unwrap()),
+        LogHead { hash, seq },
+    )
 }
 
 /// One log line: the input is the line with its terminating `\n`.
@@ -215,7 +245,7 @@ fn run_log_chain(input: &[u8]) -> Outcome {
     let path = dir.path().join("log.jsonl");
     fs::write(&path, input).unwrap();
     let mut reencoded = Vec::new();
-    let report = log::verify(&path, None, |e| {
+    let report = log::verify(&path, None, |e, _| {
         reencoded.extend_from_slice(encode_entry(e).as_bytes());
         reencoded.push(b'\n');
     })
@@ -446,7 +476,7 @@ fn time(s: &str) -> Timestamp {
 fn test_log_lines() -> Vec<(String, LogHead)> {
     let vid = encoding::hex(&test_vault_id());
     let key = test_key().log_mac_key(&test_vault_id()).unwrap();
-    let mut log = Log::at_head(Path::new("unused"), &vid, None);
+    let mut head: Option<LogHead> = None;
     let mut out = Vec::new();
     let entries: [(&str, Map<String, Value>, &str, bool); 3] = [
         (
@@ -469,11 +499,16 @@ fn test_log_lines() -> Vec<(String, LogHead)> {
         ),
     ];
     for (event, data, t, with_mac) in entries {
-        let (line, head) = log
-            .build_line(event, 1, data, time(t), with_mac.then_some(&key))
-            .unwrap();
-        log = Log::at_head(Path::new("unused"), &vid, Some(head.clone()));
-        out.push((line, head));
+        let (line, h) = v1_line(
+            head.as_ref(),
+            &vid,
+            event,
+            data,
+            t,
+            with_mac.then_some(&key),
+        );
+        head = Some(h.clone());
+        out.push((line, h));
     }
     out
 }
@@ -492,6 +527,7 @@ fn test_manifest(spare: bool) -> Manifest {
     };
     let sw = |fill| TokenDescriptor::Software {
         recipient: test_recipient(fill),
+        signing_key: None,
     };
     let mut alice_tokens = vec![sw(0x11)];
     if spare {
@@ -507,10 +543,13 @@ fn test_manifest(spare: bool) -> Manifest {
             kind: "password".into(),
             name: "aws-root".into(),
         }],
-        format: breakglass::manifest::FORMAT.into(),
+        format: breakglass::manifest::FORMAT_V1.into(),
         generation: g,
+        genesis_key: None,
         log_head: heads[1].1.clone(),
-        mac: String::new(),
+        mac: None,
+        signatures: None,
+        signing_key: None,
         payload: PayloadRef {
             digest: sha256_hex(b"payload file"),
             file: format!("{dir}/payload.age"),
@@ -709,9 +748,34 @@ fn log_vector_macs_verify_under_the_test_key() {
         .map(|l| log::parse_line(l).unwrap())
         .collect();
     let key = test_key().log_mac_key(&test_vault_id()).unwrap();
-    assert_eq!(log::check_macs(&entries, 1, &key), (2, vec![]));
     let wrong = test_key().manifest_mac_key(&test_vault_id()).unwrap();
-    assert_eq!(log::check_macs(&entries, 1, &wrong), (2, vec![1, 2]));
+    let check = |k: &breakglass::keys::MacKey| -> (u64, Vec<u64>) {
+        let mut checked = 0;
+        let mut failed = Vec::new();
+        for e in &entries {
+            let log::Seal::Mac(mac) = &e.seal else {
+                continue;
+            };
+            checked += 1;
+            let mut o: Map<String, Value> =
+                match encoding::parse_canonical(&log::encode_entry(e).unwrap()).unwrap() {
+                    Value::Object(o) => o,
+                    _ => unreachable!(),
+                };
+            o.remove("hash");
+            o.remove("mac");
+            let input = canonical_json(&Value::Object(o)).unwrap();
+            if !k.verify(
+                input.as_bytes(),
+                &encoding::unhex::<32>(mac, "mac").unwrap(),
+            ) {
+                failed.push(e.seq);
+            }
+        }
+        (checked, failed)
+    };
+    assert_eq!(check(&key), (2, vec![]));
+    assert_eq!(check(&wrong), (2, vec![1, 2]));
 }
 
 #[test]
@@ -1040,20 +1104,20 @@ fn python_verifier_agrees_with_the_library() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.jsonl");
     let vid = encoding::hex(&test_vault_id());
-    let key = test_key().log_mac_key(&test_vault_id()).unwrap();
+    let key = test_key().signing_key(&test_vault_id()).unwrap();
     let mut log = Log::at_head(&path, &vid, None);
     log.append(
         log::events::VAULT_CREATED,
         1,
-        log_data! {"threshold" => 2, "custodians" => ["alice", "bob"]},
-        Some(&key),
+        log_data! {"threshold" => 2, "custodians" => ["alice", "bob"], "genesis_key" => key.public().to_hex(), "format" => 2},
+        log::By::Quorum(&key),
     )
     .unwrap();
     log.append(
         log::events::UNSEAL_REQUESTED,
         1,
         log_data! {"ticket" => "INC-1", "reason" => "naïve \u{1} \"quoted\" \\ reason\n", "n" => 9_007_199_254_740_992u64},
-        None,
+        log::By::Nobody,
     )
     .unwrap();
     let head = log
@@ -1061,10 +1125,10 @@ fn python_verifier_agrees_with_the_library() {
             log::events::SESSION_ENDED,
             1,
             log_data! {"how" => "timeout"},
-            Some(&key),
+            log::By::Quorum(&key),
         )
         .unwrap();
-    let report = log::verify(&path, None, |_| {}).unwrap();
+    let report = log::verify(&path, None, |_, _| {}).unwrap();
     assert!(report.is_intact());
     let receipt = format!("bg1:{vid}:{}:{}", head.seq, head.hash);
     assert_eq!(python_verify(&path, None), 0, "intact log");
@@ -1086,7 +1150,7 @@ fn python_verifier_agrees_with_the_library() {
     let text = fs::read_to_string(&path).unwrap();
     let tampered = dir.path().join("tampered.jsonl");
     fs::write(&tampered, text.replacen("INC-1", "INC-2", 1)).unwrap();
-    assert!(!log::verify(&tampered, None, |_| {}).unwrap().is_intact());
+    assert!(!log::verify(&tampered, None, |_, _| {}).unwrap().is_intact());
     assert_eq!(python_verify(&tampered, None), 1, "tampered log");
 
     // Torn tail.

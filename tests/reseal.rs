@@ -4,12 +4,12 @@
 
 mod common;
 
-use breakglass::ceremony::age_decrypt_for_tests as age_decrypt;
 use breakglass::envelope::Envelope;
 use breakglass::keys::MasterKey;
 use breakglass::manifest::Manifest;
 use breakglass::secret::SecretString;
 use breakglass::shamir;
+use breakglass::token::agefile::decrypt as age_decrypt;
 use common::{copy_dir, run_env, Fixture, PASSWORD};
 
 fn reseal_args(f: &Fixture, who: &[&str], extra: &[&str]) -> Vec<String> {
@@ -144,7 +144,7 @@ fn open_envelope(f: &Fixture, name: &str, file: &[u8]) -> Envelope {
         &SecretString::new(common::passphrase(name)),
     )
     .unwrap();
-    let plain = age_decrypt(id.age_identity(), file).unwrap();
+    let plain = age_decrypt(id.age_identity(), file, 1 << 20).unwrap();
     Envelope::decode(&plain).unwrap()
 }
 
@@ -317,9 +317,11 @@ fn session_past_its_limit_is_logged_as_expired() {
             reason: "session test".into(),
             entries: vec![],
             session_secs: 1,
-            override_broken_log: None,
-            identities: ids,
-            order: vec!["alice".into(), "bob".into()],
+            quorum: breakglass::ceremony::quorum::QuorumInput {
+                identities: ids,
+                order: vec!["alice".into(), "bob".into()],
+                ..Default::default()
+            },
         },
         &mut ui,
     )

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use breakglass::kdf::KdfParams;
 use breakglass::secret::SecretString;
-use breakglass::token::{software, CustodianDescriptor, TokenDescriptor};
+use breakglass::token::{software, CustodianDescriptor};
 
 pub const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
 pub const PASSWORD: &str = "Old-Secret-Password-42";
@@ -110,14 +110,14 @@ impl Fixture {
     /// Enrolls a software custodian `name` (demo KDF): writes `STEM.identity`
     /// and `STEM.custodian.json`; returns the descriptor's path.
     pub fn enroll(&self, name: &str, stem: &str) -> String {
-        let (bytes, recipient) =
+        let (bytes, token) =
             software::create(name, &SecretString::new(passphrase(name)), KdfParams::DEMO)
                 .expect("create identity");
         std::fs::write(self.path(&format!("{stem}.identity")), bytes).unwrap();
         let d = CustodianDescriptor {
             format: CustodianDescriptor::FORMAT.into(),
             name: name.into(),
-            tokens: vec![TokenDescriptor::Software { recipient }],
+            tokens: vec![token],
         };
         let path = self.path(&format!("{stem}.custodian.json"));
         std::fs::write(&path, serde_json::to_string_pretty(&d).unwrap()).unwrap();
