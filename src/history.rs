@@ -117,7 +117,45 @@ pub fn read(vault: &Vault, visit: impl FnMut(&Entry, &Authn)) -> Result<History>
     judge(vault.dir(), manifest, &bytes, report)
 }
 
-fn judge(dir: &Path, manifest: Manifest, bytes: &[u8], report: VerifyReport) -> Result<History> {
+/// When the log's own root entry is damaged: judges again with the trust
+/// rooted in manifest.json's genesis key, which the custodians confirm by
+/// comparing the vault fingerprint with their paper copy (it is shown before
+/// every PIN prompt). Returns None when that does not apply.
+pub fn read_rooted_in_manifest(vault: &Vault, first: &History) -> Result<Option<History>> {
+    let broken_root = first.report.trust.root.is_none() && first.report.problem.is_some();
+    if !first.manifest.is_v2() || !broken_root {
+        return Ok(None);
+    }
+    let (manifest, bytes) = vault.read_manifest()?;
+    let seed = manifest.genesis_public()?;
+    let report = log::verify_rooted(
+        &vault.log_path(),
+        Some(&manifest.log_head),
+        Some(seed),
+        |_, _| {},
+    )?;
+    judge(vault.dir(), manifest, &bytes, report).map(Some)
+}
+
+fn judge(
+    dir: &Path,
+    manifest: Manifest,
+    bytes: &[u8],
+    mut report: VerifyReport,
+) -> Result<History> {
+    if manifest.is_v2()
+        && report.problem.is_none()
+        && report.anchor == crate::log::AnchorStatus::Present
+        && report.entries <= manifest.log_head.seq
+    {
+        // A format 2 manifest's anchor is the entry before its `sealed`
+        // entry, which must follow it: a log that ends at the anchor was
+        // truncated past the seal.
+        report.anchor = crate::log::AnchorStatus::Truncated {
+            anchor_seq: manifest.log_head.seq + 1,
+            last_seq: report.entries,
+        };
+    }
     if !manifest.is_v2() {
         return Ok(History {
             manifest,

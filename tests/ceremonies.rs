@@ -422,7 +422,7 @@ fn log_verify_json_and_show() {
     let v = json(&r);
     assert_eq!(v["ok"], true);
     assert_eq!(v["entries"], 4);
-    assert_eq!(v["quorum_macs"], 4);
+    assert_eq!(v["signatures"]["quorum"], 4);
     let r = run(&["log", "show", "--vault", &f.vault()], "");
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("vault-created"));
@@ -485,8 +485,10 @@ fn corrupted_manifest_is_a_clear_error() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("manifest is malformed"), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"));
-    // A well-formed but altered manifest (here: its creation time) opens the
-    // shares, then fails the MAC under the rebuilt key: exit 1, nothing shown.
+    // A well-formed but altered manifest (here: its creation time) is
+    // certified by no sealed entry of the log: refused before any share is
+    // asked for (format 2; format 1 only noticed after the shares): exit 1,
+    // nothing shown.
     let created = text.find("\"created\":\"").unwrap() + 11;
     let mut altered = text.clone();
     altered.replace_range(created..created + 4, "2001");
@@ -495,7 +497,7 @@ fn corrupted_manifest_is_a_clear_error() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("not authenticated by the key the shares rebuilt"),
+            .contains("is certified by no sealed entry of the audit log"),
         "{}",
         r.stderr
     );

@@ -53,6 +53,11 @@ pub struct Checks<'a> {
     pub format1: bool,
     /// A receipt the log must hold.
     pub expect_receipt: Option<&'a Receipt>,
+    /// Whether an override may open a manifest the log no longer certifies
+    /// because the log was truncated before its seal (unseal only: opening
+    /// reveals nothing the quorum's own tokens do not decrypt, but a
+    /// generation nobody can show certified must never certify a successor).
+    pub truncated_override: bool,
 }
 
 /// Who asks, and why.
@@ -171,6 +176,7 @@ pub fn prepare_visiting(
         ticket,
         format1,
         expect_receipt,
+        ..
     } = checks;
     let mut watch = expect_receipt.cloned().map(receipt::Watch::new);
     let mut h = history::read(vault, |e, a| {
@@ -179,6 +185,16 @@ pub fn prepare_visiting(
         }
         visit(e, a)
     })?;
+    if let Some(rooted) = history::read_rooted_in_manifest(vault, &h)? {
+        ui.say(
+            Level::Warn,
+            &format!(
+                "The audit log's root entry is damaged; its history was checked from the genesis key in manifest.json instead. Compare the vault fingerprint {} with the paper copy before anyone types a PIN",
+                rooted.fingerprint()
+            ),
+        );
+        h = rooted;
+    }
     let receipt_problem = watch.as_ref().and_then(|w| {
         let check = w.finish(&h.report);
         (check != receipt::ReceiptCheck::Present).then(|| {
@@ -196,7 +212,14 @@ pub fn prepare_visiting(
                 vault.dir().display()
             )))
         }
-        Standing::NotCertified { .. } => return Err(history::untrusted(&h)),
+        Standing::NotCertified { .. } => {
+            let truncated = matches!(h.report.anchor, log::AnchorStatus::Truncated { .. });
+            if !(checks.truncated_override && truncated) {
+                return Err(history::untrusted(&h));
+            }
+            // Its own signature must hold even so.
+            h.manifest.verify_signatures(None)?;
+        }
         _ => {}
     }
     let mut log = Log::at_head(
@@ -204,7 +227,10 @@ pub fn prepare_visiting(
         &h.manifest.vault_id,
         h.report.head.clone(),
     );
-    let superseded = matches!(h.standing, Standing::Superseded { .. });
+    let superseded = matches!(
+        h.standing,
+        Standing::Superseded { .. } | Standing::NotCertified { .. }
+    );
     if superseded || !h.report.is_intact() || receipt_problem.is_some() {
         log = overridden(
             vault,
@@ -279,7 +305,9 @@ fn overridden(
         return Err(Error::LogBroken { explanation });
     }
     let Some(reason) = override_reason else {
-        let kind = if h.manifest_problem().is_some() || receipt_problem.is_some() {
+        let kind = if (h.manifest_problem().is_some() && r.chain_intact())
+            || receipt_problem.is_some()
+        {
             Error::Untrusted {
                 explanation: format!(
                     "{explanation}. Nothing was opened. In an emergency, proceed with --override-broken-log \"<reason>\" (the override is itself logged)"
@@ -367,6 +395,7 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
             ticket: ticket.as_deref(),
             format1: req.format1,
             expect_receipt: input.expect_receipt.as_ref(),
+            truncated_override: req.event == events::UNSEAL_REQUESTED,
         },
         ui,
     )?;

@@ -535,6 +535,17 @@ pub fn parse_line(line: &str) -> Result<Entry, String> {
 pub fn verify(
     path: &Path,
     anchor: Option<&LogHead>,
+    visit: impl FnMut(&Entry, &trust::Authn),
+) -> Result<VerifyReport, LogError> {
+    verify_rooted(path, anchor, None, visit)
+}
+
+/// [`verify`], rooted in `seed` (a genesis key from outside the log) when
+/// given: for a log whose own root entry is damaged.
+pub fn verify_rooted(
+    path: &Path,
+    anchor: Option<&LogHead>,
+    seed: Option<crate::sign::PublicKey>,
     mut visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<VerifyReport, LogError> {
     let io = |source| LogError::Io {
@@ -552,7 +563,7 @@ pub fn verify(
         vault: None,
         trust: trust::Trust::default(),
     };
-    let mut auth = trust::Authenticator::new();
+    let mut auth = seed.map_or_else(trust::Authenticator::new, trust::Authenticator::seeded);
     let mut prev_hash = GENESIS.to_owned();
     let mut offset = 0u64;
     let mut line_no = 0u64;
@@ -580,26 +591,30 @@ pub fn verify(
             break;
         }
         offset += n as u64;
-        let text = match std::str::from_utf8(&buf[..n - 1]) {
-            Ok(t) => t,
-            Err(_) => {
-                report.problem = Some(Problem {
-                    line: line_no,
-                    what: "not UTF-8".into(),
-                });
-                break;
-            }
+        let Ok(text) = std::str::from_utf8(&buf[..n - 1]) else {
+            report.problem.get_or_insert(Problem {
+                line: line_no,
+                what: "not UTF-8".into(),
+            });
+            continue;
         };
         let entry = match parse_line(text) {
             Ok(e) => e,
             Err(what) => {
-                report.problem = Some(Problem {
+                report.problem.get_or_insert(Problem {
                     line: line_no,
                     what,
                 });
-                break;
+                continue;
             }
         };
+        if report.problem.is_some() {
+            // Past a break nothing is counted or visited, but certificates
+            // are self-authenticating: one edited line must not make the
+            // current generation unverifiable (the break stays reported).
+            auth.salvage(&entry);
+            continue;
+        }
         let expected_seq = report.entries + 1;
         let fail = if entry.seq != expected_seq {
             Some(format!(
@@ -618,7 +633,8 @@ pub fn verify(
                 line: line_no,
                 what,
             });
-            break;
+            auth.salvage(&entry);
+            continue;
         }
         if let Some(a) = anchor {
             if a.seq == entry.seq {
