@@ -164,7 +164,7 @@ pub fn unhex<const N: usize>(s: &str, field: &'static str) -> Result<[u8; N], En
 /// Lower-case hex of any even length to bytes (`None` when not).
 pub fn unhex_vec(s: &str) -> Option<Vec<u8>> {
     let bytes = s.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     bytes

@@ -21,7 +21,7 @@ use breakglass::log_data;
 use breakglass::manifest::{generation_dir, sha256_hex, CustodianRecord, Manifest, PayloadRef};
 use breakglass::payload::{Entry, Payload};
 use breakglass::secret::SecretString;
-use breakglass::token::{self, agefile, software, CustodianDescriptor, TokenDescriptor};
+use breakglass::token::{self, agefile, software, CustodianDescriptor};
 use common::{run, run_env, Fixture, PASSWORD};
 use serde_json::Value;
 
@@ -415,7 +415,7 @@ fn attack_3_a_forged_entry_is_named_and_never_blocks_an_emergency() {
     let f = Fixture::new(2, 2);
     answers(&f);
     let vault = manifest_of(&f).vault_id;
-    let mut log = Log::at_head(&f.log_path(), &vault, Some(head_of(&f)));
+    let log = Log::at_head(&f.log_path(), &vault, Some(head_of(&f)));
     let (line, _) = log
         .build_line(
             log::events::DRILL,

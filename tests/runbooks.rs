@@ -130,22 +130,24 @@ const TOKENS: [(&str, [u8; 3]); 5] = [
 ];
 
 /// Commands that touch no token.
-const NO_TOKEN: [&str; 7] = [
+const NO_TOKEN: [&str; 6] = [
     "breakglass --version",
     "breakglass init ",
     "breakglass log ",
     "breakglass status ",
     "breakglass report ",
-    "breakglass review ",
     "printf ",
 ];
 
-/// Commands where each `--custodian NAME` presents with their token.
-const PRESENTING: [&str; 4] = [
+/// Commands where each `--custodian NAME` presents with their token (a
+/// review is signed by the recording custodian's token).
+const PRESENTING: [&str; 6] = [
     "breakglass unseal ",
     "breakglass reseal ",
     "breakglass rekey ",
     "breakglass drill ",
+    "breakglass review ",
+    "breakglass migrate ",
 ];
 
 /// The tokens (by serial variable, in slot order) a YubiKey-track line needs
