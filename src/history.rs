@@ -156,18 +156,30 @@ fn judge(
             last_seq: report.entries,
         };
     }
-    if !manifest.is_v2() {
-        return Ok(History {
-            manifest,
-            standing: Standing::Format1,
-            report,
-        });
-    }
-    let digest = crate::manifest::sha256_hex(bytes);
-    let genesis = manifest.genesis_public()?;
-    let verdict = report
-        .trust
-        .check_manifest(manifest.generation, &genesis, &digest);
+    let verdict = if manifest.is_v2() {
+        let digest = crate::manifest::sha256_hex(bytes);
+        let genesis = manifest.genesis_public()?;
+        report
+            .trust
+            .check_manifest(manifest.generation, &genesis, &digest)
+    } else {
+        // A format 1 manifest is current unless the log already certifies a
+        // format 2 generation (a migration interrupted after its commit point).
+        match report.trust.newest() {
+            None => {
+                return Ok(History {
+                    manifest,
+                    standing: Standing::Format1,
+                    report,
+                })
+            }
+            Some(n) => ManifestVerdict::Superseded {
+                generation: n.generation,
+                digest: n.manifest_digest.clone().unwrap_or_default(),
+                seq: n.seq,
+            },
+        }
+    };
     let standing = match verdict {
         ManifestVerdict::Current { .. } => Standing::Current,
         ManifestVerdict::NotCertified { why } => Standing::NotCertified { why },

@@ -425,6 +425,23 @@ impl Authenticator {
         if self.t.root.is_none() {
             return self.before_root(e);
         }
+        // A migration interrupted between its `migrated` root and the
+        // `sealed` entry certifying its manifest committed nothing: the next
+        // migration's root replaces it (as a never-certified generation
+        // directory is replaced), but only while no certificate exists.
+        if e.event == super::events::MIGRATED && self.t.newest().is_none() {
+            if let Some(old) = self.t.root.take() {
+                let replaced = self.before_root(e);
+                if matches!(replaced, Authn::Quorum) {
+                    self.t
+                        .generations
+                        .retain(|c| !(c.key == old.key && c.manifest_digest.is_none()));
+                } else {
+                    self.t.root = Some(old);
+                }
+                return replaced;
+            }
+        }
         if matches!(e.seal, Seal::Signed { .. }) && e.generation < self.active {
             return forged(&format!(
                 "is signed under generation {} after generation {} had taken over: the key of a dead generation",
