@@ -1,0 +1,258 @@
+//! Verifying a log: the chain (canonical form, sequence, links, one vault),
+//! the anchor the manifest records, and — through [`super::trust`] — every
+//! signature, in one streaming pass with bounded memory.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use super::entry::{parse_line, Entry};
+use super::{trust, LogError, GENESIS, MAX_LINE};
+use crate::manifest::LogHead;
+
+/// What is wrong with a log, at the first bad line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line number.
+    pub line: u64,
+    /// Description.
+    pub what: String,
+}
+
+/// Whether the anchor recorded in the manifest is still in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnchorStatus {
+    /// No anchor was given.
+    NotChecked,
+    /// The entry `seq` has the recorded hash.
+    Present,
+    /// The log ends before the anchored entry: truncated.
+    Truncated {
+        /// Anchored sequence number.
+        anchor_seq: u64,
+        /// Last sequence number present.
+        last_seq: u64,
+    },
+    /// The entry at `seq` has a different hash: rewritten.
+    Mismatch {
+        /// Anchored sequence number.
+        anchor_seq: u64,
+    },
+}
+
+/// Result of verifying a log.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    /// Entries that verified (before any problem).
+    pub entries: u64,
+    /// Head of the verified prefix.
+    pub head: Option<LogHead>,
+    /// First integrity problem (later entries are not trusted).
+    pub problem: Option<Problem>,
+    /// A torn final line (crash during append): byte offset and length.
+    pub torn_tail: Option<(u64, u64)>,
+    /// Anchor status.
+    pub anchor: AnchorStatus,
+    /// Vault id seen in the log.
+    pub vault: Option<String>,
+    /// Who wrote what: signatures checked, certified generations, forged
+    /// entries (over the verified prefix).
+    pub trust: trust::Trust,
+}
+
+impl VerifyReport {
+    /// True when the chain verified, nothing is torn, the anchor holds and
+    /// no entry carries a signature that does not verify.
+    pub fn is_intact(&self) -> bool {
+        self.chain_intact() && self.trust.findings.is_empty()
+    }
+
+    /// True when the chain verified, nothing is torn and the anchor holds
+    /// (signatures aside).
+    pub fn chain_intact(&self) -> bool {
+        self.problem.is_none()
+            && self.torn_tail.is_none()
+            && matches!(
+                self.anchor,
+                AnchorStatus::Present | AnchorStatus::NotChecked
+            )
+    }
+
+    /// One paragraph explaining what is wrong (empty when intact).
+    pub fn explain(&self) -> String {
+        let mut out = Vec::new();
+        if let Some(p) = &self.problem {
+            out.push(format!(
+                "entry on line {} does not verify: {} (the log was edited, reordered or had lines removed there)",
+                p.line, p.what
+            ));
+        }
+        if let Some((off, len)) = self.torn_tail {
+            out.push(format!(
+                "the last line is torn ({len} bytes at offset {off}, an append interrupted by a crash); run `breakglass log repair` to remove it"
+            ));
+        }
+        match &self.anchor {
+            AnchorStatus::Truncated { anchor_seq, last_seq } => out.push(format!(
+                "the log ends at entry {last_seq} but the sealed manifest records entry {anchor_seq}: the log was truncated"
+            )),
+            AnchorStatus::Mismatch { anchor_seq } => out.push(format!(
+                "entry {anchor_seq} differs from the one recorded in the sealed manifest: the log was rewritten"
+            )),
+            _ => {}
+        }
+        if let Some(f) = self.trust.findings.first() {
+            let more = self.trust.forged_count.saturating_sub(1);
+            out.push(format!(
+                "{}{}",
+                f.describe(),
+                if more > 0 {
+                    format!(" (and {more} more forged entries: see `breakglass log verify`)")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        out.join("; ")
+    }
+}
+
+/// Verifies the log at `path`, calling `visit` for each entry of the
+/// verified chain with what [`trust`] found about who wrote it. Needs no
+/// secret: the chain, the anchor and every signature are checked with public
+/// data from the log itself.
+pub fn verify(
+    path: &Path,
+    anchor: Option<&LogHead>,
+    visit: impl FnMut(&Entry, &trust::Authn),
+) -> Result<VerifyReport, LogError> {
+    verify_rooted(path, anchor, None, visit)
+}
+
+/// [`verify`], rooted in `seed` (a genesis key from outside the log) when
+/// given: for a log whose own root entry is damaged.
+pub fn verify_rooted(
+    path: &Path,
+    anchor: Option<&LogHead>,
+    seed: Option<crate::sign::PublicKey>,
+    mut visit: impl FnMut(&Entry, &trust::Authn),
+) -> Result<VerifyReport, LogError> {
+    let io = |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut report = VerifyReport {
+        entries: 0,
+        head: None,
+        problem: None,
+        torn_tail: None,
+        anchor: AnchorStatus::NotChecked,
+        vault: None,
+        trust: trust::Trust::default(),
+    };
+    let mut auth = seed.map_or_else(trust::Authenticator::new, trust::Authenticator::seeded);
+    let mut prev_hash = GENESIS.to_owned();
+    let mut offset = 0u64;
+    let mut line_no = 0u64;
+    let mut buf = Vec::with_capacity(1024);
+    let mut anchor_found = false;
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if buf.last() != Some(&b'\n') {
+            if n > MAX_LINE {
+                report.problem = Some(Problem {
+                    line: line_no,
+                    what: format!("line longer than {MAX_LINE} bytes"),
+                });
+            } else {
+                report.torn_tail = Some((offset, n as u64));
+            }
+            break;
+        }
+        offset += n as u64;
+        let Ok(text) = std::str::from_utf8(&buf[..n - 1]) else {
+            report.problem.get_or_insert(Problem {
+                line: line_no,
+                what: "not UTF-8".into(),
+            });
+            continue;
+        };
+        let entry = match parse_line(text) {
+            Ok(e) => e,
+            Err(what) => {
+                report.problem.get_or_insert(Problem {
+                    line: line_no,
+                    what,
+                });
+                continue;
+            }
+        };
+        if report.problem.is_some() {
+            // Past a break nothing is counted or visited, but certificates
+            // are self-authenticating: one edited line must not make the
+            // current generation unverifiable (the break stays reported).
+            auth.salvage(&entry);
+            continue;
+        }
+        let expected_seq = report.entries + 1;
+        let fail = if entry.seq != expected_seq {
+            Some(format!(
+                "sequence number {} where {} was expected",
+                entry.seq, expected_seq
+            ))
+        } else if entry.prev != prev_hash {
+            Some("it does not chain to the previous entry".into())
+        } else if report.vault.as_ref().is_some_and(|v| v != &entry.vault) {
+            Some("it belongs to another vault".into())
+        } else {
+            None
+        };
+        if let Some(what) = fail {
+            report.problem = Some(Problem {
+                line: line_no,
+                what,
+            });
+            auth.salvage(&entry);
+            continue;
+        }
+        if let Some(a) = anchor {
+            if a.seq == entry.seq {
+                anchor_found = true;
+                if a.hash != entry.hash {
+                    report.anchor = AnchorStatus::Mismatch { anchor_seq: a.seq };
+                }
+            }
+        }
+        report.vault.get_or_insert_with(|| entry.vault.clone());
+        prev_hash = entry.hash.clone();
+        report.entries += 1;
+        report.head = Some(LogHead {
+            hash: entry.hash.clone(),
+            seq: entry.seq,
+        });
+        let authn = auth.observe(&entry);
+        visit(&entry, &authn);
+    }
+    report.trust = auth.finish();
+    if let Some(a) = anchor {
+        if !anchor_found && report.problem.is_none() {
+            report.anchor = AnchorStatus::Truncated {
+                anchor_seq: a.seq,
+                last_seq: report.entries,
+            };
+        } else if anchor_found && report.anchor == AnchorStatus::NotChecked {
+            report.anchor = AnchorStatus::Present;
+        }
+    }
+    Ok(report)
+}
