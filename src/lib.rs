@@ -28,6 +28,7 @@ pub mod passgen;
 pub mod payload;
 pub mod secret;
 pub mod shamir;
+pub mod text;
 pub mod token;
 pub mod totp;
 pub mod ui;
