@@ -14,6 +14,8 @@ use breakglass::payload::Entry;
 use breakglass::token::{software, CustodianDescriptor, SuppliedIdentity, TokenDescriptor};
 use breakglass::ui::{Answers, Level, Ui};
 
+use super::out::{self, outln};
+
 const CUSTODIANS: [(&str, &str); 3] = [
     ("alice", "demo passphrase of alice"),
     ("bob", "demo passphrase of bob"),
@@ -44,7 +46,8 @@ impl Ui for Printer {
             Level::Info => "   ",
             Level::Warn => "  !",
         };
-        println!("{mark} {text}");
+        // A write error here shows at the next line the walk prints.
+        let _ = outln!("{mark} {text}");
     }
     fn confirm(&mut self, i: &str, q: &str) -> std::result::Result<bool, breakglass::ui::UiError> {
         self.0.confirm(i, q)
@@ -64,7 +67,7 @@ impl Ui for Printer {
         c: &str,
         p: breakglass::ui::PassphrasePurpose,
     ) -> std::result::Result<breakglass::secret::SecretString, breakglass::ui::UiError> {
-        println!("    {c} types their passphrase");
+        let _ = outln!("    {c} types their passphrase");
         self.0.passphrase(c, p)
     }
     fn pin(
@@ -92,13 +95,14 @@ impl Ui for Printer {
         self.0.choose(i, q, o)
     }
     fn reveal(&mut self, label: &str, value: &breakglass::secret::SecretString) {
-        println!("    NEW VALUE {label}: {}", value.expose());
+        let _ = out::raw(&format!("    NEW VALUE {label}: {}\n", value.expose()));
         self.0.reveal(label, value)
     }
 }
 
-fn heading(n: usize, text: &str) {
-    println!("\n[{n}/{STEPS}] {text}");
+fn heading(n: usize, text: &str) -> Result<()> {
+    outln!()?;
+    outln!("[{n}/{STEPS}] {text}")
 }
 
 /// Copies of the named custodians' identity files, in that order.
@@ -132,11 +136,11 @@ fn enroll(base: &Path, name: &str, pass: &str) -> Result<(CustodianDescriptor, S
         name: name.into(),
         tokens: vec![TokenDescriptor::Software { recipient }],
     };
-    println!(
+    outln!(
         "  - {name}: identity {} · token {}",
         path.display(),
         d.tokens[0].fingerprint()
-    );
+    )?;
     Ok((
         d,
         SuppliedIdentity {
@@ -160,22 +164,22 @@ pub fn run(dir: Option<PathBuf>, keep: bool) -> Result<u8> {
     };
     breakglass::fsutil::create_dir_durable(&base).map_err(io(&base))?;
     let result = walk(&base);
-    if remove {
+    let said = if remove {
         let _ = std::fs::remove_dir_all(&base);
-        println!("\nDemo directory {} removed.", base.display());
+        outln!().and_then(|()| outln!("Demo directory {} removed.", base.display()))
     } else {
-        println!("\nDemo files kept in {}.", base.display());
-    }
-    result
+        outln!().and_then(|()| outln!("Demo files kept in {}.", base.display()))
+    };
+    result.and_then(|code| said.map(|()| code))
 }
 
 fn walk(base: &Path) -> Result<u8> {
-    println!(
+    outln!(
         "=== breakglass DEMO — throwaway vault in {} ===",
         base.display()
-    );
-    println!("Software custodians with demo-grade KDF parameters and printed passphrases:");
-    println!("never do this with real credentials.");
+    )?;
+    outln!("Software custodians with demo-grade KDF parameters and printed passphrases:")?;
+    outln!("never do this with real credentials.")?;
     let mut answers = Answers::default();
     for (name, pass) in CUSTODIANS.iter().chain([&JOINER]) {
         answers.set_passphrase(name, pass);
@@ -186,7 +190,7 @@ fn walk(base: &Path) -> Result<u8> {
     let anchors = breakglass::attestation::TrustAnchors::yubico()
         .map_err(|e| Error::Usage(format!("attestation roots: {e}")))?;
 
-    heading(1, "Enroll three custodians (alice, bob, carol)");
+    heading(1, "Enroll three custodians (alice, bob, carol)")?;
     let mut descriptors = Vec::new();
     let mut identities = Vec::new();
     for (name, pass) in CUSTODIANS {
@@ -198,7 +202,7 @@ fn walk(base: &Path) -> Result<u8> {
     heading(
         2,
         "Setup ceremony: 2-of-3 vault with a sample break-glass password and MFA seed",
-    );
+    )?;
     let vault = base.join("vault");
     let sealed = init::init(
         init::InitOptions {
@@ -223,16 +227,16 @@ fn walk(base: &Path) -> Result<u8> {
         },
         &mut ui,
     )?;
-    println!(
+    outln!(
         "    vault fingerprint {} (custodians write it down)",
         sealed.fingerprint
-    );
-    println!(
+    )?;
+    outln!(
         "    receipt {}",
         crate::cli::output::receipt(&sealed.vault_id, &sealed.receipt)
-    );
+    )?;
 
-    heading(3, "Emergency unseal by alice and bob, ticket DEMO-1");
+    heading(3, "Emergency unseal by alice and bob, ticket DEMO-1")?;
     let session = unseal::unseal(
         unseal::UnsealOptions {
             dir: vault.clone(),
@@ -249,16 +253,16 @@ fn walk(base: &Path) -> Result<u8> {
     let now = breakglass::clock::Timestamp::now();
     for e in session.entries() {
         for line in crate::cli::entry_text(e, now).lines() {
-            println!("    | {line}");
+            out::raw(&format!("    | {line}\n"))?;
         }
     }
     let head = session.end(unseal::EndReason::OneShot)?;
-    println!("  - session ended and logged (entry {})", head.seq);
+    outln!("  - session ended and logged (entry {})", head.seq)?;
 
     heading(
         4,
         "Rotation and reseal by bob and carol: new password, new MFA seed",
-    );
+    )?;
     let resealed = reseal::reseal(
         reseal::ResealOptions {
             dir: vault.clone(),
@@ -277,12 +281,13 @@ fn walk(base: &Path) -> Result<u8> {
         },
         &mut ui,
     )?;
-    println!(
+    outln!(
         "    new vault fingerprint {} (generation {})",
-        resealed.fingerprint, resealed.generation
-    );
+        resealed.fingerprint,
+        resealed.generation
+    )?;
 
-    heading(5, "Post-incident review of DEMO-1 (due within 5 days)");
+    heading(5, "Post-incident review of DEMO-1 (due within 5 days)")?;
     let reviewed = review::record(
         review::ReviewOptions {
             dir: vault.clone(),
@@ -291,16 +296,16 @@ fn walk(base: &Path) -> Result<u8> {
         },
         &mut ui,
     )?;
-    println!(
+    outln!(
         "  - review recorded for grant(s) {:?}, document sha256 {}",
         reviewed.grants,
         &reviewed.document_sha256[..16]
-    );
+    )?;
 
     heading(
         6,
         "Drills: alice proves her share; bob and carol drill the whole quorum path",
-    );
+    )?;
     let alone = drill::custodian_drill(
         drill::CustodianDrillOptions {
             dir: vault.clone(),
@@ -318,12 +323,12 @@ fn walk(base: &Path) -> Result<u8> {
         &mut ui,
     )?;
     for d in [&alone, &quorum] {
-        println!(
+        outln!(
             "  - {} drill of {}: {}",
             d.kind,
             d.custodians.join(", "),
             if d.ok { "passed" } else { "FAILED" }
-        );
+        )?;
         if !d.ok {
             return Err(Error::Usage(format!(
                 "demo: the {} drill failed: {}",
@@ -336,7 +341,7 @@ fn walk(base: &Path) -> Result<u8> {
     heading(
         7,
         "Custodian change (rekey) by alice and bob: dave joins, carol leaves",
-    );
+    )?;
     let (dave, dave_id) = enroll(base, JOINER.0, JOINER.1)?;
     identities.push(dave_id);
     let rekeyed = rekey::rekey(
@@ -356,18 +361,19 @@ fn walk(base: &Path) -> Result<u8> {
         },
         &mut ui,
     )?;
-    println!(
+    outln!(
         "    new vault fingerprint {} (generation {}); carol's share is dead",
-        rekeyed.fingerprint, rekeyed.generation
-    );
+        rekeyed.fingerprint,
+        rekeyed.generation
+    )?;
 
-    heading(8, "Status: what is owed");
+    heading(8, "Status: what is owed")?;
     let v = breakglass::vault::Vault::open(&vault)?;
     let (m, _) = v.read_manifest()?;
     let status =
         breakglass::governance::status(&v.log_path(), &m, breakglass::clock::Timestamp::now())?;
     let names: Vec<&str> = status.custodians.iter().map(|c| c.name.as_str()).collect();
-    println!(
+    outln!(
         "  - generation {}, {} of {} custodians ({}); activations: {}; open sessions: {}",
         status.generation,
         status.threshold,
@@ -375,41 +381,47 @@ fn walk(base: &Path) -> Result<u8> {
         names.join(", "),
         status.activations,
         status.open_sessions.len()
-    );
+    )?;
     for o in &status.obligations {
-        println!("    {}", o.describe());
+        outln!("    {}", o.describe())?;
     }
-    println!(
+    outln!(
         "  - overdue: {} (rotation and review of DEMO-1 are fulfilled)",
         status.overdue().count()
-    );
+    )?;
 
-    heading(9, "Verify the audit log");
+    heading(9, "Verify the audit log")?;
+    let mut shown: Result<()> = Ok(());
     let report = log::verify(&v.log_path(), Some(&m.log_head), |e| {
-        println!(
-            "    {:>3} {} {:<22} {}",
-            e.seq,
-            e.time.to_rfc3339(),
-            e.event,
-            if e.mac.is_some() { "(quorum)" } else { "" }
-        );
+        if shown.is_ok() {
+            shown = outln!(
+                "    {:>3} {} {:<22} {}",
+                e.seq,
+                e.time.to_rfc3339(),
+                e.event,
+                if e.mac.is_some() { "(quorum)" } else { "" }
+            );
+        }
     })?;
+    shown?;
     if !report.is_intact() {
         return Err(Error::LogBroken {
             explanation: report.explain(),
         });
     }
-    println!(
+    outln!(
         "  - log OK: {} entries, {} quorum-authenticated",
-        report.entries, report.with_mac
-    );
+        report.entries,
+        report.with_mac
+    )?;
 
-    heading(10, "Receipt for the tickets");
+    heading(10, "Receipt for the tickets")?;
     if let Some(h) = &report.head {
-        crate::cli::output::print_receipt(&m.vault_id, h);
+        crate::cli::output::print_receipt(&m.vault_id, h)?;
     }
-    println!(
-        "\nDemo complete: setup, emergency unseal, rotation and reseal, post-incident review, drills, custodian change, status, log verification."
-    );
+    outln!()?;
+    outln!(
+        "Demo complete: setup, emergency unseal, rotation and reseal, post-incident review, drills, custodian change, status, log verification."
+    )?;
     Ok(0)
 }

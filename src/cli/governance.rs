@@ -2,7 +2,6 @@
 //! and `log verify --receipt`. Arguments are validated here; the work is in
 //! `breakglass::ceremony::{drill, review}` and `breakglass::governance`.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -16,6 +15,7 @@ use breakglass::governance::{self, export, html, receipt, report};
 use breakglass::log;
 use breakglass::vault::Vault;
 
+use super::out::{self, errln, outln};
 use super::output::{print_receipt, receipt as receipt_string};
 
 #[derive(Args)]
@@ -68,26 +68,22 @@ pub fn run_drill(a: DrillArgs) -> Result<u8> {
             ui.as_mut(),
         )?
     };
-    print_drill(&outcome, a.json);
+    print_drill(&outcome, a.json)?;
     Ok(if outcome.ok { 0 } else { 1 })
 }
 
-fn print_drill(o: &DrillOutcome, json: bool) {
+fn print_drill(o: &DrillOutcome, json: bool) -> Result<()> {
     if json {
-        println!(
-            "{}",
-            json!({
-                "kind": o.kind, "result": if o.ok { "ok" } else { "failed" }, "why": o.why,
-                "custodians": o.custodians, "generation": o.generation,
-                "quorum_macs_verified": (o.kind == "quorum").then_some(o.macs_verified),
-                "quorum_macs_older_generations": (o.kind == "quorum").then_some(o.macs_older),
-                "receipt": receipt_string(&o.vault_id, &o.receipt),
-            })
-        );
-        return;
+        return out::json(&json!({
+            "kind": o.kind, "result": if o.ok { "ok" } else { "failed" }, "why": o.why,
+            "custodians": o.custodians, "generation": o.generation,
+            "quorum_macs_verified": (o.kind == "quorum").then_some(o.macs_verified),
+            "quorum_macs_older_generations": (o.kind == "quorum").then_some(o.macs_older),
+            "receipt": receipt_string(&o.vault_id, &o.receipt),
+        }));
     }
     if o.ok {
-        println!(
+        outln!(
             "drill OK ({}): {}",
             o.kind,
             match o.kind {
@@ -103,21 +99,21 @@ fn print_drill(o: &DrillOutcome, json: bool) {
                     o.generation
                 ),
             }
-        );
+        )?;
         if o.macs_older > 0 {
-            println!(
+            outln!(
                 "  {} entries carry MACs from before this generation's seal (older or interrupted generations: their keys are gone; the hash chain and the sealed anchor cover them)",
                 o.macs_older
-            );
+            )?;
         }
     } else {
-        println!(
+        outln!(
             "drill FAILED ({}): {}",
             o.kind,
             o.why.as_deref().unwrap_or("")
-        );
+        )?;
     }
-    print_receipt(&o.vault_id, &o.receipt);
+    print_receipt(&o.vault_id, &o.receipt)
 }
 
 #[derive(Args)]
@@ -179,13 +175,12 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
         ui.as_mut(),
     )?;
     if a.json {
-        println!(
-            "{}",
-            json!({"grants": r.grants, "ticket": r.ticket, "document_sha256": r.document_sha256,
-                   "seq": r.receipt.seq, "receipt": receipt_string(&r.vault_id, &r.receipt)})
-        );
+        out::json(
+            &json!({"grants": r.grants, "ticket": r.ticket, "document_sha256": r.document_sha256,
+                    "seq": r.receipt.seq, "receipt": receipt_string(&r.vault_id, &r.receipt)}),
+        )?;
     } else {
-        println!(
+        outln!(
             "review recorded for unseal {} (ticket {}); document sha256 {}",
             r.grants
                 .iter()
@@ -194,8 +189,8 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
                 .join(", "),
             r.ticket,
             r.document_sha256
-        );
-        print_receipt(&r.vault_id, &r.receipt);
+        )?;
+        print_receipt(&r.vault_id, &r.receipt)?;
     }
     Ok(0)
 }
@@ -310,66 +305,66 @@ pub fn run_status(a: StatusArgs) -> Result<u8> {
     let (manifest, _) = vault.read_manifest()?;
     let s = governance::status(&vault.log_path(), &manifest, Timestamp::now())?;
     if a.json {
-        println!("{}", s.to_json());
+        out::json(&s.to_json())?;
         return Ok(s.exit_code());
     }
     let names: Vec<&str> = s.custodians.iter().map(|c| c.name.as_str()).collect();
-    println!(
+    outln!(
         "vault {} · generation {} · {} of {} custodians ({})",
         s.vault_id,
         s.generation,
         s.threshold,
         names.len(),
         names.join(", ")
-    );
+    )?;
     if let Some(c) = s.created {
-        println!("created        {}", c.to_rfc3339());
+        outln!("created        {}", c.to_rfc3339())?;
     }
     match (&s.head, s.log_intact) {
-        (Some(h), true) => println!(
+        (Some(h), true) => outln!(
             "audit log      {} entries, verified; head {}:{}",
             s.log_entries,
             h.seq,
             &h.hash[..16]
-        ),
-        _ => println!("audit log      DOES NOT VERIFY: {}", s.log_problem),
+        )?,
+        _ => outln!("audit log      DOES NOT VERIFY: {}", s.log_problem)?,
     }
     match s.last_rotation {
-        Some((t, seq, _)) => println!("last rotation  {} (entry {seq})", t.to_rfc3339()),
-        None => println!("last rotation  never (no reseal yet)"),
+        Some((t, seq, _)) => outln!("last rotation  {} (entry {seq})", t.to_rfc3339())?,
+        None => outln!("last rotation  never (no reseal yet)")?,
     }
-    println!("activations    {}", s.activations);
+    outln!("activations    {}", s.activations)?;
     for c in &s.custodians {
         match &c.last_drill {
-            Some(d) => println!(
+            Some(d) => outln!(
                 "drill          {:<12} last {} ({}, entry {})",
                 c.name,
                 d.time.to_rfc3339(),
                 d.kind,
                 d.seq
-            ),
-            None => println!("drill          {:<12} never", c.name),
+            )?,
+            None => outln!("drill          {:<12} never", c.name)?,
         }
     }
     if s.open_sessions.is_empty() {
-        println!("open sessions  none");
+        outln!("open sessions  none")?;
     }
     for g in &s.open_sessions {
-        println!(
+        outln!(
             "open session   unseal #{} ticket {} granted {} to {} (never ended: closed by a crash, or still running)",
             g.seq,
             g.ticket,
             g.time.to_rfc3339(),
             g.custodians.join(" + ")
-        );
+        )?;
     }
-    println!("obligations:");
+    outln!("obligations:")?;
     for o in &s.obligations {
-        println!("  {}", o.describe());
+        outln!("  {}", o.describe())?;
     }
     let overdue = s.overdue().count();
     if overdue > 0 {
-        println!("{overdue} overdue");
+        outln!("{overdue} overdue")?;
     }
     Ok(s.exit_code())
 }
@@ -435,23 +430,23 @@ pub fn run_report(a: ReportArgs) -> Result<u8> {
             .map_err(|e| Error::Usage(format!("cannot write {}: {e}", p.display())))?;
     }
     if a.json {
-        println!("{}", r.to_json(&manifest.vault_id));
+        out::json(&r.to_json(&manifest.vault_id))?;
     } else {
-        print_report(&r, &manifest.vault_id);
+        print_report(&r, &manifest.vault_id)?;
         if let Some(p) = &a.html {
-            println!("auditor page written to {}", p.display());
+            outln!("auditor page written to {}", p.display())?;
         }
     }
     Ok(if r.log_intact { 0 } else { 1 })
 }
 
-fn print_report(r: &report::Report, vault_id: &str) {
-    println!("vault {vault_id} · report generated {}", r.now.to_rfc3339());
+fn print_report(r: &report::Report, vault_id: &str) -> Result<()> {
+    outln!("vault {vault_id} · report generated {}", r.now.to_rfc3339())?;
     if !r.log_intact {
-        println!("WARNING: the audit log does not verify: {}", r.log_problem);
+        outln!("WARNING: the audit log does not verify: {}", r.log_problem)?;
     }
     match &r.scenarios {
-        Some(s) => println!(
+        Some(s) => outln!(
             "documented scenarios: {} (file sha256 {})",
             s.list
                 .iter()
@@ -459,13 +454,20 @@ fn print_report(r: &report::Report, vault_id: &str) {
                 .collect::<Vec<_>>()
                 .join(", "),
             &s.sha256[..16]
-        ),
-        None => println!("documented scenarios: none given (outside-scenario activations not computed; see --scenarios)"),
+        )?,
+        None => outln!("documented scenarios: none given (outside-scenario activations not computed; see --scenarios)")?,
     }
-    println!(
+    outln!(
         "{:<8} {:>5} {:>14} {:>9} {:>9} {:>5} {:>6} {:>8}  drills ok / failed",
-        "quarter", "acts", "reviewed", "mean→rs", "max→rs", "≥4h", "open", "outside"
-    );
+        "quarter",
+        "acts",
+        "reviewed",
+        "mean→rs",
+        "max→rs",
+        "≥4h",
+        "open",
+        "outside"
+    )?;
     let dur = |v: Option<f64>| v.map_or("—".to_string(), |s| format!("{:.1}h", s / 3600.0));
     let map = |m: &std::collections::BTreeMap<String, u64>| {
         if m.is_empty() {
@@ -483,7 +485,7 @@ fn print_report(r: &report::Report, vault_id: &str) {
         .map(|(k, q)| (k.as_str(), q))
         .chain(std::iter::once(("total", &r.total)));
     for (k, q) in rows {
-        println!(
+        outln!(
             "{:<8} {:>5} {:>14} {:>9} {:>9} {:>5} {:>6} {:>8}  {} / {}",
             k,
             q.activations,
@@ -501,12 +503,13 @@ fn print_report(r: &report::Report, vault_id: &str) {
             q.outside_scenarios.map_or("—".into(), |n| n.to_string()),
             map(&q.drills),
             map(&q.drills_failed)
-        );
+        )?;
     }
-    println!(
+    outln!(
         "targets: 100% reviewed, activation→reseal < 4h, 0 outside scenarios: {}",
         if r.targets_met() { "met" } else { "MISSED" }
-    );
+    )?;
+    Ok(())
 }
 
 #[derive(Args)]
@@ -525,23 +528,30 @@ pub struct ExportArgs {
 pub fn run_export(a: ExportArgs) -> Result<u8> {
     let vault = Vault::open(&a.vault)?;
     let (manifest, _) = vault.read_manifest()?;
-    let (report, written) = match &a.out {
+    // export() flushes and reports write errors; the sink names them as
+    // output errors, and a reader that went away (EPIPE) stops the output
+    // quietly (see out.rs).
+    let exported = match &a.out {
         Some(p) => {
             let f = std::fs::File::create(p)
                 .map_err(|e| Error::Usage(format!("cannot write {}: {e}", p.display())))?;
-            let mut w = std::io::BufWriter::new(f);
-            export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w)?
+            let mut w = std::io::BufWriter::new(out::Sink::new(f, p.display().to_string()));
+            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w);
+            r.map_err(|e| w.get_mut().take_error().unwrap_or(e))
         }
         None => {
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w)?;
-            let _ = w.flush();
-            r
+            let mut w = std::io::BufWriter::new(out::Sink::stdout());
+            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w);
+            r.map_err(|e| w.get_mut().take_error().unwrap_or(e))
         }
     };
-    eprintln!("exported {written} entries");
+    let (report, written) = exported?;
+    if !out::stdout_gone() {
+        // (When the reader went away, `written` counts lines it never read.)
+        errln!("exported {written} entries");
+    }
     if !report.is_intact() {
-        eprintln!(
+        errln!(
             "warning: the log does not verify past entry {}: {}",
             report.entries,
             report.explain()
@@ -576,31 +586,29 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
     let chain = log::verify(&vault.log_path(), Some(&manifest.log_head), |_| {})?;
     let ok = check == receipt::ReceiptCheck::Present && chain.is_intact();
     if a.json {
-        println!(
-            "{}",
-            json!({
-                "ok": ok,
-                "receipt": {"seq": r.seq, "present": check == receipt::ReceiptCheck::Present,
-                            "explanation": check.explain(&r)},
-                "entries": chain.entries,
-                "quorum_macs": chain.with_mac,
-                "intact": chain.is_intact(),
-                "explanation": chain.explain(),
-            })
-        );
+        out::json(&json!({
+            "ok": ok,
+            "receipt": {"seq": r.seq, "present": check == receipt::ReceiptCheck::Present,
+                        "explanation": check.explain(&r)},
+            "entries": chain.entries,
+            "quorum_macs": chain.with_mac,
+            "intact": chain.is_intact(),
+            "explanation": chain.explain(),
+        }))?;
     } else {
         if check == receipt::ReceiptCheck::Present {
-            println!("receipt OK: {}", check.explain(&r));
+            outln!("receipt OK: {}", check.explain(&r))?;
         } else {
-            println!("receipt FAILED: {}", check.explain(&r));
+            outln!("receipt FAILED: {}", check.explain(&r))?;
         }
         if chain.is_intact() {
-            println!(
+            outln!(
                 "log OK: {} entries, {} written by a quorum (MAC)",
-                chain.entries, chain.with_mac
-            );
+                chain.entries,
+                chain.with_mac
+            )?;
         } else {
-            println!("log FAILED: {}", chain.explain());
+            outln!("log FAILED: {}", chain.explain())?;
         }
     }
     Ok(if ok { 0 } else { 1 })

@@ -4,6 +4,7 @@
 
 mod demo;
 mod governance;
+pub mod out;
 mod output;
 mod terminal;
 
@@ -18,6 +19,8 @@ use breakglass::kdf::KdfParams;
 use breakglass::payload::Entry;
 use breakglass::token::{software, CustodianDescriptor, SuppliedIdentity, TokenDescriptor};
 use breakglass::ui::{Answers, Level, PassphrasePurpose, Ui};
+
+use out::{errln, outln};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok · 1 verification failed or something overdue · 2 usage or operational error.
@@ -337,13 +340,14 @@ pub fn hint(e: &Error) -> Option<&'static str> {
         Error::Usage(_) => Some("see `breakglass <command> --help`"),
         Error::LogBroken { .. } => Some("`breakglass log verify --vault DIR` shows the first bad entry"),
         Error::NotEnoughShares { .. } => Some("each rejected custodian can try again in a new unseal; the rejections are in the audit log"),
+        Error::Output { .. } => Some("free space where the output goes, or send it elsewhere; what the command did to the vault is done and logged (see `breakglass log show`)"),
         _ => None,
     }
 }
 
 pub fn run() -> Result<u8> {
     if breakglass::clock::TEST_HOOKS {
-        eprintln!("warning: TEST BUILD with test hooks (injectable clock, kill points); never use it for a real vault");
+        errln!("warning: TEST BUILD with test hooks (injectable clock, kill points); never use it for a real vault");
     }
     let cli = Cli::parse();
     match cli.command {
@@ -364,7 +368,8 @@ pub fn run() -> Result<u8> {
         Command::Log(LogCmd::Repair(a)) => output::log_repair(&a.vault, a.json),
         Command::Demo(a) => demo::run(a.dir, a.keep),
         Command::HelpAnswers => {
-            println!("{}", ANSWERS_HELP);
+            out::raw(ANSWERS_HELP)?;
+            out::raw("\n")?;
             Ok(0)
         }
     }
@@ -508,26 +513,25 @@ fn write_descriptor(
         .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
     let fps: Vec<String> = desc.tokens.iter().map(|t| t.fingerprint()).collect();
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"custodian": desc.name, "identity": identity, "descriptor": path,
-                "tokens": desc.tokens.iter().map(|t| t.label()).collect::<Vec<_>>(),
-                "token_fingerprints": fps})
-        );
+        out::json(
+            &serde_json::json!({"custodian": desc.name, "identity": identity, "descriptor": path,
+            "tokens": desc.tokens.iter().map(|t| t.label()).collect::<Vec<_>>(),
+            "token_fingerprints": fps}),
+        )?;
     } else {
-        println!("custodian:   {}", desc.name);
+        outln!("custodian:   {}", desc.name)?;
         if let Some(id) = identity {
-            println!(
+            outln!(
                 "identity:    {} (secret; keep it on your own medium)",
                 id.display()
-            );
+            )?;
         }
-        println!(
+        outln!(
             "descriptor:  {} (public; give it to the setup ceremony)",
             path.display()
-        );
+        )?;
         for (t, fp) in desc.tokens.iter().zip(&fps) {
-            println!("token:       {} · {fp}", t.label());
+            outln!("token:       {} · {fp}", t.label())?;
         }
     }
     Ok(0)
@@ -645,15 +649,17 @@ fn list_tokens(json: bool) -> Result<u8> {
             .iter()
             .map(|t| serde_json::json!({"serial": t.serial, "firmware": t.firmware, "reader": t.reader}))
             .collect();
-        println!("{}", serde_json::Value::Array(v));
+        out::json(&serde_json::Value::Array(v))?;
     } else if tokens.is_empty() {
-        println!("no YubiKey inserted");
+        outln!("no YubiKey inserted")?;
     } else {
         for t in tokens {
-            println!(
+            outln!(
                 "YubiKey {} · firmware {} · {}",
-                t.serial, t.firmware, t.reader
-            );
+                t.serial,
+                t.firmware,
+                t.reader
+            )?;
         }
     }
     Ok(0)
@@ -712,7 +718,7 @@ fn run_init(a: InitArgs) -> Result<u8> {
         },
         ui.as_mut(),
     )?;
-    output::print_sealed(&sealed, a.common.json);
+    output::print_sealed(&sealed, a.common.json)?;
     Ok(0)
 }
 
@@ -852,7 +858,7 @@ fn run_reseal(a: ResealArgs) -> Result<u8> {
         },
         ui.as_mut(),
     )?;
-    output::print_sealed(&sealed, a.common.json);
+    output::print_sealed(&sealed, a.common.json)?;
     Ok(0)
 }
 
@@ -886,7 +892,7 @@ fn run_rekey(a: RekeyArgs) -> Result<u8> {
         },
         ui.as_mut(),
     )?;
-    output::print_sealed(&sealed, a.common.json);
+    output::print_sealed(&sealed, a.common.json)?;
     Ok(0)
 }
 

@@ -2,7 +2,7 @@
 //! unseal sessions. Only the binary prints.
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::mpsc;
@@ -19,6 +19,8 @@ use breakglass::secret::SecretString;
 use breakglass::ui::{Answers, Level, PassphrasePurpose, PinRequest, Ui, UiError};
 use breakglass::vault::Vault;
 use zeroize::Zeroizing;
+
+use super::out::{self, errln, outln};
 
 /// The answers-file Ui, printing the checklist to stderr as it goes.
 pub struct Scripted {
@@ -50,12 +52,12 @@ impl Ui for Scripted {
     }
     fn pin(&mut self, r: &PinRequest<'_>) -> Result<SecretString, UiError> {
         if let Some(fp) = r.vault_fingerprint {
-            eprintln!("     Opening vault {fp} with YubiKey {}", r.serial);
+            errln!("     Opening vault {fp} with YubiKey {}", r.serial);
         }
         self.inner.pin(r)
     }
     fn touch(&mut self, custodian: &str, serial: u32) {
-        eprintln!("     {custodian}: touch YubiKey {serial} now");
+        errln!("     {custodian}: touch YubiKey {serial} now");
     }
     fn insert_token(&mut self, c: &str, s: &[u32]) -> Result<(), UiError> {
         self.inner.insert_token(c, s)
@@ -70,10 +72,15 @@ impl Ui for Scripted {
 
 /// Shows a new value to set at the provider (stderr: never mixed into --json output).
 pub fn show_new_value(label: &str, value: &SecretString) {
-    eprintln!("  >  NEW VALUE {label}: {}", value.expose());
+    // The value is shown exactly (escaping would change what is typed at
+    // the provider); it is ours or the quorum's, never read from a file.
+    let line = Zeroizing::new(format!("  >  NEW VALUE {label}: {}\n", value.expose()));
+    out::err_raw(&line);
     if label.ends_with(".otpauth") && std::io::stderr().is_terminal() {
         if let Some(q) = qr(value.expose()) {
-            eprintln!("{q}");
+            let q = Zeroizing::new(q);
+            out::err_raw(&q);
+            out::err_raw("\n");
         }
     }
 }
@@ -173,35 +180,33 @@ pub fn qr(text: &str) -> Option<String> {
     )
 }
 
-pub fn print_receipt(vault: &str, head: &LogHead) {
+pub fn print_receipt(vault: &str, head: &LogHead) -> Result<()> {
     let r = receipt(vault, head);
-    println!("log receipt: {r}");
-    println!("  (write \"seq {} · {}\" into the incident ticket; verify later with `breakglass log verify --receipt {r}`)", head.seq, &head.hash[..16.min(head.hash.len())]);
+    outln!("log receipt: {r}")?;
+    outln!("  (write \"seq {} · {}\" into the incident ticket; verify later with `breakglass log verify --receipt {r}`)", head.seq, head.hash.get(..16).unwrap_or(&head.hash))?;
     if std::io::stdout().is_terminal() {
         if let Some(q) = qr(&r) {
-            println!("{q}");
+            out::raw(&q)?;
+            out::raw("\n")?;
         }
     }
+    Ok(())
 }
 
-pub fn print_sealed(s: &Sealed, json: bool) {
+pub fn print_sealed(s: &Sealed, json: bool) -> Result<()> {
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "vault_id": s.vault_id, "generation": s.generation, "fingerprint": s.fingerprint,
-                "receipt": receipt(&s.vault_id, &s.receipt),
-            })
-        );
-        return;
+        return out::json(&serde_json::json!({
+            "vault_id": s.vault_id, "generation": s.generation, "fingerprint": s.fingerprint,
+            "receipt": receipt(&s.vault_id, &s.receipt),
+        }));
     }
-    println!("vault id:     {}", s.vault_id);
-    println!("generation:   {}", s.generation);
-    println!(
+    outln!("vault id:     {}", s.vault_id)?;
+    outln!("generation:   {}", s.generation)?;
+    outln!(
         "fingerprint:  {}   <- every custodian writes this down",
         s.fingerprint
-    );
-    print_receipt(&s.vault_id, &s.receipt);
+    )?;
+    print_receipt(&s.vault_id, &s.receipt)
 }
 
 pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
@@ -210,30 +215,29 @@ pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
     let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |_| {})?;
     let ok = report.is_intact();
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "ok": ok,
-                "entries": report.entries,
-                "quorum_macs": report.with_mac,
-                "head": report.head.as_ref().map(|h| serde_json::json!({"seq": h.seq, "hash": h.hash})),
-                "problem": report.problem.as_ref().map(|p| serde_json::json!({"line": p.line, "what": p.what})),
-                "torn_tail": report.torn_tail.map(|(o, l)| serde_json::json!({"offset": o, "length": l})),
-                "anchor": format!("{:?}", report.anchor),
-                "explanation": report.explain(),
-            })
-        );
+        out::json(&serde_json::json!({
+            "ok": ok,
+            "entries": report.entries,
+            "quorum_macs": report.with_mac,
+            "head": report.head.as_ref().map(|h| serde_json::json!({"seq": h.seq, "hash": h.hash})),
+            "problem": report.problem.as_ref().map(|p| serde_json::json!({"line": p.line, "what": p.what})),
+            "torn_tail": report.torn_tail.map(|(o, l)| serde_json::json!({"offset": o, "length": l})),
+            "anchor": format!("{:?}", report.anchor),
+            "explanation": report.explain(),
+        }))?;
     } else if ok {
-        println!(
+        outln!(
             "log OK: {} entries, {} written by a quorum (MAC), anchor of generation {} present",
-            report.entries, report.with_mac, manifest.generation
-        );
+            report.entries,
+            report.with_mac,
+            manifest.generation
+        )?;
         if let Some(h) = &report.head {
-            print_receipt(&manifest.vault_id, h);
+            print_receipt(&manifest.vault_id, h)?;
         }
     } else {
-        println!("log FAILED: {}", report.explain());
-        println!("{} entries verified before the problem", report.entries);
+        outln!("log FAILED: {}", report.explain())?;
+        outln!("{} entries verified before the problem", report.entries)?;
     }
     Ok(if ok { 0 } else { 1 })
 }
@@ -241,31 +245,38 @@ pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
 pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
     let vault = Vault::open(dir)?;
     let (manifest, _) = vault.read_manifest()?;
-    let mut out = std::io::stdout().lock();
+    // The first write error stops the output (the walk goes on: its report
+    // decides the exit code when stdout merely went away).
+    let mut failed: Option<Error> = None;
     let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |e| {
-        if json {
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::json!({"seq": e.seq, "time": e.time.to_rfc3339(), "event": e.event,
-                    "generation": e.generation, "quorum": e.mac.is_some(), "data": e.data})
-            );
+        if failed.is_some() {
+            return;
+        }
+        let written = if json {
+            out::json(
+                &serde_json::json!({"seq": e.seq, "time": e.time.to_rfc3339(), "event": e.event,
+                "generation": e.generation, "quorum": e.mac.is_some(), "data": e.data}),
+            )
         } else {
             let data: Vec<String> = e.data.iter().map(|(k, v)| format!("{k}={}", v)).collect();
             let q = if e.mac.is_some() { "Q" } else { " " };
-            let _ = writeln!(
-                out,
+            outln!(
                 "{:>6} {} {q} {:<20} {}",
                 e.seq,
                 e.time.to_rfc3339(),
                 e.event,
                 data.join(" ")
-            );
+            )
+        };
+        if let Err(err) = written {
+            failed = Some(err);
         }
     })?;
-    drop(out);
+    if let Some(err) = failed {
+        return Err(err);
+    }
     if !report.is_intact() {
-        eprintln!(
+        errln!(
             "warning: the log does not verify past entry {}: {}",
             report.entries,
             report.explain()
@@ -288,7 +299,7 @@ pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
         });
     }
     let Some((len, digest)) = log::truncate_torn_tail(&vault.log_path(), &report)? else {
-        println!("nothing to repair: the last line is complete");
+        outln!("nothing to repair: the last line is complete")?;
         return Ok(0);
     };
     let mut l = log::Log::at_head(&vault.log_path(), &manifest.vault_id, report.head.clone());
@@ -299,15 +310,14 @@ pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
         None,
     )?;
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"removed_bytes": len, "removed_sha256": digest, "seq": head.seq})
-        );
+        out::json(
+            &serde_json::json!({"removed_bytes": len, "removed_sha256": digest, "seq": head.seq}),
+        )?;
     } else {
-        println!(
+        outln!(
             "removed a torn last line of {len} bytes (sha256 {digest}); recorded as entry {}",
             head.seq
-        );
+        )?;
     }
     Ok(0)
 }
@@ -345,6 +355,7 @@ pub fn present_session(
     }
     if !interactive {
         let now = Timestamp::now();
+        let mut shown: Result<()> = Ok(());
         if json {
             let entries: Vec<serde_json::Value> = session
                 .entries()
@@ -356,14 +367,24 @@ pub fn present_session(
                 "fingerprint": session.fingerprint(), "grant_seq": session.grant_seq(),
                 "entries": entries,
             });
-            println!("{v}");
+            let text = Zeroizing::new(v.to_string());
+            drop(v);
+            shown = out::raw(&text).and_then(|()| out::raw("\n"));
         } else {
             for e in session.entries() {
-                println!("{}", crate::cli::entry_text(e, now));
+                let text = Zeroizing::new(crate::cli::entry_text(e, now));
+                shown = out::raw(&text).and_then(|()| out::raw("\n"));
+                if shown.is_err() {
+                    break;
+                }
             }
         }
+        // The session ends (and is logged as ended) whatever became of the
+        // output: a full disk must not leave it open; the write error, if
+        // any, is reported after.
         let head = session.end(EndReason::OneShot)?;
-        eprintln!("session ended (one-shot); log entry {}", head.seq);
+        errln!("session ended (one-shot); log entry {}", head.seq);
+        shown?;
         return Ok(0);
     }
     // Enter ends the session; at a terminal so do Ctrl-C, Ctrl-D and Ctrl-\,
@@ -391,6 +412,7 @@ pub fn present_session(
         }
         let _ = tx.send(());
     });
+    let mut shown: Result<()> = Ok(());
     let how = loop {
         let now = Timestamp::now();
         let left = session.seconds_left(now);
@@ -416,8 +438,11 @@ pub fn present_session(
             screen.push('\n');
         }
         screen.push_str(&revealed);
-        print!("{}", screen.as_str());
-        let _ = std::io::stdout().flush();
+        if let Err(e) = out::raw(&screen).and_then(|()| out::flush()) {
+            // The terminal is gone: end the session now (logged below).
+            shown = Err(e);
+            break EndReason::Closed;
+        }
         if left == 0 {
             break EndReason::Expired;
         }
@@ -428,12 +453,14 @@ pub fn present_session(
         }
     };
     drop(keys);
-    print!("\x1b[3J\x1b[2J\x1b[H");
-    let _ = std::io::stdout().flush();
+    // Cleared and logged as ended even when the screen could not be drawn.
+    let cleared = out::raw("\x1b[3J\x1b[2J\x1b[H").and_then(|()| out::flush());
     let head = session.end(how)?;
-    println!(
+    shown?;
+    cleared?;
+    outln!(
         "session ended ({how:?}); secrets wiped from memory; log entry {}",
         head.seq
-    );
+    )?;
     Ok(0)
 }
