@@ -6,7 +6,13 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::{Command, Stdio};
+
+use breakglass::clock::Timestamp;
+use breakglass::log::Log;
+use breakglass::manifest::LogHead;
+use serde_json::{json, Map, Value};
 
 use common::{bin, Fixture, Run};
 
@@ -180,4 +186,251 @@ fn unseal_to_closed_or_full_stdout_still_ends_the_session() {
     let v: serde_json::Value = serde_json::from_str(&s.stdout).unwrap();
     assert_eq!(v["open_sessions"], serde_json::json!([]), "{}", s.stdout);
     assert_eq!(f.verify_log().code, 0);
+}
+
+// ---------------------------------------------------------------------------
+// Item 1: terminal escape injection through the log.
+
+/// Everything a terminal could act on: ESC, BEL, C1 controls (U+009B is a
+/// one-character CSI), bidi overrides and isolates, zero-width characters,
+/// the BOM, a line separator, and a newline and a tab to forge lines.
+const HOSTILE: &str = "\x1b[2J\x1b]0;pwned\x07\u{9b}31m\u{202e}evil\u{200b}\u{2066}x\u{2069}\u{feff}\u{2028}\n\tlog OK\u{85}\x7f";
+
+/// The head (last entry) of the log at `path`.
+fn head_of(path: &Path) -> (String, LogHead) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    (
+        last["vault"].as_str().unwrap().to_owned(),
+        LogHead {
+            hash: last["hash"].as_str().unwrap().to_owned(),
+            seq: last["seq"].as_u64().unwrap(),
+        },
+    )
+}
+
+/// Appends entries by raw file edits, with the hash chain recomputed (what
+/// anyone who can write the vault directory can do, no key needed). Returns
+/// the sequence numbers given.
+fn plant(path: &Path, entries: &[(&str, Map<String, Value>)]) -> Vec<u64> {
+    let (vault, head) = head_of(path);
+    let mut log = Log::at_head(path, &vault, Some(head));
+    let mut text = std::fs::read_to_string(path).unwrap();
+    let mut seqs = Vec::new();
+    for (event, data) in entries {
+        let (line, head) = log
+            .build_line(event, 1, data.clone(), Timestamp::now(), None)
+            .unwrap();
+        text.push_str(&line);
+        seqs.push(head.seq);
+        log = Log::at_head(path, &vault, Some(head));
+    }
+    std::fs::write(path, text).unwrap();
+    seqs
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+/// A log whose verified entries are full of hostile text: an activation
+/// (ticket, reason, custodians, entries), drills naming a hostile
+/// custodian, a review, and an entry whose event name and data keys are
+/// hostile. Returns the seq of the planted grant.
+fn plant_hostile_entries(f: &Fixture) -> u64 {
+    let evil_event: String = std::iter::once('x')
+        .chain(HOSTILE.chars().take(24))
+        .collect();
+    let seqs = plant(
+        &f.log_path(),
+        &[
+            (
+                "unseal-granted",
+                obj(json!({"ticket": HOSTILE, "reason": HOSTILE,
+                           "custodians": [HOSTILE, "alice"], "entries": [HOSTILE],
+                           "session_limit_s": 60})),
+            ),
+            (
+                "drill",
+                obj(json!({"kind": "custodian", "custodian": HOSTILE, "result": "ok"})),
+            ),
+            (
+                "drill",
+                obj(json!({"kind": "quorum", "custodians": [HOSTILE, "bob"],
+                           "result": "failed", "why": HOSTILE})),
+            ),
+            (
+                "review-recorded",
+                obj(
+                    json!({"grants": [9999], "ticket": HOSTILE, "root_cause": HOSTILE,
+                           "participants": [HOSTILE], "complete": true}),
+                ),
+            ),
+            (evil_event.as_str(), obj(json!({HOSTILE: HOSTILE}))),
+        ],
+    );
+    seqs[0]
+}
+
+/// Appends a line with an unknown member whose name is hostile: `log
+/// verify` and every ceremony quote it in their error ("unknown member '…'").
+fn plant_hostile_member(f: &Fixture) {
+    let (vault, head) = head_of(&f.log_path());
+    let log = Log::at_head(&f.log_path(), &vault, Some(head));
+    let (line, _) = log
+        .build_line("drill", 1, Map::new(), Timestamp::now(), None)
+        .unwrap();
+    let mut o: Map<String, Value> = serde_json::from_str(&line).unwrap();
+    o.insert(HOSTILE.chars().take(30).collect(), json!(1));
+    let mut line = breakglass::encoding::canonical_json(&Value::Object(o)).unwrap();
+    line.push('\n');
+    let mut text = std::fs::read_to_string(f.log_path()).unwrap();
+    text.push_str(&line);
+    std::fs::write(f.log_path(), text).unwrap();
+}
+
+/// No byte of `out` can drive a terminal: no control character but the
+/// line breaks the binary itself writes, no C1, no format character, no
+/// line separator.
+fn assert_inert(what: &str, out: &str) {
+    let bad: Vec<String> = out
+        .chars()
+        .filter(|&c| c != '\n' && breakglass::text::is_unsafe(c))
+        .map(|c| format!("U+{:04X}", c as u32))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what}: terminal controls reach the terminal: {bad:?}\n{out}"
+    );
+}
+
+fn review_file(f: &Fixture) -> String {
+    let p = f.path("review.txt");
+    std::fs::write(
+        &p,
+        "participants: alice, bob\ntimeline: 2026-01-01T10:00:00Z outage\nroot cause: expired certificate\npreventive measure: monitor expiry\nprovider event: ev-1\n",
+    )
+    .unwrap();
+    p
+}
+
+/// Issue item 1: text planted in the log (ESC, BEL, C1 such as U+009B,
+/// U+202E, zero-width, newlines) reached the terminal raw through every
+/// human-readable command. Now none of it does, and it is shown escaped.
+#[test]
+fn planted_escape_sequences_never_reach_the_terminal() {
+    let f = Fixture::new(3, 2);
+    let grant = plant_hostile_entries(&f);
+    assert_eq!(f.verify_log().code, 0, "the planted chain verifies");
+    let v = f.vault();
+    let answers = f.path("answers.json");
+    let alice = f.identity("alice");
+    let review = review_file(&f);
+    let grant = grant.to_string();
+    let shows_hostile_text: &[&[&str]] = &[
+        &["status", "--vault", &v],
+        &["log", "show", "--vault", &v],
+        &["report", "--vault", &v],
+        &[
+            "review",
+            "--vault",
+            &v,
+            "--grant",
+            &grant,
+            "--from",
+            &review,
+            "--answers",
+            &answers,
+        ],
+    ];
+    let others: &[&[&str]] = &[
+        &["log", "verify", "--vault", &v],
+        &[
+            "drill",
+            "--vault",
+            &v,
+            "--custodian",
+            "alice",
+            "--identity",
+            &alice,
+            "--answers",
+            &answers,
+        ],
+    ];
+    for (i, args) in shows_hostile_text.iter().chain(others).enumerate() {
+        let r = common::run(args, "");
+        assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
+        assert_inert(&format!("{args:?} stdout"), &r.stdout);
+        assert_inert(&format!("{args:?} stderr"), &r.stderr);
+        if i < shows_hostile_text.len() {
+            assert!(
+                r.stdout.contains("\\u{202e}evil"),
+                "{args:?} shows the planted text, escaped: {}",
+                r.stdout
+            );
+        }
+    }
+}
+
+/// Issue item 1: error messages quoting file content ("unknown member
+/// '…'") reached the terminal raw, from `log verify`, `status`, `report`,
+/// `log show` and from a ceremony refusing the broken log.
+#[test]
+fn planted_escape_sequences_in_errors_never_reach_the_terminal() {
+    let f = Fixture::new(3, 2);
+    plant_hostile_entries(&f);
+    plant_hostile_member(&f);
+    let v = f.vault();
+    let answers = f.path("answers.json");
+    let alice = f.identity("alice");
+    let bob = f.identity("bob");
+    let commands: &[&[&str]] = &[
+        &["log", "verify", "--vault", &v],
+        &["status", "--vault", &v],
+        &["report", "--vault", &v],
+        &["log", "show", "--vault", &v],
+        &["log", "export", "--vault", &v],
+        &[
+            "drill",
+            "--vault",
+            &v,
+            "--custodian",
+            "alice",
+            "--identity",
+            &alice,
+            "--answers",
+            &answers,
+        ],
+        &[
+            "unseal",
+            "--vault",
+            &v,
+            "--ticket",
+            "INC-2",
+            "--reason",
+            "outage",
+            "--identity",
+            &alice,
+            "--identity",
+            &bob,
+            "--answers",
+            &answers,
+            "--json",
+        ],
+    ];
+    for args in commands {
+        let r = common::run(args, "");
+        assert!(r.code == 1 || r.code == 2, "{args:?}: {}", r.stderr);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(all.contains("unknown member"), "{args:?}: {all}");
+        assert!(all.contains("\\x1b[2J"), "{args:?}: {all}");
+        // The SIEM export is JSON (escaped by JSON's rules, for machines).
+        if args[1] != "export" {
+            assert_inert(&format!("{args:?} stdout"), &r.stdout);
+        }
+        assert_inert(&format!("{args:?} stderr"), &r.stderr);
+    }
 }

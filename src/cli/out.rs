@@ -26,6 +26,7 @@ use std::io::{ErrorKind, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use breakglass::error::{Error, Result};
+use breakglass::text::for_terminal;
 
 /// Set once stdout returned EPIPE: nobody reads any more.
 static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
@@ -58,10 +59,12 @@ pub fn stdout_gone() -> bool {
     STDOUT_GONE.load(Ordering::Relaxed)
 }
 
-/// One human-readable line on stdout.
+/// One human-readable line on stdout, escaped for the terminal (a newline
+/// inside `text` is shown as `\n`: one call, one line).
 pub fn line(text: &str) -> Result<()> {
+    let text = for_terminal(text);
     let mut s = String::with_capacity(text.len() + 1);
-    s.push_str(text);
+    s.push_str(&text);
     s.push('\n');
     write_stdout(s.as_bytes())
 }
@@ -164,12 +167,18 @@ impl<W: Write> Write for Sink<W> {
     }
 }
 
-/// One diagnostic line on stderr (best effort).
+/// One diagnostic line on stderr, escaped for the terminal (best effort).
 pub fn err_line(text: &str) {
+    let text = for_terminal(text);
     let mut s = String::with_capacity(text.len() + 1);
-    s.push_str(text);
+    s.push_str(&text);
     s.push('\n');
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
+}
+
+/// A prompt on stderr, escaped, without a newline (best effort).
+pub fn err_prompt(text: &str) {
+    err_raw(&for_terminal(text));
 }
 
 /// The binary's own text on stderr, as is: prompts (no newline), QR codes,

@@ -40,7 +40,7 @@ impl Terminal {
     }
 
     fn line(&mut self, question: &str) -> Result<String, UiError> {
-        out::err_raw(&format!("{question}: "));
+        out::err_prompt(&format!("{question}: "));
         let mut s = String::new();
         let n = std::io::stdin().lock().read_line(&mut s)?;
         if n == 0 {
@@ -123,7 +123,7 @@ fn read_hidden(prompt: &str) -> Result<String, UiError> {
         .read(true)
         .write(true)
         .open("/dev/tty")?;
-    (&tty).write_all(prompt.as_bytes())?;
+    (&tty).write_all(breakglass::text::for_terminal(prompt).as_bytes())?;
     let raw = RawKeys::new(tty.as_fd())?;
     let read = rpassword::read_password_with_config(
         rpassword::ConfigBuilder::new()
