@@ -434,3 +434,141 @@ fn planted_escape_sequences_in_errors_never_reach_the_terminal() {
         assert_inert(&format!("{args:?} stderr"), &r.stderr);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Item 2: bidi and zero-width characters in ticket, reason and review text.
+
+/// Characters that passed `check_text` (not Cc) yet change how the text reads.
+const INVISIBLE: [char; 8] = [
+    '\u{202e}', '\u{202d}', '\u{2066}', '\u{2069}', '\u{200b}', '\u{200d}', '\u{feff}', '\u{2028}',
+];
+
+/// Issue item 2: tickets and reasons with bidi overrides, isolates,
+/// zero-width characters, a BOM or a line separator were accepted (only Cc
+/// was refused). Now refused, naming the field and the code point.
+#[test]
+fn ticket_and_reason_refuse_bidi_and_zero_width_characters() {
+    use breakglass::ceremony::unseal::check_text;
+    for c in INVISIBLE
+        .iter()
+        .chain(&['\u{2029}', '\u{85}', '\x1b', '\t'])
+    {
+        for field in ["ticket", "reason"] {
+            let e = check_text(field, &format!("INC-{c}4711"))
+                .expect_err(&format!("{field} with U+{:04X}", *c as u32))
+                .to_string();
+            assert!(e.contains(&format!("the {field} contains")), "{e}");
+            assert!(e.contains(&format!("U+{:04X}", *c as u32)), "{e}");
+        }
+    }
+    check_text("ticket", "INC-4711 (Zoë, Ōsaka, 東京)").unwrap();
+
+    // Through the CLI: refused before anything is logged.
+    let f = Fixture::new(3, 2);
+    let before = f.log_lines();
+    let owned = unseal_args(&f);
+    let mut args: Vec<&str> = owned.iter().map(String::as_str).collect();
+    assert_eq!((args[3], args[5]), ("--ticket", "--reason"));
+    args[4] = "INC\u{202e}1-CNI";
+    let r = common::run(&args, "");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the ticket contains the invisible or control character U+202E"),
+        "{}",
+        r.stderr
+    );
+    args[4] = &owned[4];
+    args[6] = "outage\u{200b}";
+    let r = common::run(&args, "");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("the reason contains"), "{}", r.stderr);
+    assert!(r.stderr.contains("U+200B"), "{}", r.stderr);
+    assert_eq!(f.log_lines(), before, "nothing logged");
+}
+
+/// Issue item 2: the same characters in a post-incident review were
+/// accepted and logged; now the review is refused naming the part and the
+/// code point (line breaks stay allowed in multi-line items).
+#[test]
+fn review_text_refuses_bidi_and_zero_width_characters() {
+    use breakglass::ceremony::review::{ReviewDocument, TimelineItem};
+    let good = ReviewDocument {
+        ticket: Some("INC-1".into()),
+        participants: vec!["alice".into(), "bob".into()],
+        timeline: vec![TimelineItem {
+            time: "2026-01-01T10:00:00Z".into(),
+            what: "outage detected".into(),
+        }],
+        root_cause: "expired certificate,\nnobody was paged".into(),
+        preventive_measures: vec!["monitor expiry".into()],
+        provider_events: vec!["ev-1".into()],
+    };
+    good.check().unwrap();
+    for c in INVISIBLE.iter().chain(&['\x1b', '\t', '\u{9b}']) {
+        let cp = format!("U+{:04X}", *c as u32);
+        let mut parts: Vec<(&str, ReviewDocument)> = Vec::new();
+        let mut d = good.clone();
+        d.participants[1] = format!("b{c}ob");
+        parts.push(("review participants", d));
+        let mut d = good.clone();
+        d.timeline[0].what = format!("outage{c}");
+        parts.push(("review timeline", d));
+        let mut d = good.clone();
+        d.root_cause = format!("{c}cause");
+        parts.push(("review root cause", d));
+        let mut d = good.clone();
+        d.preventive_measures[0] = format!("m{c}");
+        parts.push(("review preventive measures", d));
+        let mut d = good.clone();
+        d.provider_events[0] = format!("ev{c}-1");
+        parts.push(("review provider events", d));
+        let mut d = good.clone();
+        d.ticket = Some(format!("INC{c}-1"));
+        parts.push(("review ticket", d));
+        for (what, d) in parts {
+            let e = d
+                .check()
+                .expect_err(&format!("{what} with {cp}"))
+                .to_string();
+            assert!(e.contains(what) && e.contains(&cp), "{e}");
+        }
+    }
+
+    // Through the CLI: nothing is logged.
+    let f = Fixture::new(3, 2);
+    assert_eq!(f.unseal(&["alice", "bob"], &[]).code, 0);
+    let grant = f
+        .log_lines()
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["event"] == "unseal-granted")
+        .unwrap()["seq"]
+        .to_string();
+    let doc = f.path("review.txt");
+    std::fs::write(
+        &doc,
+        "participants: alice, b\u{200b}ob\ntimeline: 2026-01-01T10:00:00Z outage\nroot cause: expired certificate\npreventive measure: monitor expiry\nprovider event: ev-1\n",
+    )
+    .unwrap();
+    let before = f.log_lines();
+    let r = common::run(
+        &[
+            "review",
+            "--vault",
+            &f.vault(),
+            "--grant",
+            &grant,
+            "--from",
+            &doc,
+        ],
+        "",
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("review participants") && r.stderr.contains("U+200B"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(f.log_lines(), before, "nothing logged");
+}
