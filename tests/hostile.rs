@@ -572,3 +572,94 @@ fn review_text_refuses_bidi_and_zero_width_characters() {
     );
     assert_eq!(f.log_lines(), before, "nothing logged");
 }
+
+// ---------------------------------------------------------------------------
+// Item 4: answers and entries files over 1 MiB.
+
+/// A valid answers document of more than 1 MiB (a long unused text answer).
+fn big_answers(f: &Fixture) -> String {
+    let v = json!({"passphrases": f.passphrases(), "text": {"pad": "a".repeat(1 << 20)}});
+    let p = f.path("big-answers.json");
+    std::fs::write(&p, v.to_string()).unwrap();
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    p
+}
+
+/// Issue item 4: an answers file over 1 MiB was cut at 1 MiB and reported as
+/// "not a valid answers document (line 1, column 1048576)"; an entries file
+/// the same. Now: "FILE: file too large (limit 1 MiB)", from a file or stdin.
+#[test]
+fn answers_and_entries_over_1_mib_are_refused_by_size() {
+    let f = Fixture::new(3, 2);
+    let big = big_answers(&f);
+    let alice = f.identity("alice");
+    let v = f.vault();
+    let drill = |answers: &str, stdin: &str| {
+        common::run(
+            &[
+                "drill",
+                "--vault",
+                &v,
+                "--custodian",
+                "alice",
+                "--identity",
+                &alice,
+                "--answers",
+                answers,
+            ],
+            stdin,
+        )
+    };
+    let r = drill(&big, "");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("{big}: file too large (limit 1 MiB)")),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("column"), "{}", r.stderr);
+    let r = drill("-", &std::fs::read_to_string(&big).unwrap());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("stdin: file too large (limit 1 MiB)"),
+        "{}",
+        r.stderr
+    );
+
+    let entries = json!([{"kind": "note", "name": "n", "text": "a".repeat(1 << 20)}]).to_string();
+    let c = Fixture::custodians_only(2, 2);
+    let d0 = c.path("alice.custodian.json");
+    let d1 = c.path("bob.custodian.json");
+    let r = common::run(
+        &[
+            "init",
+            "--vault",
+            &c.vault(),
+            "--threshold",
+            "2",
+            "--custodian",
+            &d0,
+            "--custodian",
+            &d1,
+            "--entries",
+            "-",
+        ],
+        &entries,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("stdin: file too large (limit 1 MiB)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!c.vault_path().exists(), "nothing created");
+
+    // At the limit exactly, the size is fine (the document is read whole).
+    let v1 = json!({"passphrases": f.passphrases()}).to_string();
+    let pad = (1 << 20) - v1.len();
+    let exact = format!("{v1}{}", " ".repeat(pad));
+    assert_eq!(exact.len(), 1 << 20);
+    let r = drill("-", &exact);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

@@ -419,16 +419,39 @@ fn read_answers(p: &Path) -> Result<Answers> {
     Ok(Answers::from_json(&bytes)?)
 }
 
+/// Largest answers or entries file accepted (1 MiB).
+const MAX_SECRET_INPUT: u64 = 1 << 20;
+
+/// Reads at most [`MAX_SECRET_INPUT`] bytes into `buf`; a larger input is
+/// refused (it was cut at the limit and then failed to parse, "error at
+/// column 1048576").
+fn read_bounded(
+    mut input: impl Read,
+    buf: &mut zeroize::Zeroizing<Vec<u8>>,
+    name: &str,
+    what: &str,
+) -> Result<()> {
+    (&mut input)
+        .take(MAX_SECRET_INPUT + 1)
+        .read_to_end(buf)
+        .map_err(|e| Error::Usage(format!("cannot read the {what} ({name}): {e}")))?;
+    if buf.len() as u64 > MAX_SECRET_INPUT {
+        return Err(Error::Usage(format!(
+            "{name}: file too large (limit 1 MiB); the {what} is read whole, so split it or remove what is not needed"
+        )));
+    }
+    Ok(())
+}
+
 /// Reads a secret-bearing input: stdin for '-', else a file that must not be
 /// readable by group or others.
 fn read_secret_input(p: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     use std::os::unix::fs::PermissionsExt;
-    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(1 << 16));
+    // Sized up front: growing the buffer would leave copies of the secrets
+    // in freed memory.
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_SECRET_INPUT as usize + 1));
     if p == Path::new("-") {
-        std::io::stdin()
-            .take(1 << 20)
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::Usage(format!("cannot read the {what} from stdin: {e}")))?;
+        read_bounded(std::io::stdin(), &mut buf, "stdin", what)?;
         return Ok(buf);
     }
     let meta = std::fs::metadata(p)
@@ -440,9 +463,9 @@ fn read_secret_input(p: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>
             p.display()
         )));
     }
-    std::fs::File::open(p)
-        .and_then(|f| f.take(1 << 20).read_to_end(&mut buf))
+    let f = std::fs::File::open(p)
         .map_err(|e| Error::Usage(format!("cannot read the {what} {}: {e}", p.display())))?;
+    read_bounded(f, &mut buf, &p.display().to_string(), what)?;
     Ok(buf)
 }
 
