@@ -73,13 +73,19 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> VaultError + '_ {
 
 impl Vault {
     fn lock(dir: &Path) -> Result<File, VaultError> {
+        use std::os::unix::fs::OpenOptionsExt;
         let path = dir.join(".lock");
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        // Never through a symbolic link: `create` would make the file
+        // wherever the link points.
+        let f = fsutil::open_regular(
+            &path,
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(fsutil::FILE_MODE),
+        )
+        .map_err(io_err(&path))?;
         match f.try_lock() {
             Ok(()) => Ok(f),
             Err(fs::TryLockError::WouldBlock) => Err(VaultError::Locked(dir.to_owned())),

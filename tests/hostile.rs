@@ -663,3 +663,124 @@ fn answers_and_entries_over_1_mib_are_refused_by_size() {
     let r = drill("-", &exact);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+// ---------------------------------------------------------------------------
+// Item 5: symbolic links and special files in the vault.
+
+fn drill_args(f: &Fixture, who: &str) -> Vec<String> {
+    [
+        "drill",
+        "--vault",
+        &f.vault(),
+        "--custodian",
+        who,
+        "--identity",
+        &f.identity(who),
+        "--answers",
+        &f.path("answers.json"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Runs the binary, killing it (and failing) if it takes longer than `secs`.
+fn run_within(args: &[String], secs: u64) -> Run {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(secs) {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("{args:?} still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Issue item 5: `.lock` replaced by a symbolic link made every command
+/// create (and lock) the file it points to, outside the vault.
+#[test]
+fn lock_symlink_creates_nothing_outside_the_vault() {
+    let f = Fixture::new(3, 2);
+    let outside = f.dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let target = outside.join("planted");
+    let lock = f.vault_path().join(".lock");
+    let _ = std::fs::remove_file(&lock);
+    std::os::unix::fs::symlink(&target, &lock).unwrap();
+    let drill = drill_args(&f, "alice");
+    let commands: Vec<Vec<String>> = vec![
+        drill,
+        vec!["status".into(), "--vault".into(), f.vault()],
+        vec!["log".into(), "verify".into(), "--vault".into(), f.vault()],
+    ];
+    for args in &commands {
+        run_within(args, 30);
+        assert!(
+            !target.exists(),
+            "{args:?} created {} through .lock",
+            target.display()
+        );
+    }
+}
+
+/// Issue item 5: with `log.jsonl` a symbolic link to another file ending in
+/// a torn line, `log repair` truncated and appended to that other file.
+#[test]
+fn log_symlink_is_never_written_through_by_repair() {
+    let f = Fixture::new(3, 2);
+    let outside = f.dir.path().join("elsewhere.jsonl");
+    let mut text = std::fs::read(f.log_path()).unwrap();
+    text.extend_from_slice(b"{\"torn");
+    std::fs::write(&outside, &text).unwrap();
+    std::fs::remove_file(f.log_path()).unwrap();
+    std::os::unix::fs::symlink(&outside, f.log_path()).unwrap();
+    let r = common::run(&["log", "repair", "--vault", &f.vault()], "");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("log.jsonl")
+            && r.stderr.contains("not a regular file but a symbolic link")
+            && r.stderr.contains("backup copy"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read(&outside).unwrap(),
+        text,
+        "the target is untouched"
+    );
+}
+
+/// Issue item 5: a FIFO in place of a share file made a drill hang forever
+/// in open(2); now it fails at once, naming the file.
+#[test]
+fn fifo_share_file_fails_a_drill_at_once() {
+    let f = Fixture::new(3, 2);
+    let share = f.share_file(1, "alice");
+    std::fs::remove_file(&share).unwrap();
+    let made = Command::new("mkfifo").arg(&share).status().unwrap();
+    assert!(made.success());
+    let r = run_within(&drill_args(&f, "alice"), 20);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains("g000001/shares/alice.age") && all.contains("FIFO"),
+        "{all}"
+    );
+}
