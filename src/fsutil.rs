@@ -100,6 +100,17 @@ fn not_regular(meta: &fs::Metadata) -> Option<String> {
     ))
 }
 
+/// Checks, without opening it, that `path` itself (not what a link points
+/// to) is a regular file owned by the calling user; same errors as
+/// [`open_regular`] (`NotFound` when absent). For files that other code
+/// opens by path.
+pub fn check_regular(path: &Path) -> io::Result<()> {
+    match not_regular(&fs::symlink_metadata(path)?) {
+        None => Ok(()),
+        Some(why) => Err(io::Error::new(io::ErrorKind::InvalidInput, why)),
+    }
+}
+
 /// Opens `path` with `opts` only if it is a regular file owned by the
 /// calling user: opened with `O_NOFOLLOW` (a symbolic link is refused, and
 /// never created through, even with `create`) and `O_NONBLOCK` (a FIFO

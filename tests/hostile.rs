@@ -731,7 +731,9 @@ fn lock_symlink_creates_nothing_outside_the_vault() {
         vec!["log".into(), "verify".into(), "--vault".into(), f.vault()],
     ];
     for args in &commands {
-        run_within(args, 30);
+        // .lock plays no part any more (the directory is locked): they run.
+        let r = run_within(args, 30);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
         assert!(
             !target.exists(),
             "{args:?} created {} through .lock",
@@ -782,5 +784,180 @@ fn fifo_share_file_fails_a_drill_at_once() {
     assert!(
         all.contains("g000001/shares/alice.age") && all.contains("FIFO"),
         "{all}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Item 6: the lock.
+
+/// Takes a `flock` on `path` (a directory or a file) in this process.
+fn flock(path: &Path, op: rustix::fs::FlockOperation) -> std::fs::File {
+    let f = std::fs::File::open(path).unwrap();
+    rustix::fs::flock(&f, op).unwrap();
+    f
+}
+
+/// A custodian drill spawned in the background (a ceremony: it appends).
+fn spawn_drill(f: &Fixture, who: &str) -> std::process::Child {
+    Command::new(bin())
+        .args(drill_args(f, who))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(child: std::process::Child) -> Run {
+    let o = child.wait_with_output().unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// A custodian drill at the terminal prompt asking for alice's identity
+/// file: a ceremony that holds the vault and waits. Returns the child and a
+/// handle on its stderr so far.
+fn ceremony_waiting_at_a_prompt(
+    f: &Fixture,
+) -> (
+    std::process::Child,
+    std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    let mut child = Command::new(bin())
+        .args(["drill", "--vault", &f.vault(), "--custodian", "alice"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut pipe = child.stderr.take().unwrap();
+    let sink = err.clone();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 256];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let start = std::time::Instant::now();
+    while !err.lock().unwrap().contains("identity file") {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the drill never prompted: {}",
+            err.lock().unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (child, err)
+}
+
+/// Issue item 6: the lock was a flock on `.lock`, which anyone can delete or
+/// replace: a second ceremony then created a fresh `.lock`, locked it and
+/// ran beside the first. The vault directory itself is locked now: the
+/// second ceremony waits a few seconds (saying so once), then refuses.
+#[test]
+fn deleting_the_lock_file_does_not_let_a_second_ceremony_in() {
+    let f = Fixture::new(3, 2);
+    let (mut first, _) = ceremony_waiting_at_a_prompt(&f);
+    let _ = std::fs::remove_file(f.vault_path().join(".lock"));
+    let second = run_within(&drill_args(&f, "bob"), 60);
+    assert_eq!(second.code, 2, "{}{}", second.stdout, second.stderr);
+    assert_eq!(
+        second
+            .stderr
+            .matches("waiting for another breakglass command to finish")
+            .count(),
+        1,
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second
+            .stderr
+            .contains("another breakglass command is using the vault"),
+        "{}",
+        second.stderr
+    );
+    // The first gives up at its prompt (end of input); then the vault is free.
+    drop(first.stdin.take());
+    assert_eq!(first.wait().unwrap().code(), Some(2));
+    assert!(!f.events().contains(&"drill".to_string()), "no drill ran");
+    let third = common::run(
+        &drill_args(&f, "bob")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        "",
+    );
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(f.verify_log().code, 0);
+}
+
+/// Issue item 6: every command took the same exclusive lock, so a `log
+/// show` or `status` still running (here: `log show` blocked writing to a
+/// pipe nobody reads yet) made any ceremony fail at once. Read-only
+/// commands take no lock now, and a ceremony started meanwhile runs.
+#[test]
+fn a_running_read_only_command_does_not_make_a_ceremony_fail() {
+    let f = Fixture::new(3, 2);
+    // Enough entries that `log show` fills a pipe (64 KiB) and blocks.
+    let filler: Vec<(&str, Map<String, Value>)> = (0..400)
+        .map(|i| ("note", obj(json!({"n": i, "text": "x".repeat(300)}))))
+        .collect();
+    plant(&f.log_path(), &filler);
+    let show = Command::new(bin())
+        .args(["log", "show", "--vault", &f.vault()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let drill = run_within(&drill_args(&f, "alice"), 60);
+    assert_eq!(drill.code, 0, "{}", drill.stderr);
+    assert!(!drill.stderr.contains("waiting"), "{}", drill.stderr);
+    let show = finish(show);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(show.stdout.lines().count() > 400);
+}
+
+/// Issue item 6: a lock held for a moment by another command (a shared
+/// lock, as a reader might take, on the directory and on the old `.lock`)
+/// made a ceremony fail at once; now it waits, says so once on stderr, and
+/// runs.
+#[test]
+fn a_ceremony_waits_for_a_lock_held_briefly() {
+    use rustix::fs::FlockOperation;
+    let f = Fixture::new(3, 2);
+    let lock = f.vault_path().join(".lock");
+    if !lock.exists() {
+        std::fs::write(&lock, b"").unwrap();
+    }
+    let held = (
+        flock(&f.vault_path(), FlockOperation::LockShared),
+        flock(&lock, FlockOperation::LockShared),
+    );
+    let drill = spawn_drill(&f, "alice");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(held);
+    let drill = finish(drill);
+    assert_eq!(drill.code, 0, "{}", drill.stderr);
+    assert_eq!(
+        drill
+            .stderr
+            .matches("waiting for another breakglass command to finish")
+            .count(),
+        1,
+        "{}",
+        drill.stderr
     );
 }

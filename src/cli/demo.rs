@@ -368,7 +368,7 @@ fn walk(base: &Path) -> Result<u8> {
     )?;
 
     heading(8, "Status: what is owed")?;
-    let v = breakglass::vault::Vault::open(&vault)?;
+    let v = breakglass::vault::Vault::open_read_only(&vault)?;
     let (m, _) = v.read_manifest()?;
     let status =
         breakglass::governance::status(&v.log_path(), &m, breakglass::clock::Timestamp::now())?;

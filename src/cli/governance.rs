@@ -301,7 +301,7 @@ pub struct StatusArgs {
 }
 
 pub fn run_status(a: StatusArgs) -> Result<u8> {
-    let vault = Vault::open(&a.vault)?;
+    let vault = Vault::open_read_only(&a.vault)?;
     let (manifest, _) = vault.read_manifest()?;
     let s = governance::status(&vault.log_path(), &manifest, Timestamp::now())?;
     if a.json {
@@ -409,7 +409,7 @@ pub fn run_report(a: ReportArgs) -> Result<u8> {
             return Err(Error::Usage("--to is before --from".into()));
         }
     }
-    let vault = Vault::open(&a.vault)?;
+    let vault = Vault::open_read_only(&a.vault)?;
     let (manifest, _) = vault.read_manifest()?;
     let default_scenarios = a.vault.join("scenarios");
     let scenarios = match &a.scenarios {
@@ -526,7 +526,7 @@ pub struct ExportArgs {
 }
 
 pub fn run_export(a: ExportArgs) -> Result<u8> {
-    let vault = Vault::open(&a.vault)?;
+    let vault = Vault::open_read_only(&a.vault)?;
     let (manifest, _) = vault.read_manifest()?;
     // export() flushes and reports write errors; the sink names them as
     // output errors, and a reader that went away (EPIPE) stops the output
@@ -580,7 +580,7 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
         return super::output::log_verify(&a.vault, a.json);
     };
     let r = receipt::Receipt::parse(text)?;
-    let vault = Vault::open(&a.vault)?;
+    let vault = Vault::open_read_only(&a.vault)?;
     let (manifest, _) = vault.read_manifest()?;
     let (check, _) = receipt::check(&vault.log_path(), &r)?;
     let chain = log::verify(&vault.log_path(), Some(&manifest.log_head), |_| {})?;

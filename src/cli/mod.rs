@@ -350,6 +350,13 @@ pub fn run() -> Result<u8> {
         errln!("warning: TEST BUILD with test hooks (injectable clock, kill points); never use it for a real vault");
     }
     let cli = Cli::parse();
+    breakglass::vault::on_lock_wait(|dir| {
+        errln!(
+            "waiting for another breakglass command to finish… (it is using the vault at {}; giving up after {} s)",
+            dir.display(),
+            breakglass::vault::LOCK_WAIT.as_secs()
+        )
+    });
     match cli.command {
         Command::Custodian(CustodianCmd::Enroll(a)) if a.yubikey => enroll_yubikey(*a),
         Command::Custodian(CustodianCmd::Enroll(a)) => enroll(*a),

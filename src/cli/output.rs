@@ -210,7 +210,7 @@ pub fn print_sealed(s: &Sealed, json: bool) -> Result<()> {
 }
 
 pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
-    let vault = Vault::open(dir)?;
+    let vault = Vault::open_read_only(dir)?;
     let (manifest, _) = vault.read_manifest()?;
     let report = log::verify(&vault.log_path(), Some(&manifest.log_head), |_| {})?;
     let ok = report.is_intact();
@@ -243,7 +243,7 @@ pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
 }
 
 pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
-    let vault = Vault::open(dir)?;
+    let vault = Vault::open_read_only(dir)?;
     let (manifest, _) = vault.read_manifest()?;
     // The first write error stops the output (the walk goes on: its report
     // decides the exit code when stdout merely went away).
