@@ -961,3 +961,137 @@ fn a_ceremony_waits_for_a_lock_held_briefly() {
         drill.stderr
     );
 }
+
+// ---------------------------------------------------------------------------
+// Item 7: read-only media.
+
+/// Every entry under `dir` (directories too) with its size, mode and mtime.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, u64, u32, std::time::SystemTime)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push((p, m.len(), m.permissions().mode(), m.modified().unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// chmod -R: files `file_mode`, directories `dir_mode`.
+fn chmod_tree(dir: &Path, file_mode: u32, dir_mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    for p in common::files_under(dir) {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(file_mode)).unwrap();
+    }
+    let mut dirs = vec![dir.to_owned()];
+    let mut i = 0;
+    while i < dirs.len() {
+        for e in std::fs::read_dir(&dirs[i]).unwrap().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            }
+        }
+        i += 1;
+    }
+    for d in dirs.iter().rev() {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(dir_mode)).unwrap();
+    }
+}
+
+/// Runs every read-only command on the vault at `vault`, writing reports
+/// and exports to `out`; each must succeed.
+fn run_read_only_commands(vault: &str, out: &Path) {
+    let r = common::run(&["log", "verify", "--vault", vault], "");
+    assert_eq!(r.code, 0, "log verify: {}", r.stderr);
+    let receipt = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("log receipt: "))
+        .unwrap()
+        .to_owned();
+    let html = out.join("report.html").display().to_string();
+    let export = out.join("export.jsonl").display().to_string();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["log", "verify", "--vault", vault, "--json"],
+        vec!["log", "verify", "--vault", vault, "--receipt", &receipt],
+        vec!["status", "--vault", vault],
+        vec!["status", "--vault", vault, "--json"],
+        vec!["report", "--vault", vault],
+        vec!["report", "--vault", vault, "--json"],
+        vec!["report", "--vault", vault, "--html", &html],
+        vec!["log", "export", "--vault", vault],
+        vec!["log", "export", "--vault", vault, "--out", &export],
+        vec!["log", "show", "--vault", vault],
+        vec!["log", "show", "--vault", vault, "--json"],
+    ];
+    for args in commands {
+        let r = common::run(&args, "");
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    }
+}
+
+/// Unmounts on drop (also when the test fails).
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Issue item 7: every read-only command (log verify, status, report, log
+/// export, log show) created and opened `.lock` for writing, so none worked
+/// from a read-only copy of the vault (a CD, a write-protected stick, a
+/// read-only mount). Now they create, open for writing and change nothing:
+/// checked on a chmod'ed copy (as root chmod stops nothing, so the listing
+/// with sizes, modes and mtimes is compared) and, where this test may
+/// mount, on a real read-only bind mount.
+#[test]
+fn read_only_commands_work_on_read_only_media_and_change_nothing() {
+    let f = Fixture::new(3, 2);
+    assert_eq!(f.unseal(&["alice", "bob"], &[]).code, 0);
+    let _ = std::fs::remove_file(f.vault_path().join(".lock"));
+    let out = f.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+
+    chmod_tree(&f.vault_path(), 0o400, 0o500);
+    let before = snapshot(&f.vault_path());
+    run_read_only_commands(&f.vault(), &out);
+    assert_eq!(snapshot(&f.vault_path()), before, "the vault was changed");
+    chmod_tree(&f.vault_path(), 0o600, 0o700);
+
+    // A real read-only file system, when this test may mount one (root).
+    let ro = f.dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let bind = Command::new("mount")
+        .arg("--bind")
+        .arg(f.vault_path())
+        .arg(&ro)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !bind {
+        eprintln!("note: cannot mount here; the read-only mount part is skipped");
+        return;
+    }
+    let mount = Mount(ro.clone());
+    let remount = Command::new("mount")
+        .args(["-o", "remount,bind,ro"])
+        .arg(&ro)
+        .status()
+        .unwrap();
+    assert!(remount.success());
+    assert!(
+        std::fs::write(ro.join("probe"), b"x").is_err(),
+        "mounted read-only"
+    );
+    run_read_only_commands(&ro.display().to_string(), &out);
+    drop(mount);
+}
