@@ -1095,3 +1095,236 @@ fn read_only_commands_work_on_read_only_media_and_change_nothing() {
     run_read_only_commands(&ro.display().to_string(), &out);
     drop(mount);
 }
+
+// ---------------------------------------------------------------------------
+// Item 8: file modes.
+
+/// Runs the binary under `umask 000` (set in a shell that then execs it).
+fn run_umask_000(args: &[&str], stdin: &str) -> Run {
+    let mut sh_args = vec!["-c", "umask 000; exec \"$0\" \"$@\"", bin()];
+    sh_args.extend_from_slice(args);
+    let mut child = Command::new("sh")
+        .args(&sh_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).ok();
+    finish(child)
+}
+
+fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// Issue item 8: under umask 000, `.lock` came out 0666, and so did the
+/// `report --html` page and the `log export --out` file. Now every vault
+/// file is 0600 (directories 0700) whatever the umask, and reports and
+/// exports are at most 0644 (an existing file loses group/other write).
+#[test]
+fn modes_are_explicit_under_umask_000() {
+    let f = Fixture::custodians_only(3, 2);
+    let v = f.vault();
+    let d: Vec<String> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|n| f.path(&format!("{n}.custodian.json")))
+        .collect();
+    let r = run_umask_000(
+        &[
+            "init",
+            "--vault",
+            &v,
+            "--threshold",
+            "2",
+            "--custodian",
+            &d[0],
+            "--custodian",
+            &d[1],
+            "--custodian",
+            &d[2],
+            "--entries",
+            "-",
+        ],
+        &f.entries_json(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let answers = f.path("answers.json");
+    let (alice, bob) = (f.identity("alice"), f.identity("bob"));
+    for args in [
+        drill_args(&f, "alice"),
+        unseal_args(&f),
+        [
+            "reseal",
+            "--vault",
+            &v,
+            "--ticket",
+            "INC-1",
+            "--reason",
+            "rotation",
+            "--identity",
+            &alice,
+            "--identity",
+            &bob,
+            "--answers",
+            &answers,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = run_umask_000(&args, "");
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    }
+    let mut seen = 0;
+    let mut stack = vec![f.vault_path()];
+    assert_eq!(mode_of(&f.vault_path()), 0o700);
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                assert_eq!(mode_of(&p), 0o700, "{}", p.display());
+                stack.push(p);
+            } else {
+                assert_eq!(mode_of(&p), 0o600, "{}", p.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 5, "manifest, log, payload, shares");
+
+    let html = f.path("report.html");
+    let export = f.path("export.jsonl");
+    for (args, out) in [
+        (vec!["report", "--vault", &v, "--html", &html], &html),
+        (
+            vec!["log", "export", "--vault", &v, "--out", &export],
+            &export,
+        ),
+    ] {
+        let r = run_umask_000(&args, "");
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert_eq!(mode_of(Path::new(out)), 0o644, "{out}");
+        // An existing world-writable file is tightened, not kept as is.
+        std::fs::set_permissions(out, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+        let r = run_umask_000(&args, "");
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert_eq!(mode_of(Path::new(out)), 0o644, "{out}");
+    }
+    // And never into the vault (it would truncate the log it exports).
+    let inside = f.vault_path().join("log.jsonl").display().to_string();
+    let before = std::fs::read(f.log_path()).unwrap();
+    let r = common::run(&["log", "export", "--vault", &v, "--out", &inside], "");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("inside the vault directory"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(f.log_path()).unwrap(), before);
+}
+
+/// Issue item 8: the answers file's mode was checked on the path, then the
+/// file opened (a file swapped in between was read unchecked), and not at
+/// all for `--answers -` with stdin redirected from a file. Now the open
+/// descriptor is checked, stdin included.
+#[test]
+fn answers_mode_is_checked_on_what_is_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new(3, 2);
+    let shared = f.path("shared-answers.json");
+    std::fs::write(&shared, json!({"passphrases": f.passphrases()}).to_string()).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut args = drill_args(&f, "alice");
+    let n = args.len();
+    args[n - 1] = "-".into();
+    let r = run_with_stdin_file(&args, &shared);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "the answers file on stdin holds secrets but is readable by others (mode 0644)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!f.events().contains(&"drill".to_string()));
+    // Made private, the same redirection is accepted.
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(run_with_stdin_file(&args, &shared).code, 0);
+
+    // The path swapped between a private and a shared file all the time
+    // (renameat2 RENAME_EXCHANGE): whatever is read must have been checked.
+    // The shared one is not even JSON, so reading it unchecked shows.
+    let private = f.path("answers.json");
+    let other = f.path("answers.swap");
+    std::fs::write(&other, "not json").unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (stop, a, b) = (stop.clone(), private.clone(), other.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                rustix::fs::renameat_with(
+                    rustix::fs::CWD,
+                    &a,
+                    rustix::fs::CWD,
+                    &b,
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .unwrap();
+            }
+        })
+    };
+    let missing = f.path("no-vault");
+    let (mut refused, mut read) = (0, 0);
+    for _ in 0..150 {
+        // Answers are read before the vault is opened; no vault here: fast.
+        let r = common::run(
+            &[
+                "drill",
+                "--vault",
+                &missing,
+                "--custodian",
+                "alice",
+                "--answers",
+                &private,
+            ],
+            "",
+        );
+        assert!(
+            !r.stderr.contains("not a valid answers document"),
+            "a shared file was read unchecked: {}",
+            r.stderr
+        );
+        if r.stderr.contains("readable by others") {
+            refused += 1;
+        } else if r.stderr.contains("no vault at") {
+            read += 1;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+    assert!(
+        refused > 0 && read > 0,
+        "both files were seen: {refused} / {read}"
+    );
+}
+
+/// Runs the binary with stdin redirected from the file at `path`.
+fn run_with_stdin_file(args: &[String], path: &str) -> Run {
+    let o = Command::new(bin())
+        .args(args)
+        .stdin(std::fs::File::open(path).unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}

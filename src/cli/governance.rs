@@ -383,7 +383,7 @@ pub struct ReportArgs {
     /// Documented scenarios file [default: VAULT/scenarios if present].
     #[arg(long, value_name = "FILE")]
     scenarios: Option<PathBuf>,
-    /// Also write the self-contained auditor page to FILE.
+    /// Also write the self-contained auditor page to FILE (mode 0644: it holds no secret).
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// Machine-readable output on stdout.
@@ -426,8 +426,14 @@ pub fn run_report(a: ReportArgs) -> Result<u8> {
         Timestamp::now(),
     )?;
     if let Some(p) = &a.html {
-        std::fs::write(p, html::render(&r, &manifest.vault_id))
-            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", p.display())))?;
+        use std::io::Write;
+        let mut f = create_report_file(p, &a.vault)?;
+        f.write_all(html::render(&r, &manifest.vault_id).as_bytes())
+            .and_then(|()| f.flush())
+            .map_err(|source| Error::Output {
+                what: p.display().to_string(),
+                source,
+            })?;
     }
     if a.json {
         out::json(&r.to_json(&manifest.vault_id))?;
@@ -512,6 +518,45 @@ fn print_report(r: &report::Report, vault_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Mode of report and export files: readable by the auditor's and the log
+/// shipper's accounts, since they hold nothing secret (the log never does);
+/// writable only by their owner.
+const REPORT_MODE: u32 = 0o644;
+
+/// Creates (or truncates) a report or export file, with mode [`REPORT_MODE`]
+/// at most: the umask applies on creation, and an existing file loses any
+/// other bit (umask 000 made them 0666). Refused inside the vault
+/// directory: `--out VAULT/log.jsonl` would truncate the log it exports.
+fn create_report_file(p: &std::path::Path, vault: &std::path::Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let err = |e: std::io::Error| Error::Usage(format!("cannot write {}: {e}", p.display()));
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if let (Ok(dir), Ok(vault)) = (parent.canonicalize(), vault.canonicalize()) {
+        if dir.starts_with(&vault) {
+            return Err(Error::Usage(format!(
+                "{} is inside the vault directory; write reports and exports elsewhere (the vault holds only its own files)",
+                p.display()
+            )));
+        }
+    }
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(REPORT_MODE)
+        .open(p)
+        .map_err(err)?;
+    let mode = f.metadata().map_err(err)?.permissions().mode() & 0o7777;
+    if mode & !REPORT_MODE != 0 {
+        f.set_permissions(std::fs::Permissions::from_mode(mode & REPORT_MODE))
+            .map_err(err)?;
+    }
+    Ok(f)
+}
+
 #[derive(Args)]
 pub struct ExportArgs {
     /// Vault directory.
@@ -520,7 +565,7 @@ pub struct ExportArgs {
     /// Only entries after this sequence number (incremental shipping).
     #[arg(long, value_name = "SEQ", default_value_t = 0)]
     after: u64,
-    /// Write to FILE instead of stdout.
+    /// Write to FILE instead of stdout (mode 0644: the log holds no secret).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 }
@@ -533,8 +578,7 @@ pub fn run_export(a: ExportArgs) -> Result<u8> {
     // quietly (see out.rs).
     let exported = match &a.out {
         Some(p) => {
-            let f = std::fs::File::create(p)
-                .map_err(|e| Error::Usage(format!("cannot write {}: {e}", p.display())))?;
+            let f = create_report_file(p, &a.vault)?;
             let mut w = std::io::BufWriter::new(out::Sink::new(f, p.display().to_string()));
             let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w);
             r.map_err(|e| w.get_mut().take_error().unwrap_or(e))

@@ -450,29 +450,49 @@ fn read_bounded(
     Ok(())
 }
 
-/// Reads a secret-bearing input: stdin for '-', else a file that must not be
-/// readable by group or others.
+/// A secret-bearing input that is a regular file must give group and
+/// others no access. Checked on the open descriptor (fstat): the file
+/// checked is the file read (checking the path, then opening it, let a
+/// file swapped in between go unchecked), and stdin redirected from a file
+/// is checked too. Pipes and terminals have no such mode to check.
+fn check_private(fd: impl std::os::fd::AsFd, name: &str, what: &str, fix: &str) -> Result<()> {
+    use rustix::fs::{FileType, Mode};
+    let st = rustix::fs::fstat(fd)
+        .map_err(|e| Error::Usage(format!("cannot read the {what} ({name}): {e}")))?;
+    let mode = Mode::from_raw_mode(st.st_mode);
+    if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
+        && mode.intersects(Mode::RWXG | Mode::RWXO)
+    {
+        return Err(Error::Usage(format!(
+            "the {what} {name} holds secrets but is readable by others (mode {:04o}); {fix}",
+            mode.bits()
+        )));
+    }
+    Ok(())
+}
+
+/// Reads a secret-bearing input: stdin for '-', else a file; either, when it
+/// is a regular file, must not be accessible to group or others.
 fn read_secret_input(p: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    use std::os::unix::fs::PermissionsExt;
     // Sized up front: growing the buffer would leave copies of the secrets
     // in freed memory.
     let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_SECRET_INPUT as usize + 1));
     if p == Path::new("-") {
-        read_bounded(std::io::stdin(), &mut buf, "stdin", what)?;
+        let stdin = std::io::stdin();
+        check_private(
+            &stdin,
+            "on stdin",
+            what,
+            "stdin is redirected from that file: run `chmod 600` on it first",
+        )?;
+        read_bounded(stdin, &mut buf, "stdin", what)?;
         return Ok(buf);
     }
-    let meta = std::fs::metadata(p)
-        .map_err(|e| Error::Usage(format!("cannot read the {what} {}: {e}", p.display())))?;
-    if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
-        return Err(Error::Usage(format!(
-            "the {what} {} holds secrets but is readable by others; run `chmod 600 {}` first",
-            p.display(),
-            p.display()
-        )));
-    }
+    let name = p.display().to_string();
     let f = std::fs::File::open(p)
-        .map_err(|e| Error::Usage(format!("cannot read the {what} {}: {e}", p.display())))?;
-    read_bounded(f, &mut buf, &p.display().to_string(), what)?;
+        .map_err(|e| Error::Usage(format!("cannot read the {what} {name}: {e}")))?;
+    check_private(&f, &name, what, &format!("run `chmod 600 {name}` first"))?;
+    read_bounded(f, &mut buf, &name, what)?;
     Ok(buf)
 }
 
