@@ -82,6 +82,8 @@ fn output_commands(f: &Fixture) -> Vec<Vec<String>> {
         s(&["report", "--vault", &v]),
         s(&["report", "--vault", &v, "--json"]),
         s(&["help-answers"]),
+        s(&["--help"]),
+        s(&["status", "--help"]),
         s(&[
             "drill",
             "--vault",

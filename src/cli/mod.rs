@@ -349,7 +349,21 @@ pub fn run() -> Result<u8> {
     if breakglass::clock::TEST_HOOKS {
         errln!("warning: TEST BUILD with test hooks (injectable clock, kill points); never use it for a real vault");
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version go through the same output rules as the
+        // rest (clap drops its write errors: `--help > /dev/full` exited 0).
+        Err(e) if !e.use_stderr() => {
+            let text = if std::io::stdout().is_terminal() {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            out::raw(&text)?;
+            return Ok(0);
+        }
+        Err(e) => e.exit(),
+    };
     breakglass::vault::on_lock_wait(|dir| {
         errln!(
             "waiting for another breakglass command to finish… (it is using the vault at {}; giving up after {} s)",
