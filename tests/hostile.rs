@@ -1247,7 +1247,7 @@ fn answers_mode_is_checked_on_what_is_read() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains(
-            "the answers file on stdin holds secrets but is readable by others (mode 0644)"
+            "the answers file on stdin holds secrets but is readable by others; stdin is redirected from that file: run `chmod 600` on it first (it has mode 0644)"
         ),
         "{}",
         r.stderr

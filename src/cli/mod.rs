@@ -478,7 +478,7 @@ fn check_private(fd: impl std::os::fd::AsFd, name: &str, what: &str, fix: &str) 
         && mode.intersects(Mode::RWXG | Mode::RWXO)
     {
         return Err(Error::Usage(format!(
-            "the {what} {name} holds secrets but is readable by others (mode {:04o}); {fix}",
+            "the {what} {name} holds secrets but is readable by others; {fix} (it has mode {:04o})",
             mode.bits()
         )));
     }
