@@ -81,6 +81,17 @@ pub enum Error {
     /// Something is overdue (status) (exit 1).
     #[error("{0}")]
     Overdue(String),
+    /// The command's output could not be written, e.g. to a full disk (exit 2).
+    /// (A reader that went away, EPIPE, is not an error: the binary stops
+    /// printing quietly.)
+    #[error("cannot write to {what}: {source}")]
+    Output {
+        /// Where the output went ("standard output", a file name).
+        what: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {

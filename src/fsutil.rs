@@ -4,11 +4,17 @@
 //! appends) complete up to a possibly torn final line; a directory entry is
 //! durable once its directory is fsynced. Secret-bearing files are created
 //! with `create_new` and mode 0600.
+//!
+//! Files are read and appended only through [`open_regular`]: never through
+//! a symbolic link, never a FIFO or device (which could block a ceremony
+//! forever or feed it endless data), never a file another user planted.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
+
+use rustix::fs::OFlags;
 
 /// Mode for every file the vault writes (shares and identities are secret;
 /// the rest gains nothing from being world-readable on an air-gapped machine).
@@ -63,16 +69,92 @@ pub fn replace_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(dir)
 }
 
+/// What is wrong with a file that is not a regular file of ours (`None`
+/// when it is one).
+fn not_regular(meta: &fs::Metadata) -> Option<String> {
+    let ft = meta.file_type();
+    use std::os::unix::fs::FileTypeExt;
+    let kind = if ft.is_file() {
+        let (owner, me) = (meta.uid(), rustix::process::geteuid().as_raw());
+        if owner == me {
+            return None;
+        }
+        return Some(format!(
+            "owned by uid {owner}, not by the user running breakglass (uid {me}); files the vault reads or writes must be that user's: find out who put it there, then restore it from a backup copy (or `chown` it if it is genuine)"
+        ));
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "a device"
+    } else {
+        "something else"
+    };
+    Some(format!(
+        "not a regular file but {kind}; vault files must be regular files — replace it with the real file from a backup copy"
+    ))
+}
+
+/// Checks, without opening it, that `path` itself (not what a link points
+/// to) is a regular file owned by the calling user; same errors as
+/// [`open_regular`] (`NotFound` when absent). For files that other code
+/// opens by path.
+pub fn check_regular(path: &Path) -> io::Result<()> {
+    match not_regular(&fs::symlink_metadata(path)?) {
+        None => Ok(()),
+        Some(why) => Err(io::Error::new(io::ErrorKind::InvalidInput, why)),
+    }
+}
+
+/// Opens `path` with `opts` only if it is a regular file owned by the
+/// calling user: opened with `O_NOFOLLOW` (a symbolic link is refused, and
+/// never created through, even with `create`) and `O_NONBLOCK` (a FIFO
+/// cannot block the open), then checked on the open descriptor (`fstat`, so
+/// nothing can be swapped in between), then `O_NONBLOCK` is cleared. The
+/// error says what the file is instead (the caller names the file).
+pub fn open_regular(path: &Path, opts: &OpenOptions) -> io::Result<File> {
+    let mut o = opts.clone();
+    o.custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32);
+    let refused = |why: String| io::Error::new(io::ErrorKind::InvalidInput, why);
+    let f = match o.open(path) {
+        Ok(f) => f,
+        // ELOOP (a symbolic link under O_NOFOLLOW) or ENXIO (a FIFO opened
+        // for writing with no reader): say what the file is.
+        Err(e) => {
+            return Err(
+                match fs::symlink_metadata(path)
+                    .ok()
+                    .and_then(|m| not_regular(&m))
+                {
+                    Some(why) if e.kind() != io::ErrorKind::NotFound => refused(why),
+                    _ => e,
+                },
+            )
+        }
+    };
+    if let Some(why) = not_regular(&f.metadata()?) {
+        return Err(refused(why));
+    }
+    let flags = rustix::fs::fcntl_getfl(&f)?;
+    rustix::fs::fcntl_setfl(&f, flags - OFlags::NONBLOCK)?;
+    Ok(f)
+}
+
 /// Appends `line` (which must end with `\n`) to `path` with one `write`
-/// call and fsyncs it. The file is created (0600) if missing.
+/// call and fsyncs it. The file is created (0600) if missing; an existing
+/// one must be a regular file of ours ([`open_regular`]).
 pub fn append_durable(path: &Path, line: &[u8]) -> io::Result<()> {
     crate::hooks::append_fault_point()?;
-    let existed = path.exists();
-    let mut f = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(FILE_MODE)
-        .open(path)?;
+    let existed = fs::symlink_metadata(path).is_ok();
+    let mut f = open_regular(
+        path,
+        OpenOptions::new().append(true).create(true).mode(FILE_MODE),
+    )?;
     crate::hooks::torn_write_point(&mut f, line)?;
     f.write_all(line)?;
     f.sync_all()?;
@@ -89,11 +171,11 @@ pub fn create_dir_durable(path: &Path) -> io::Result<()> {
     sync_dir(parent_of(path))
 }
 
-/// Reads a file, refusing anything larger than `max` bytes (the caller names
-/// what the file is in its own error).
+/// Reads a regular file of ours ([`open_regular`]), refusing anything larger
+/// than `max` bytes (the caller names what the file is in its own error).
 pub fn read_capped(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let f = File::open(path)?;
+    let f = open_regular(path, OpenOptions::new().read(true))?;
     let mut buf = Vec::new();
     f.take(max + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > max {
@@ -129,6 +211,67 @@ mod tests {
         replace_atomically(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Issue "Hostile input": what open_regular refuses, and that it never
+    /// blocks or creates through a link.
+    #[test]
+    fn open_regular_refuses_links_fifos_directories_and_strangers() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let file = d.join("file");
+        fs::write(&file, b"x").unwrap();
+        let read = OpenOptions::new().read(true).clone();
+        assert!(open_regular(&file, &read).is_ok());
+        // A symbolic link, to a file or dangling, read or created through.
+        let link = d.join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let e = open_regular(&link, &read).unwrap_err().to_string();
+        assert!(e.contains("not a regular file but a symbolic link"), "{e}");
+        let dangling = d.join("dangling");
+        let target = d.join("created-through-the-link");
+        std::os::unix::fs::symlink(&target, &dangling).unwrap();
+        let create = OpenOptions::new().append(true).create(true).clone();
+        let e = open_regular(&dangling, &create).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert!(!target.exists());
+        assert!(append_durable(&dangling, b"line\n").is_err());
+        assert!(!target.exists());
+        // A FIFO: refused at once, for reading and for appending.
+        let fifo = d.join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from(0o600),
+            0,
+        )
+        .unwrap();
+        let t = std::time::Instant::now();
+        let e = read_capped(&fifo, 10).unwrap_err().to_string();
+        assert!(e.contains("FIFO"), "{e}");
+        let e = append_durable(&fifo, b"line\n").unwrap_err().to_string();
+        assert!(e.contains("FIFO"), "{e}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        // A directory.
+        let e = read_capped(d, 10).unwrap_err().to_string();
+        assert!(e.contains("a directory"), "{e}");
+        // A device.
+        let e = read_capped(Path::new("/dev/zero"), 10)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a device"), "{e}");
+        // Someone else's file (only root can make one here).
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(&file, Some(4242), None).unwrap();
+            let e = read_capped(&file, 10).unwrap_err().to_string();
+            assert!(e.contains("owned by uid 4242"), "{e}");
+        }
+        // The descriptor is left blocking.
+        let f = open_regular(&d.join("new"), &create).unwrap();
+        assert!(!rustix::fs::fcntl_getfl(&f)
+            .unwrap()
+            .contains(OFlags::NONBLOCK));
     }
 
     #[test]

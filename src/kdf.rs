@@ -1,12 +1,16 @@
 //! Passphrase key derivation: Argon2id, the only user of the `argon2` crate.
 //!
 //! Parameters are stored beside what they protect and are **capped when
-//! read**: a file cannot make the tool allocate gigabytes or spin for hours.
+//! read**: a planted identity file cannot cost a custodian's laptop more
+//! than it can pay. At the caps one unlock needs 1 GiB of memory and ten
+//! passes over it (seconds on a laptop, at most a minute on a weak one); the
+//! old caps (2 GiB, 32 passes) could exhaust an 8 GiB laptop's memory and
+//! take many minutes, in the middle of an emergency.
 //!
 //! | parameter | minimum | default | maximum |
 //! |---|---|---|---|
-//! | memory `m_kib` | 8 192 (8 MiB) | 65 536 (64 MiB, RFC 9106 second recommendation) | 2 097 152 (2 GiB) |
-//! | passes `t` | 1 | 3 | 32 |
+//! | memory `m_kib` | 8 192 (8 MiB) | 65 536 (64 MiB, RFC 9106 second recommendation) | 1 048 576 (1 GiB) |
+//! | passes `t` | 1 | 3 | 10 |
 //! | lanes `p` | 1 | 1 | 8 |
 //!
 //! The default takes about one second on a laptop (see `benches/`). Values
@@ -34,7 +38,7 @@ pub struct KdfParams {
 #[non_exhaustive]
 pub enum KdfError {
     /// A parameter is outside the accepted range.
-    #[error("argon2id parameter {name} = {value} is outside the accepted range {min}..={max}; the file was not written by this tool or is corrupted")]
+    #[error("argon2id parameter {name} = {value} is outside the accepted range {min}..={max} (this tool asks at most m_kib = 1048576 (1 GiB), t = 10, p = 8 of a laptop); the file was not written by this tool or is corrupted: use the custodian's own copy of their identity")]
     OutOfRange {
         /// Parameter name.
         name: &'static str,
@@ -56,12 +60,12 @@ pub enum KdfError {
 impl KdfParams {
     /// Minimum memory (KiB).
     pub const MIN_M_KIB: u32 = 8 * 1024;
-    /// Maximum memory (KiB).
-    pub const MAX_M_KIB: u32 = 2 * 1024 * 1024;
+    /// Maximum memory (KiB): 1 GiB.
+    pub const MAX_M_KIB: u32 = 1024 * 1024;
     /// Minimum passes.
     pub const MIN_T: u32 = 1;
     /// Maximum passes.
-    pub const MAX_T: u32 = 32;
+    pub const MAX_T: u32 = 10;
     /// Maximum lanes.
     pub const MAX_P: u32 = 8;
 
@@ -214,5 +218,58 @@ mod tests {
             derive(&pw, &[0u8; 8], KdfParams::DEMO).err(),
             Some(KdfError::BadSalt(8))
         );
+    }
+
+    /// Issue "Hostile input": the caps were 2 GiB and 32 passes, more than
+    /// a custodian's laptop can pay for a planted identity file. Now at most
+    /// 1 GiB, 10 passes, 8 lanes; one above each is refused with the
+    /// numbers, before any work.
+    #[test]
+    fn caps_are_one_gib_ten_passes_eight_lanes() {
+        let at_caps = KdfParams {
+            m_kib: 1_048_576,
+            t: 10,
+            p: 8,
+        };
+        assert_eq!(at_caps.validate(), Ok(()));
+        for (params, name, value, max) in [
+            (
+                KdfParams {
+                    m_kib: 1_048_577,
+                    ..at_caps
+                },
+                "m_kib",
+                1_048_577,
+                1_048_576,
+            ),
+            (KdfParams { t: 11, ..at_caps }, "t", 11, 10),
+            (KdfParams { p: 9, ..at_caps }, "p", 9, 8),
+            (
+                KdfParams {
+                    m_kib: 2 * 1024 * 1024,
+                    t: 32,
+                    p: 1,
+                },
+                "m_kib",
+                2_097_152,
+                1_048_576,
+            ),
+        ] {
+            let e = params.validate().unwrap_err();
+            assert!(
+                matches!(e, KdfError::OutOfRange { name: n, value: v, max: m, .. }
+                    if n == name && v == value && m == max),
+                "{e:?}"
+            );
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("{name} = {value}")) && text.contains(&format!("..={max}")),
+                "{text}"
+            );
+            // Refused before any work (a derivation at 2 GiB would take minutes).
+            let t = std::time::Instant::now();
+            assert!(derive(&SecretString::new("x".into()), &[0u8; 16], params).is_err());
+            assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        }
     }
 }

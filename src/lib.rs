@@ -30,6 +30,7 @@ pub mod payload;
 pub mod secret;
 pub mod shamir;
 pub mod sign;
+pub mod text;
 pub mod token;
 pub mod totp;
 pub mod ui;

@@ -10,12 +10,13 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     cli::harden_process();
-    match cli::run() {
+    // Output still buffered is written (or its error reported) before exit.
+    match cli::run().and_then(|code| cli::out::flush().map(|()| code)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            cli::out::err_line(&format!("error: {e}"));
             if let Some(hint) = cli::hint(&e) {
-                eprintln!("hint: {hint}");
+                cli::out::err_line(&format!("hint: {hint}"));
             }
             ExitCode::from(e.exit_code())
         }

@@ -74,7 +74,7 @@ pub enum UiError {
     },
     /// Non-interactive mode has no answer for a prompt.
     #[error(
-        "the answers file has no answer for '{prompt}'; add it (see `breakglass help answers`)"
+        "the answers file has no answer for '{prompt}'; add it (see `breakglass help-answers`)"
     )]
     NoAnswer {
         /// Prompt identifier, as it must appear in the answers file.
@@ -179,7 +179,7 @@ impl Answers {
             // serde_json errors carry only a position and a category, never input text
             // for the "data" category; be safe and keep only line/column.
             why: format!(
-                "not a valid answers document (line {}, column {}); see `breakglass help answers`",
+                "not a valid answers document (line {}, column {}); see `breakglass help-answers`",
                 e.line(),
                 e.column()
             ),
@@ -341,7 +341,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             err.to_string(),
-            "the answers file has no answer for 'passphrases.bob'; add it (see `breakglass help answers`)"
+            "the answers file has no answer for 'passphrases.bob'; add it (see `breakglass help-answers`)"
         );
         let opts = vec!["alice".to_string(), "bob".to_string()];
         assert_eq!(a.choose("next", "?", &opts).unwrap(), 1);

@@ -4,7 +4,6 @@
 //! VAULT/
 //!   manifest.json            the current generation's manifest (replaced atomically)
 //!   log.jsonl                the audit log (append-only)
-//!   .lock                    advisory lock held by every command
 //!   g000007/manifest.json    generation 7's own copy of its manifest
 //!   g000007/payload.age      the payload of generation 7
 //!   g000007/shares/NAME.age  one share file per custodian
@@ -18,10 +17,26 @@
 //! This module never decides which generation is current: that is
 //! [`crate::history`]'s judgement, made before anything here is removed or
 //! moved aside.
+//!
+//! **Locking.** Commands that write (ceremonies, `log repair`) hold an
+//! exclusive `flock` on the vault directory itself, from [`Vault::open`] or
+//! [`Vault::create`] until the [`Vault`] is dropped; a second one waits up
+//! to [`LOCK_WAIT`] (the binary says so once, see [`on_lock_wait`]), then
+//! refuses. The directory cannot be deleted or swapped while it is open the
+//! way a lock file could (`rm .lock` let a second ceremony in), and after
+//! locking the path is checked to still name the locked directory.
+//! Read-only commands ([`Vault::open_read_only`]) take no lock and write
+//! nothing, so they never delay or fail a ceremony and work on read-only
+//! media; what they read is consistent without it: the manifest is replaced
+//! atomically, and the log is append-only, one `write` per line. (Older
+//! versions locked a `.lock` file; one left in a vault is ignored.)
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::fsutil;
 use crate::manifest::{generation_dir, Manifest, ManifestError, MAX_SIZE};
@@ -65,7 +80,8 @@ pub enum VaultError {
     },
 }
 
-/// An open, locked vault directory.
+/// An open vault directory (locked by [`Vault::open`] and [`Vault::create`],
+/// not by [`Vault::open_read_only`]).
 pub struct Vault {
     dir: PathBuf,
     _lock: File,
@@ -78,48 +94,136 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> VaultError + '_ {
     }
 }
 
-impl Vault {
-    fn lock(dir: &Path) -> Result<File, VaultError> {
-        let path = dir.join(".lock");
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        match f.try_lock() {
-            Ok(()) => Ok(f),
-            Err(fs::TryLockError::WouldBlock) => Err(VaultError::Locked(dir.to_owned())),
-            Err(fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+/// How long a command that writes waits for another one to finish.
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+static LOCK_WAIT_NOTICE: OnceLock<fn(&Path)> = OnceLock::new();
+
+/// Registers what to do, once per wait, when a command has to wait for the
+/// vault's lock (the binary says so on stderr; the library never prints).
+/// The first registration wins.
+pub fn on_lock_wait(notice: fn(&Path)) {
+    let _ = LOCK_WAIT_NOTICE.set(notice);
+}
+
+/// Opens the vault directory itself (read-only: this works on read-only
+/// media), refusing anything that is not a directory.
+fn open_dir(dir: &Path) -> Result<File, VaultError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::DIRECTORY.bits() as i32)
+        .open(dir)
+        .map_err(io_err(dir))
+}
+
+/// `manifest.json` and `log.jsonl` must be regular files of ours: `log
+/// verify` must not read through a link or block on a FIFO, `log repair`
+/// must not truncate what a link points to. (Shares and payload are checked
+/// as they are read, by [`fsutil::read_capped`].)
+fn check_vault_files(dir: &Path) -> Result<(), VaultError> {
+    for name in ["manifest.json", "log.jsonl"] {
+        let path = dir.join(name);
+        match fsutil::check_regular(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            r => r.map_err(io_err(&path))?,
         }
+    }
+    Ok(())
+}
+
+impl Vault {
+    /// Takes the exclusive lock on the open directory `f`, waiting up to
+    /// [`LOCK_WAIT`], then checks that `dir` still names it.
+    fn lock(dir: &Path, f: &File) -> Result<(), VaultError> {
+        use rustix::fs::FlockOperation;
+        let deadline = Instant::now() + LOCK_WAIT;
+        let mut told = false;
+        loop {
+            match rustix::fs::flock(f, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(rustix::io::Errno::WOULDBLOCK) => {
+                    if Instant::now() >= deadline {
+                        return Err(VaultError::Locked(dir.to_owned()));
+                    }
+                    if !told {
+                        if let Some(notice) = LOCK_WAIT_NOTICE.get() {
+                            notice(dir);
+                        }
+                        told = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => return Err(io_err(dir)(e.into())),
+            }
+        }
+        // Renamed away and replaced before we locked it, another command
+        // would lock the new directory beside us.
+        let locked = f.metadata().map_err(io_err(dir))?;
+        let named = fs::metadata(dir).map_err(io_err(dir))?;
+        if (locked.dev(), locked.ino()) != (named.dev(), named.ino()) {
+            return Err(io_err(dir)(io::Error::other(
+                "the vault directory was replaced while it was being opened; check what moved it, then run the command again",
+            )));
+        }
+        Ok(())
     }
 
     /// Creates a new vault directory (absent or empty) and locks it.
     pub fn create(dir: &Path) -> Result<Vault, VaultError> {
-        if dir.exists() {
-            let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
-            if entries.next().is_some() {
-                return Err(VaultError::NotEmpty(dir.to_owned()));
-            }
-        } else {
-            fsutil::create_dir_durable(dir).map_err(io_err(dir))?;
+        let not_empty = |dir: &Path| -> Result<bool, VaultError> {
+            Ok(fs::read_dir(dir).map_err(io_err(dir))?.next().is_some())
+        };
+        if dir.is_dir() && not_empty(dir)? {
+            return Err(VaultError::NotEmpty(dir.to_owned()));
         }
-        let lock = Self::lock(dir)?;
+        match fsutil::create_dir_durable(dir) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            r => r.map_err(io_err(dir))?,
+        }
+        let lock = open_dir(dir)?;
+        Self::lock(dir, &lock)?;
+        // Checked again under the lock: two `init`s on one empty directory
+        // must not both find it empty.
+        if not_empty(dir)? {
+            return Err(VaultError::NotEmpty(dir.to_owned()));
+        }
         Ok(Vault {
             dir: dir.to_owned(),
             _lock: lock,
         })
     }
 
-    /// Opens and locks an existing vault.
+    /// Opens an existing vault for a command that writes, holding its
+    /// exclusive lock (waiting up to [`LOCK_WAIT`] for another command).
     pub fn open(dir: &Path) -> Result<Vault, VaultError> {
         if !dir.join("manifest.json").is_file() {
             return Err(VaultError::NotAVault(dir.to_owned()));
         }
-        let lock = Self::lock(dir)?;
+        let lock = open_dir(dir)?;
+        Self::lock(dir, &lock)?;
+        check_vault_files(dir)?;
         Ok(Vault {
             dir: dir.to_owned(),
             _lock: lock,
+        })
+    }
+
+    /// Opens an existing vault for a command that only reads (`status`,
+    /// `report`, `log verify|show|export`): no lock is taken and nothing in
+    /// the vault is created or opened for writing, so it never delays a
+    /// ceremony and works on read-only media. Such a `Vault` must only be
+    /// read from.
+    pub fn open_read_only(dir: &Path) -> Result<Vault, VaultError> {
+        if !dir.join("manifest.json").is_file() {
+            return Err(VaultError::NotAVault(dir.to_owned()));
+        }
+        let handle = open_dir(dir)?;
+        check_vault_files(dir)?;
+        Ok(Vault {
+            dir: dir.to_owned(),
+            _lock: handle,
         })
     }
 
@@ -269,5 +373,65 @@ impl Vault {
             .collect();
         out.sort_unstable();
         out
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    fn vault_dir() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(t.path().join("manifest.json"), b"{}").unwrap();
+        fs::write(t.path().join("log.jsonl"), b"").unwrap();
+        t
+    }
+
+    /// Issue "Hostile input": a vault directory renamed away and replaced
+    /// between opening and locking is noticed (a second command would lock
+    /// the new one beside us).
+    #[test]
+    fn a_directory_replaced_before_the_lock_is_refused() {
+        let t = vault_dir();
+        let dir = t.path().join("v");
+        fs::create_dir(&dir).unwrap();
+        let f = open_dir(&dir).unwrap();
+        fs::rename(&dir, t.path().join("moved")).unwrap();
+        fs::create_dir(&dir).unwrap();
+        let e = Vault::lock(&dir, &f).err().unwrap().to_string();
+        assert!(e.contains("was replaced while it was being opened"), "{e}");
+    }
+
+    /// Read-only opens take no lock: they work while a writer holds it, and
+    /// create nothing.
+    #[test]
+    fn read_only_open_takes_no_lock_and_writes_nothing() {
+        let t = vault_dir();
+        let writer = Vault::open(t.path()).unwrap();
+        let reader = Vault::open_read_only(t.path()).unwrap();
+        assert_eq!(reader.read_data("log.jsonl").unwrap(), b"");
+        let mut names: Vec<_> = fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["log.jsonl", "manifest.json"]);
+        drop(writer);
+    }
+
+    /// The vault's own files are refused as links or special files at open.
+    #[test]
+    fn open_refuses_a_linked_log() {
+        let t = vault_dir();
+        let log = t.path().join("log.jsonl");
+        fs::remove_file(&log).unwrap();
+        std::os::unix::fs::symlink("/dev/null", &log).unwrap();
+        for r in [Vault::open(t.path()), Vault::open_read_only(t.path())] {
+            let e = r.err().unwrap().to_string();
+            assert!(
+                e.contains("log.jsonl: not a regular file but a symbolic link"),
+                "{e}"
+            );
+        }
     }
 }

@@ -119,10 +119,20 @@ impl ReviewDocument {
                 missing: missing.join(", "),
             });
         }
+        // Line breaks are allowed (multi-line JSON values); other controls,
+        // Unicode format characters (bidi, zero-width) and the Unicode line
+        // and paragraph separators are not: they make the logged review
+        // read differently from what it says.
         let item = |what: &str, s: &str| -> Result<()> {
-            if s.chars().count() > MAX_ITEM || s.chars().any(|c| c.is_control() && c != '\n') {
+            if s.chars().count() > MAX_ITEM {
                 return Err(Error::Usage(format!(
-                    "review {what}: items must be text of at most {MAX_ITEM} characters without control characters"
+                    "review {what}: items must be text of at most {MAX_ITEM} characters"
+                )));
+            }
+            if let Some(c) = s.chars().find(|&c| c != '\n' && crate::text::is_unsafe(c)) {
+                return Err(Error::Usage(format!(
+                    "review {what}: contains the invisible or control character {} (a bidi or zero-width character, a tab, …); remove it and record the review again",
+                    crate::text::code_point(c)
                 )));
             }
             Ok(())
@@ -136,14 +146,18 @@ impl ReviewDocument {
             item("timeline", &t.what)?;
         }
         item("root cause", &self.root_cause)?;
-        for s in self
-            .participants
-            .iter()
-            .chain(&self.preventive_measures)
-            .chain(&self.provider_events)
-            .chain(&self.ticket)
-        {
-            item("item", s)?;
+        let lists: [(&str, &[String]); 3] = [
+            ("participants", &self.participants),
+            ("preventive measures", &self.preventive_measures),
+            ("provider events", &self.provider_events),
+        ];
+        for (what, list) in lists {
+            for s in list {
+                item(what, s)?;
+            }
+        }
+        if let Some(t) = &self.ticket {
+            item("ticket", t)?;
         }
         Ok(())
     }

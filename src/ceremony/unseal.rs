@@ -80,7 +80,11 @@ pub struct Session {
     vault_id: String,
 }
 
-/// Validates a ticket or reason: non-empty, bounded, one line, printable.
+/// Validates a ticket or reason: non-empty, bounded, one line of visible
+/// text. Control characters, Unicode format characters (bidi overrides and
+/// isolates, zero-width characters, the BOM) and line or paragraph
+/// separators are refused: they would make the logged text read
+/// differently from what it is ([`crate::text::is_unsafe`]).
 pub fn check_text(what: &str, value: &str) -> Result<()> {
     let v = value.trim();
     if v.is_empty() {
@@ -88,9 +92,15 @@ pub fn check_text(what: &str, value: &str) -> Result<()> {
             "a {what} is required: every unseal is bound to an incident ticket and a reason"
         )));
     }
-    if v.len() > MAX_TEXT || v.chars().any(char::is_control) {
+    if v.len() > MAX_TEXT {
         return Err(Error::Usage(format!(
             "the {what} must be one line of at most {MAX_TEXT} characters"
+        )));
+    }
+    if let Some(c) = v.chars().find(|&c| crate::text::is_unsafe(c)) {
+        return Err(Error::Usage(format!(
+            "the {what} contains the invisible or control character {} (a line break, a bidi or zero-width character, …); type it again as one line of plain text",
+            crate::text::code_point(c)
         )));
     }
     Ok(())

@@ -14,6 +14,8 @@ use breakglass::payload::Entry;
 use breakglass::token::{software, CustodianDescriptor, SuppliedIdentity};
 use breakglass::ui::{Answers, Level, Ui};
 
+use super::out::{self, outln};
+
 const CUSTODIANS: [(&str, &str); 3] = [
     ("alice", "demo passphrase of alice"),
     ("bob", "demo passphrase of bob"),
@@ -44,7 +46,8 @@ impl Ui for Printer {
             Level::Info => "   ",
             Level::Warn => "  !",
         };
-        println!("{mark} {text}");
+        // A write error here shows at the next line the walk prints.
+        let _ = outln!("{mark} {text}");
     }
     fn confirm(&mut self, i: &str, q: &str) -> std::result::Result<bool, breakglass::ui::UiError> {
         self.0.confirm(i, q)
@@ -64,7 +67,7 @@ impl Ui for Printer {
         c: &str,
         p: breakglass::ui::PassphrasePurpose,
     ) -> std::result::Result<breakglass::secret::SecretString, breakglass::ui::UiError> {
-        println!("    {c} types their passphrase");
+        let _ = outln!("    {c} types their passphrase");
         self.0.passphrase(c, p)
     }
     fn pin(
@@ -92,13 +95,14 @@ impl Ui for Printer {
         self.0.choose(i, q, o)
     }
     fn reveal(&mut self, label: &str, value: &breakglass::secret::SecretString) {
-        println!("    NEW VALUE {label}: {}", value.expose());
+        let _ = out::raw(&format!("    NEW VALUE {label}: {}\n", value.expose()));
         self.0.reveal(label, value)
     }
 }
 
-fn heading(n: usize, text: &str) {
-    println!("\n[{n}/{STEPS}] {text}");
+fn heading(n: usize, text: &str) -> Result<()> {
+    outln!()?;
+    outln!("[{n}/{STEPS}] {text}")
 }
 
 /// The quorum input of the named custodians, presenting in that order.
@@ -141,11 +145,11 @@ fn enroll(base: &Path, name: &str, pass: &str) -> Result<(CustodianDescriptor, S
         name: name.into(),
         tokens: vec![token],
     };
-    println!(
+    outln!(
         "  - {name}: identity {} · token {}",
         path.display(),
         d.tokens[0].fingerprint()
-    );
+    )?;
     Ok((
         d,
         SuppliedIdentity {
@@ -169,22 +173,22 @@ pub fn run(dir: Option<PathBuf>, keep: bool) -> Result<u8> {
     };
     breakglass::fsutil::create_dir_durable(&base).map_err(io(&base))?;
     let result = walk(&base);
-    if remove {
+    let said = if remove {
         let _ = std::fs::remove_dir_all(&base);
-        println!("\nDemo directory {} removed.", base.display());
+        outln!().and_then(|()| outln!("Demo directory {} removed.", base.display()))
     } else {
-        println!("\nDemo files kept in {}.", base.display());
-    }
-    result
+        outln!().and_then(|()| outln!("Demo files kept in {}.", base.display()))
+    };
+    result.and_then(|code| said.map(|()| code))
 }
 
 fn walk(base: &Path) -> Result<u8> {
-    println!(
+    outln!(
         "=== breakglass DEMO — throwaway vault in {} ===",
         base.display()
-    );
-    println!("Software custodians with demo-grade KDF parameters and printed passphrases:");
-    println!("never do this with real credentials.");
+    )?;
+    outln!("Software custodians with demo-grade KDF parameters and printed passphrases:")?;
+    outln!("never do this with real credentials.")?;
     let mut answers = Answers::default();
     for (name, pass) in CUSTODIANS.iter().chain([&JOINER]) {
         answers.set_passphrase(name, pass);
@@ -195,7 +199,7 @@ fn walk(base: &Path) -> Result<u8> {
     let anchors = breakglass::attestation::TrustAnchors::yubico()
         .map_err(|e| Error::Usage(format!("attestation roots: {e}")))?;
 
-    heading(1, "Enroll three custodians (alice, bob, carol)");
+    heading(1, "Enroll three custodians (alice, bob, carol)")?;
     let mut descriptors = Vec::new();
     let mut identities = Vec::new();
     for (name, pass) in CUSTODIANS {
@@ -207,7 +211,7 @@ fn walk(base: &Path) -> Result<u8> {
     heading(
         2,
         "Setup ceremony: 2-of-3 vault with a sample break-glass password and MFA seed",
-    );
+    )?;
     let vault = base.join("vault");
     let sealed = init::init(
         init::InitOptions {
@@ -232,16 +236,16 @@ fn walk(base: &Path) -> Result<u8> {
         },
         &mut ui,
     )?;
-    println!(
+    outln!(
         "    vault fingerprint {} (custodians write it down)",
         sealed.fingerprint
-    );
-    println!(
+    )?;
+    outln!(
         "    receipt {}",
         crate::cli::output::receipt(&sealed.vault_id, &sealed.receipt)
-    );
+    )?;
 
-    heading(3, "Emergency unseal by alice and bob, ticket DEMO-1");
+    heading(3, "Emergency unseal by alice and bob, ticket DEMO-1")?;
     let session = unseal::unseal(
         unseal::UnsealOptions {
             dir: vault.clone(),
@@ -256,16 +260,16 @@ fn walk(base: &Path) -> Result<u8> {
     let now = breakglass::clock::Timestamp::now();
     for e in session.entries() {
         for line in crate::cli::entry_text(e, now).lines() {
-            println!("    | {line}");
+            out::raw(&format!("    | {line}\n"))?;
         }
     }
     let head = session.end(unseal::EndReason::OneShot)?;
-    println!("  - session ended and logged (entry {})", head.seq);
+    outln!("  - session ended and logged (entry {})", head.seq)?;
 
     heading(
         4,
         "Rotation and reseal by bob and carol: new password, new MFA seed",
-    );
+    )?;
     let resealed = reseal::reseal(
         reseal::ResealOptions {
             dir: vault.clone(),
@@ -283,14 +287,14 @@ fn walk(base: &Path) -> Result<u8> {
         },
         &mut ui,
     )?;
-    println!(
+    outln!(
         "    vault fingerprint {} (unchanged; generation {} certified by generation {})",
         resealed.fingerprint,
         resealed.generation,
         resealed.generation - 1
-    );
+    )?;
 
-    heading(5, "Post-incident review of DEMO-1 (due within 5 days)");
+    heading(5, "Post-incident review of DEMO-1 (due within 5 days)")?;
     let reviewed = review::record(
         review::ReviewOptions {
             dir: vault.clone(),
@@ -302,16 +306,16 @@ fn walk(base: &Path) -> Result<u8> {
         },
         &mut ui,
     )?;
-    println!(
+    outln!(
         "  - review recorded for grant(s) {:?}, document sha256 {}",
         reviewed.grants,
         &reviewed.document_sha256[..16]
-    );
+    )?;
 
     heading(
         6,
         "Drills: alice proves her share; bob and carol drill the whole quorum path",
-    );
+    )?;
     let alone = drill::custodian_drill(
         drill::CustodianDrillOptions {
             dir: vault.clone(),
@@ -329,12 +333,12 @@ fn walk(base: &Path) -> Result<u8> {
         &mut ui,
     )?;
     for d in [&alone, &quorum] {
-        println!(
+        outln!(
             "  - {} drill of {}: {}",
             d.kind,
             d.custodians.join(", "),
             if d.ok { "passed" } else { "FAILED" }
-        );
+        )?;
         if !d.ok {
             return Err(Error::Usage(format!(
                 "demo: the {} drill failed: {}",
@@ -347,7 +351,7 @@ fn walk(base: &Path) -> Result<u8> {
     heading(
         7,
         "Custodian change (rekey) by alice and bob: dave joins, carol leaves",
-    );
+    )?;
     let (dave, dave_id) = enroll(base, JOINER.0, JOINER.1)?;
     identities.push(dave_id);
     let rekeyed = rekey::rekey(
@@ -365,16 +369,17 @@ fn walk(base: &Path) -> Result<u8> {
         },
         &mut ui,
     )?;
-    println!(
+    outln!(
         "    vault fingerprint {} (unchanged, generation {}); carol's share is dead",
-        rekeyed.fingerprint, rekeyed.generation
-    );
+        rekeyed.fingerprint,
+        rekeyed.generation
+    )?;
 
-    heading(8, "Status: what is owed");
-    let v = breakglass::vault::Vault::open(&vault)?;
+    heading(8, "Status: what is owed")?;
+    let v = breakglass::vault::Vault::open_read_only(&vault)?;
     let status = breakglass::governance::status(&v, None, breakglass::clock::Timestamp::now())?;
     let names: Vec<&str> = status.custodians.iter().map(|c| c.name.as_str()).collect();
-    println!(
+    outln!(
         "  - generation {}, {} of {} custodians ({}); activations: {}; open sessions: {}",
         status.generation,
         status.threshold,
@@ -382,49 +387,54 @@ fn walk(base: &Path) -> Result<u8> {
         names.join(", "),
         status.activations,
         status.open_sessions.len()
-    );
+    )?;
     for o in &status.obligations {
-        println!("    {}", o.describe());
+        outln!("    {}", o.describe())?;
     }
-    println!(
+    outln!(
         "  - overdue: {} (rotation and review of DEMO-1 are fulfilled)",
         status.overdue().count()
-    );
+    )?;
 
     heading(
         9,
         "Verify the audit log and the vault's history, with no secret",
-    );
+    )?;
+    let mut shown: Result<()> = Ok(());
     let h = breakglass::history::read(&v, |e, a| {
-        println!(
-            "    {:>3} {} {:<22} {}",
-            e.seq,
-            e.time.to_rfc3339(),
-            e.event,
-            crate::cli::output::auth_label(a)
-        );
+        if shown.is_ok() {
+            shown = outln!(
+                "    {:>3} {} {:<22} {}",
+                e.seq,
+                e.time.to_rfc3339(),
+                e.event,
+                crate::cli::output::auth_label(a)
+            );
+        }
     })?;
+    shown?;
     if !h.is_intact() {
         return Err(Error::LogBroken {
             explanation: h.explain(),
         });
     }
     let t = &h.report.trust;
-    println!(
+    outln!(
         "  - log OK: {} entries, {} signed by a quorum, {} by a custodian; {} generations certified from fingerprint {}",
         h.report.entries,
         t.quorum_signed,
         t.custodian_signed,
         t.certified_generations(),
         h.fingerprint()
-    );
+    )?;
 
-    heading(10, "Receipt for the tickets");
+    heading(10, "Receipt for the tickets")?;
     if let Some(head) = &h.report.head {
-        crate::cli::output::print_receipt(&h.manifest.vault_id, head);
+        crate::cli::output::print_receipt(&h.manifest.vault_id, head)?;
     }
-    println!(
-        "\nDemo complete: setup, emergency unseal, rotation and reseal, post-incident review, drills, custodian change, status, log verification."
-    );
+    outln!()?;
+    outln!(
+        "Demo complete: setup, emergency unseal, rotation and reseal, post-incident review, drills, custodian change, status, log verification."
+    )?;
     Ok(0)
 }

@@ -2,7 +2,6 @@
 //! and `log verify --receipt`. Arguments are validated here; the work is in
 //! `breakglass::ceremony::{drill, review}` and `breakglass::governance`.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -15,6 +14,7 @@ use breakglass::error::{Error, Result};
 use breakglass::governance::{self, export, html, receipt, report};
 use breakglass::vault::Vault;
 
+use super::out::{self, errln, outln};
 use super::output::{print_receipt, receipt as receipt_string};
 
 #[derive(Args)]
@@ -75,25 +75,21 @@ pub fn run_drill(a: DrillArgs) -> Result<u8> {
             ui.as_mut(),
         )?
     };
-    print_drill(&outcome, a.json);
+    print_drill(&outcome, a.json)?;
     Ok(if outcome.ok { 0 } else { 1 })
 }
 
-fn print_drill(o: &DrillOutcome, json: bool) {
+fn print_drill(o: &DrillOutcome, json: bool) -> Result<()> {
     if json {
-        println!(
-            "{}",
-            json!({
-                "kind": o.kind, "result": if o.ok { "ok" } else { "failed" }, "why": o.why,
-                "custodians": o.custodians, "generation": o.generation,
-                "signatures_verified": o.signatures_verified,
-                "receipt": receipt_string(&o.vault_id, &o.receipt),
-            })
-        );
-        return;
+        return out::json(&json!({
+            "kind": o.kind, "result": if o.ok { "ok" } else { "failed" }, "why": o.why,
+            "custodians": o.custodians, "generation": o.generation,
+            "signatures_verified": o.signatures_verified,
+            "receipt": receipt_string(&o.vault_id, &o.receipt),
+        }));
     }
     if o.ok {
-        println!(
+        outln!(
             "drill OK ({}): {}",
             o.kind,
             match o.kind {
@@ -114,15 +110,15 @@ fn print_drill(o: &DrillOutcome, json: bool) {
                     }
                 ),
             }
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "drill FAILED ({}): {}",
             o.kind,
             o.why.as_deref().unwrap_or("")
-        );
+        )?;
     }
-    print_receipt(&o.vault_id, &o.receipt);
+    print_receipt(&o.vault_id, &o.receipt)
 }
 
 #[derive(Args)]
@@ -196,13 +192,12 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
         ui.as_mut(),
     )?;
     if a.json {
-        println!(
-            "{}",
-            json!({"grants": r.grants, "ticket": r.ticket, "document_sha256": r.document_sha256,
-                   "seq": r.receipt.seq, "receipt": receipt_string(&r.vault_id, &r.receipt)})
-        );
+        out::json(
+            &json!({"grants": r.grants, "ticket": r.ticket, "document_sha256": r.document_sha256,
+                    "seq": r.receipt.seq, "receipt": receipt_string(&r.vault_id, &r.receipt)}),
+        )?;
     } else {
-        println!(
+        outln!(
             "review recorded for unseal {} (ticket {}); document sha256 {}",
             r.grants
                 .iter()
@@ -211,8 +206,8 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
                 .join(", "),
             r.ticket,
             r.document_sha256
-        );
-        print_receipt(&r.vault_id, &r.receipt);
+        )?;
+        print_receipt(&r.vault_id, &r.receipt)?;
     }
     Ok(0)
 }
@@ -325,108 +320,110 @@ pub struct StatusArgs {
 }
 
 pub fn run_status(a: StatusArgs) -> Result<u8> {
-    let vault = Vault::open(&a.vault)?;
+    let vault = Vault::open_read_only(&a.vault)?;
     let receipt = a.receipt.parse()?;
     let s = governance::status(&vault, receipt.as_ref(), Timestamp::now())?;
     if a.json {
-        println!("{}", s.to_json());
+        out::json(&s.to_json())?;
         return Ok(s.exit_code());
     }
     let names: Vec<&str> = s.custodians.iter().map(|c| c.name.as_str()).collect();
-    println!(
+    outln!(
         "vault {} · generation {} · {} of {} custodians ({})",
         s.vault_id,
         s.generation,
         s.threshold,
         names.len(),
         names.join(", ")
-    );
-    println!(
+    )?;
+    outln!(
         "fingerprint    {} (compare with the paper copy)",
         s.fingerprint
-    );
+    )?;
     if let Some(c) = s.created {
-        println!("created        {}", c.to_rfc3339());
+        outln!("created        {}", c.to_rfc3339())?;
     }
     match (&s.head, s.log_intact) {
-        (Some(h), true) => println!(
+        (Some(h), true) => outln!(
             "audit log      {} entries, verified; {} signed by a quorum, {} by a custodian; head {}:{}",
             s.log_entries,
             s.quorum_signed,
             s.custodian_signed,
             h.seq,
             &h.hash[..16]
-        ),
-        _ if s.log_problem.is_empty() => println!(
+        )?,
+        _ if s.log_problem.is_empty() => outln!(
             "audit log      {} entries; NOT TRUSTED: governance entries below are forged or unsigned",
             s.log_entries
-        ),
-        _ => println!("audit log      DOES NOT VERIFY: {}", s.log_problem),
+        )?,
+        _ => outln!("audit log      DOES NOT VERIFY: {}", s.log_problem)?,
     }
     for f in &s.forged.entries {
-        println!(
+        outln!(
             "FORGED         entry {} ({}) {}: it counts for nothing",
-            f.seq, f.event, f.why
-        );
+            f.seq,
+            f.event,
+            f.why
+        )?;
     }
     if s.forged.count > s.forged.entries.len() as u64 {
-        println!(
+        outln!(
             "FORGED         and {} more",
             s.forged.count - s.forged.entries.len() as u64
-        );
+        )?;
     }
     match (&s.receipt, s.entries_after_receipt()) {
-        (Some(r), _) if !r.holds => println!("receipt        DOES NOT HOLD: {}", r.explanation),
-        (Some(r), Some(n)) => println!("receipt        entry {} holds; {n} entries after it", r.seq),
-        (None, Some(n)) => println!(
+        (Some(r), _) if !r.holds => outln!("receipt        DOES NOT HOLD: {}", r.explanation)?,
+        (Some(r), Some(n)) => outln!("receipt        entry {} holds; {n} entries after it", r.seq)?,
+        (None, Some(n)) => outln!(
             "receipt        {n} entries after the last receipt a ceremony checked (--expect-receipt)"
-        ),
-        _ => println!(
+        )?,
+        _ => outln!(
             "receipt        none checked yet: give --expect-receipt with the last receipt from the ticket"
-        ),
+        )?,
     }
     if s.unsigned_after_last_signature > 0 {
-        println!(
+        outln!(
             "unsigned tail  {} entries after the last signed one",
             s.unsigned_after_last_signature
-        );
+        )?;
     }
     match s.last_rotation {
-        Some((t, seq, _)) => println!("last rotation  {} (entry {seq})", t.to_rfc3339()),
-        None => println!("last rotation  never (no reseal yet)"),
+        Some((t, seq, _)) => outln!("last rotation  {} (entry {seq})", t.to_rfc3339())?,
+        None => outln!("last rotation  never (no reseal yet)")?,
     }
-    println!("activations    {}", s.activations);
+    outln!("activations    {}", s.activations)?;
     for c in &s.custodians {
         match &c.last_drill {
-            Some(d) => println!(
+            Some(d) => outln!(
                 "drill          {:<12} last {} ({}, entry {})",
                 c.name,
                 d.time.to_rfc3339(),
                 d.kind,
                 d.seq
-            ),
-            None => println!("drill          {:<12} never", c.name),
+            )?,
+            None => outln!("drill          {:<12} never", c.name)?,
         }
     }
     if s.open_sessions.is_empty() {
-        println!("open sessions  none");
+        outln!("open sessions  none")?;
     }
     for g in &s.open_sessions {
-        println!(
+        outln!(
             "open session   unseal #{} ticket {} granted {} to {} (never ended: closed by a crash, or still running)",
             g.seq,
             g.ticket,
             g.time.to_rfc3339(),
             g.custodians.join(" + ")
-        );
+        )?;
     }
-    println!("obligations:");
+    outln!("obligations:")?;
     for o in &s.obligations {
-        println!("  {}", o.describe());
+        outln!("  {}", o.describe())?;
     }
     let overdue = s.overdue().count();
     if overdue > 0 {
-        println!("{overdue} overdue");
+        outln!("{overdue} overdue")?;
     }
     Ok(s.exit_code())
 }
@@ -445,7 +442,7 @@ pub struct ReportArgs {
     /// Documented scenarios file [default: VAULT/scenarios if present].
     #[arg(long, value_name = "FILE")]
     scenarios: Option<PathBuf>,
-    /// Also write the self-contained auditor page to FILE.
+    /// Also write the self-contained auditor page to FILE (mode 0644: it holds no secret).
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// Machine-readable output on stdout.
@@ -471,7 +468,7 @@ pub fn run_report(a: ReportArgs) -> Result<u8> {
             return Err(Error::Usage("--to is before --from".into()));
         }
     }
-    let vault = Vault::open(&a.vault)?;
+    let vault = Vault::open_read_only(&a.vault)?;
     let (manifest, _) = vault.read_manifest()?;
     let default_scenarios = a.vault.join("scenarios");
     let scenarios = match &a.scenarios {
@@ -481,27 +478,33 @@ pub fn run_report(a: ReportArgs) -> Result<u8> {
     };
     let r = report::report(&vault, from, to, scenarios, Timestamp::now())?;
     if let Some(p) = &a.html {
-        std::fs::write(p, html::render(&r, &manifest.vault_id))
-            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", p.display())))?;
+        use std::io::Write;
+        let mut f = create_report_file(p, &a.vault)?;
+        f.write_all(html::render(&r, &manifest.vault_id).as_bytes())
+            .and_then(|()| f.flush())
+            .map_err(|source| Error::Output {
+                what: p.display().to_string(),
+                source,
+            })?;
     }
     if a.json {
-        println!("{}", r.to_json(&manifest.vault_id));
+        out::json(&r.to_json(&manifest.vault_id))?;
     } else {
-        print_report(&r, &manifest.vault_id);
+        print_report(&r, &manifest.vault_id)?;
         if let Some(p) = &a.html {
-            println!("auditor page written to {}", p.display());
+            outln!("auditor page written to {}", p.display())?;
         }
     }
     Ok(if r.log_intact { 0 } else { 1 })
 }
 
-fn print_report(r: &report::Report, vault_id: &str) {
-    println!("vault {vault_id} · report generated {}", r.now.to_rfc3339());
+fn print_report(r: &report::Report, vault_id: &str) -> Result<()> {
+    outln!("vault {vault_id} · report generated {}", r.now.to_rfc3339())?;
     if !r.log_intact {
-        println!("WARNING: the audit log does not verify: {}", r.log_problem);
+        outln!("WARNING: the audit log does not verify: {}", r.log_problem)?;
     }
     match &r.scenarios {
-        Some(s) => println!(
+        Some(s) => outln!(
             "documented scenarios: {} (file sha256 {})",
             s.list
                 .iter()
@@ -509,13 +512,20 @@ fn print_report(r: &report::Report, vault_id: &str) {
                 .collect::<Vec<_>>()
                 .join(", "),
             &s.sha256[..16]
-        ),
-        None => println!("documented scenarios: none given (outside-scenario activations not computed; see --scenarios)"),
+        )?,
+        None => outln!("documented scenarios: none given (outside-scenario activations not computed; see --scenarios)")?,
     }
-    println!(
+    outln!(
         "{:<8} {:>5} {:>14} {:>9} {:>9} {:>5} {:>6} {:>8}  drills ok / failed",
-        "quarter", "acts", "reviewed", "mean→rs", "max→rs", "≥4h", "open", "outside"
-    );
+        "quarter",
+        "acts",
+        "reviewed",
+        "mean→rs",
+        "max→rs",
+        "≥4h",
+        "open",
+        "outside"
+    )?;
     let dur = |v: Option<f64>| v.map_or("—".to_string(), |s| format!("{:.1}h", s / 3600.0));
     let map = |m: &std::collections::BTreeMap<String, u64>| {
         if m.is_empty() {
@@ -533,7 +543,7 @@ fn print_report(r: &report::Report, vault_id: &str) {
         .map(|(k, q)| (k.as_str(), q))
         .chain(std::iter::once(("total", &r.total)));
     for (k, q) in rows {
-        println!(
+        outln!(
             "{:<8} {:>5} {:>14} {:>9} {:>9} {:>5} {:>6} {:>8}  {} / {}",
             k,
             q.activations,
@@ -551,12 +561,52 @@ fn print_report(r: &report::Report, vault_id: &str) {
             q.outside_scenarios.map_or("—".into(), |n| n.to_string()),
             map(&q.drills),
             map(&q.drills_failed)
-        );
+        )?;
     }
-    println!(
+    outln!(
         "targets: 100% reviewed, activation→reseal < 4h, 0 outside scenarios: {}",
         if r.targets_met() { "met" } else { "MISSED" }
-    );
+    )?;
+    Ok(())
+}
+
+/// Mode of report and export files: readable by the auditor's and the log
+/// shipper's accounts, since they hold nothing secret (the log never does);
+/// writable only by their owner.
+const REPORT_MODE: u32 = 0o644;
+
+/// Creates (or truncates) a report or export file, with mode [`REPORT_MODE`]
+/// at most: the umask applies on creation, and an existing file loses any
+/// other bit (umask 000 made them 0666). Refused inside the vault
+/// directory: `--out VAULT/log.jsonl` would truncate the log it exports.
+fn create_report_file(p: &std::path::Path, vault: &std::path::Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let err = |e: std::io::Error| Error::Usage(format!("cannot write {}: {e}", p.display()));
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if let (Ok(dir), Ok(vault)) = (parent.canonicalize(), vault.canonicalize()) {
+        if dir.starts_with(&vault) {
+            return Err(Error::Usage(format!(
+                "{} is inside the vault directory; write reports and exports elsewhere (the vault holds only its own files)",
+                p.display()
+            )));
+        }
+    }
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(REPORT_MODE)
+        .open(p)
+        .map_err(err)?;
+    let mode = f.metadata().map_err(err)?.permissions().mode() & 0o7777;
+    if mode & !REPORT_MODE != 0 {
+        f.set_permissions(std::fs::Permissions::from_mode(mode & REPORT_MODE))
+            .map_err(err)?;
+    }
+    Ok(f)
 }
 
 #[derive(Args)]
@@ -567,31 +617,37 @@ pub struct ExportArgs {
     /// Only entries after this sequence number (incremental shipping).
     #[arg(long, value_name = "SEQ", default_value_t = 0)]
     after: u64,
-    /// Write to FILE instead of stdout.
+    /// Write to FILE instead of stdout (mode 0644: the log holds no secret).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 }
 
 pub fn run_export(a: ExportArgs) -> Result<u8> {
-    let vault = Vault::open(&a.vault)?;
+    let vault = Vault::open_read_only(&a.vault)?;
     let (manifest, _) = vault.read_manifest()?;
-    let (report, written) = match &a.out {
+    // export() flushes and reports write errors; the sink names them as
+    // output errors, and a reader that went away (EPIPE) stops the output
+    // quietly (see out.rs).
+    let exported = match &a.out {
         Some(p) => {
-            let f = std::fs::File::create(p)
-                .map_err(|e| Error::Usage(format!("cannot write {}: {e}", p.display())))?;
-            let mut w = std::io::BufWriter::new(f);
-            export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w)?
+            let f = create_report_file(p, &a.vault)?;
+            let mut w = std::io::BufWriter::new(out::Sink::new(f, p.display().to_string()));
+            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w);
+            r.map_err(|e| w.get_mut().take_error().unwrap_or(e))
         }
         None => {
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w)?;
-            let _ = w.flush();
-            r
+            let mut w = std::io::BufWriter::new(out::Sink::stdout());
+            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w);
+            r.map_err(|e| w.get_mut().take_error().unwrap_or(e))
         }
     };
-    eprintln!("exported {written} entries");
+    let (report, written) = exported?;
+    if !out::stdout_gone() {
+        // (When the reader went away, `written` counts lines it never read.)
+        errln!("exported {written} entries");
+    }
     if !report.is_intact() {
-        eprintln!(
+        errln!(
             "warning: the log does not verify past entry {}: {}",
             report.entries,
             report.explain()
@@ -620,7 +676,7 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
         return super::output::log_verify(&a.vault, a.json);
     };
     let r = receipt::Receipt::parse(text)?;
-    let vault = Vault::open(&a.vault)?;
+    let vault = Vault::open_read_only(&a.vault)?;
     let mut watch = receipt::Watch::new(r.clone());
     let h = breakglass::history::read(&vault, |e, _| watch.observe(e))?;
     let check = watch.finish(&h.report);
@@ -628,37 +684,36 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
     let ok = check == receipt::ReceiptCheck::Present && intact;
     let t = &h.report.trust;
     if a.json {
-        println!(
-            "{}",
-            json!({
-                "ok": ok,
-                "receipt": {"seq": r.seq, "present": check == receipt::ReceiptCheck::Present,
-                            "explanation": check.explain(&r)},
-                "entries": h.report.entries,
-                "signatures": {"quorum": t.quorum_signed, "custodian": t.custodian_signed, "forged": t.forged_count},
-                "intact": intact,
-                "explanation": if intact { serde_json::Value::Null } else { h.explain().into() },
-            })
-        );
+        out::json(&json!({
+            "ok": ok,
+            "receipt": {"seq": r.seq, "present": check == receipt::ReceiptCheck::Present,
+                        "explanation": check.explain(&r)},
+            "entries": h.report.entries,
+            "signatures": {"quorum": t.quorum_signed, "custodian": t.custodian_signed, "forged": t.forged_count},
+            "intact": intact,
+            "explanation": if intact { serde_json::Value::Null } else { h.explain().into() },
+        }))?;
     } else {
         if check == receipt::ReceiptCheck::Present {
-            println!("receipt OK: {}", check.explain(&r));
+            outln!("receipt OK: {}", check.explain(&r))?;
             if let Some(head) = &h.report.head {
-                println!(
+                outln!(
                     "{} entries after the receipt",
                     head.seq.saturating_sub(r.seq)
-                );
+                )?;
             }
         } else {
-            println!("receipt FAILED: {}", check.explain(&r));
+            outln!("receipt FAILED: {}", check.explain(&r))?;
         }
         if intact {
-            println!(
+            outln!(
                 "log OK: {} entries, {} signed by a quorum, {} by a custodian",
-                h.report.entries, t.quorum_signed, t.custodian_signed
-            );
+                h.report.entries,
+                t.quorum_signed,
+                t.custodian_signed
+            )?;
         } else {
-            println!("log FAILED: {}", h.explain());
+            outln!("log FAILED: {}", h.explain())?;
         }
     }
     Ok(if ok { 0 } else { 1 })

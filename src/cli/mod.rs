@@ -4,6 +4,7 @@
 
 mod demo;
 mod governance;
+pub mod out;
 mod output;
 mod terminal;
 
@@ -18,6 +19,8 @@ use breakglass::kdf::KdfParams;
 use breakglass::payload::Entry;
 use breakglass::token::{software, CustodianDescriptor, SuppliedIdentity, TokenDescriptor};
 use breakglass::ui::{Answers, Level, PassphrasePurpose, Ui};
+
+use out::{errln, outln};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok · 1 verification failed or something overdue · 2 usage or operational error.
@@ -387,15 +390,37 @@ pub fn hint(e: &Error) -> Option<&'static str> {
         Error::LogBroken { .. } => Some("`breakglass log verify --vault DIR` shows the first bad entry"),
         Error::Untrusted { .. } => Some("`breakglass log verify --vault DIR` shows what the log certifies; compare the vault fingerprint with the one on paper"),
         Error::NotEnoughShares { .. } => Some("each rejected custodian can try again in a new unseal; the rejections are in the audit log"),
+        Error::Output { .. } => Some("free space where the output goes, or send it elsewhere; what the command did to the vault is done and logged (see `breakglass log show`)"),
         _ => None,
     }
 }
 
 pub fn run() -> Result<u8> {
     if breakglass::clock::TEST_HOOKS {
-        eprintln!("warning: TEST BUILD with test hooks (injectable clock, kill points); never use it for a real vault");
+        errln!("warning: TEST BUILD with test hooks (injectable clock, kill points); never use it for a real vault");
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version go through the same output rules as the
+        // rest (clap drops its write errors: `--help > /dev/full` exited 0).
+        Err(e) if !e.use_stderr() => {
+            let text = if std::io::stdout().is_terminal() {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            out::raw(&text)?;
+            return Ok(0);
+        }
+        Err(e) => e.exit(),
+    };
+    breakglass::vault::on_lock_wait(|dir| {
+        errln!(
+            "waiting for another breakglass command to finish… (it is using the vault at {}; giving up after {} s)",
+            dir.display(),
+            breakglass::vault::LOCK_WAIT.as_secs()
+        )
+    });
     match cli.command {
         Command::Custodian(CustodianCmd::Enroll(a)) if a.yubikey => enroll_yubikey(*a),
         Command::Custodian(CustodianCmd::Enroll(a)) => enroll(*a),
@@ -415,7 +440,8 @@ pub fn run() -> Result<u8> {
         Command::Log(LogCmd::Repair(a)) => output::log_repair(&a.vault, a.json),
         Command::Demo(a) => demo::run(a.dir, a.keep),
         Command::HelpAnswers => {
-            println!("{}", ANSWERS_HELP);
+            out::raw(ANSWERS_HELP)?;
+            out::raw("\n")?;
             Ok(0)
         }
     }
@@ -465,30 +491,73 @@ fn read_answers(p: &Path) -> Result<Answers> {
     Ok(Answers::from_json(&bytes)?)
 }
 
-/// Reads a secret-bearing input: stdin for '-', else a file that must not be
-/// readable by group or others.
-fn read_secret_input(p: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(1 << 16));
-    if p == Path::new("-") {
-        std::io::stdin()
-            .take(1 << 20)
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::Usage(format!("cannot read the {what} from stdin: {e}")))?;
-        return Ok(buf);
-    }
-    let meta = std::fs::metadata(p)
-        .map_err(|e| Error::Usage(format!("cannot read the {what} {}: {e}", p.display())))?;
-    if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+/// Largest answers or entries file accepted (1 MiB).
+const MAX_SECRET_INPUT: u64 = 1 << 20;
+
+/// Reads at most [`MAX_SECRET_INPUT`] bytes into `buf`; a larger input is
+/// refused (it was cut at the limit and then failed to parse, "error at
+/// column 1048576").
+fn read_bounded(
+    mut input: impl Read,
+    buf: &mut zeroize::Zeroizing<Vec<u8>>,
+    name: &str,
+    what: &str,
+) -> Result<()> {
+    (&mut input)
+        .take(MAX_SECRET_INPUT + 1)
+        .read_to_end(buf)
+        .map_err(|e| Error::Usage(format!("cannot read the {what} ({name}): {e}")))?;
+    if buf.len() as u64 > MAX_SECRET_INPUT {
         return Err(Error::Usage(format!(
-            "the {what} {} holds secrets but is readable by others; run `chmod 600 {}` first",
-            p.display(),
-            p.display()
+            "{name}: file too large (limit 1 MiB); the {what} is read whole, so split it or remove what is not needed"
         )));
     }
-    std::fs::File::open(p)
-        .and_then(|f| f.take(1 << 20).read_to_end(&mut buf))
-        .map_err(|e| Error::Usage(format!("cannot read the {what} {}: {e}", p.display())))?;
+    Ok(())
+}
+
+/// A secret-bearing input that is a regular file must give group and
+/// others no access. Checked on the open descriptor (fstat): the file
+/// checked is the file read (checking the path, then opening it, let a
+/// file swapped in between go unchecked), and stdin redirected from a file
+/// is checked too. Pipes and terminals have no such mode to check.
+fn check_private(fd: impl std::os::fd::AsFd, name: &str, what: &str, fix: &str) -> Result<()> {
+    use rustix::fs::{FileType, Mode};
+    let st = rustix::fs::fstat(fd)
+        .map_err(|e| Error::Usage(format!("cannot read the {what} ({name}): {e}")))?;
+    let mode = Mode::from_raw_mode(st.st_mode);
+    if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
+        && mode.intersects(Mode::RWXG | Mode::RWXO)
+    {
+        return Err(Error::Usage(format!(
+            "the {what} {name} holds secrets but is readable by others; {fix} (it has mode {:04o})",
+            mode.bits()
+        )));
+    }
+    Ok(())
+}
+
+/// Reads a secret-bearing input: stdin for '-', else a file; either, when it
+/// is a regular file, must not be accessible to group or others.
+fn read_secret_input(p: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    // Sized up front: growing the buffer would leave copies of the secrets
+    // in freed memory.
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_SECRET_INPUT as usize + 1));
+    if p == Path::new("-") {
+        let stdin = std::io::stdin();
+        check_private(
+            &stdin,
+            "on stdin",
+            what,
+            "stdin is redirected from that file: run `chmod 600` on it first",
+        )?;
+        read_bounded(stdin, &mut buf, "stdin", what)?;
+        return Ok(buf);
+    }
+    let name = p.display().to_string();
+    let f = std::fs::File::open(p)
+        .map_err(|e| Error::Usage(format!("cannot read the {what} {name}: {e}")))?;
+    check_private(&f, &name, what, &format!("run `chmod 600 {name}` first"))?;
+    read_bounded(f, &mut buf, &name, what)?;
     Ok(buf)
 }
 
@@ -559,26 +628,25 @@ fn write_descriptor(
         .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
     let fps: Vec<String> = desc.tokens.iter().map(|t| t.fingerprint()).collect();
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"custodian": desc.name, "identity": identity, "descriptor": path,
-                "tokens": desc.tokens.iter().map(|t| t.label()).collect::<Vec<_>>(),
-                "token_fingerprints": fps})
-        );
+        out::json(
+            &serde_json::json!({"custodian": desc.name, "identity": identity, "descriptor": path,
+            "tokens": desc.tokens.iter().map(|t| t.label()).collect::<Vec<_>>(),
+            "token_fingerprints": fps}),
+        )?;
     } else {
-        println!("custodian:   {}", desc.name);
+        outln!("custodian:   {}", desc.name)?;
         if let Some(id) = identity {
-            println!(
+            outln!(
                 "identity:    {} (secret; keep it on your own medium)",
                 id.display()
-            );
+            )?;
         }
-        println!(
+        outln!(
             "descriptor:  {} (public; give it to the setup ceremony)",
             path.display()
-        );
+        )?;
         for (t, fp) in desc.tokens.iter().zip(&fps) {
-            println!("token:       {} · {fp}", t.label());
+            outln!("token:       {} · {fp}", t.label())?;
         }
     }
     Ok(0)
@@ -696,15 +764,17 @@ fn list_tokens(json: bool) -> Result<u8> {
             .iter()
             .map(|t| serde_json::json!({"serial": t.serial, "firmware": t.firmware, "reader": t.reader}))
             .collect();
-        println!("{}", serde_json::Value::Array(v));
+        out::json(&serde_json::Value::Array(v))?;
     } else if tokens.is_empty() {
-        println!("no YubiKey inserted");
+        outln!("no YubiKey inserted")?;
     } else {
         for t in tokens {
-            println!(
+            outln!(
                 "YubiKey {} · firmware {} · {}",
-                t.serial, t.firmware, t.reader
-            );
+                t.serial,
+                t.firmware,
+                t.reader
+            )?;
         }
     }
     Ok(0)
@@ -763,7 +833,7 @@ fn run_init(a: InitArgs) -> Result<u8> {
         },
         ui.as_mut(),
     )?;
-    output::print_sealed(&sealed, a.common.json);
+    output::print_sealed(&sealed, a.common.json)?;
     Ok(0)
 }
 
@@ -900,7 +970,7 @@ fn run_reseal(a: ResealArgs) -> Result<u8> {
         },
         ui.as_mut(),
     )?;
-    output::print_sealed(&sealed, a.common.json);
+    output::print_sealed(&sealed, a.common.json)?;
     Ok(0)
 }
 
@@ -932,7 +1002,7 @@ fn run_rekey(a: RekeyArgs) -> Result<u8> {
         },
         ui.as_mut(),
     )?;
-    output::print_sealed(&sealed, a.common.json);
+    output::print_sealed(&sealed, a.common.json)?;
     Ok(0)
 }
 
@@ -951,12 +1021,12 @@ fn run_migrate(a: MigrateArgs) -> Result<u8> {
         ui.as_mut(),
     )?;
     if !a.common.json {
-        eprintln!(
+        errln!(
             "The vault is now format 2. Write its fingerprint on paper; it never changes again: {}",
             sealed.fingerprint
         );
     }
-    output::print_sealed(&sealed, a.common.json);
+    output::print_sealed(&sealed, a.common.json)?;
     Ok(0)
 }
 

@@ -2,7 +2,7 @@
 //! unseal sessions. Only the binary prints.
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::mpsc;
@@ -20,6 +20,8 @@ use breakglass::secret::SecretString;
 use breakglass::ui::{Answers, Level, PassphrasePurpose, PinRequest, Ui, UiError};
 use breakglass::vault::Vault;
 use zeroize::Zeroizing;
+
+use super::out::{self, errln, outln};
 
 /// The answers-file Ui, printing the checklist to stderr as it goes.
 pub struct Scripted {
@@ -51,12 +53,12 @@ impl Ui for Scripted {
     }
     fn pin(&mut self, r: &PinRequest<'_>) -> Result<SecretString, UiError> {
         if let Some(fp) = r.vault_fingerprint {
-            eprintln!("     Opening vault {fp} with YubiKey {}", r.serial);
+            errln!("     Opening vault {fp} with YubiKey {}", r.serial);
         }
         self.inner.pin(r)
     }
     fn touch(&mut self, custodian: &str, serial: u32) {
-        eprintln!("     {custodian}: touch YubiKey {serial} now");
+        errln!("     {custodian}: touch YubiKey {serial} now");
     }
     fn insert_token(&mut self, c: &str, s: &[u32]) -> Result<(), UiError> {
         self.inner.insert_token(c, s)
@@ -71,10 +73,15 @@ impl Ui for Scripted {
 
 /// Shows a new value to set at the provider (stderr: never mixed into --json output).
 pub fn show_new_value(label: &str, value: &SecretString) {
-    eprintln!("  >  NEW VALUE {label}: {}", value.expose());
+    // The value is shown exactly (escaping would change what is typed at
+    // the provider); it is ours or the quorum's, never read from a file.
+    let line = Zeroizing::new(format!("  >  NEW VALUE {label}: {}\n", value.expose()));
+    out::err_raw(&line);
     if label.ends_with(".otpauth") && std::io::stderr().is_terminal() {
         if let Some(q) = qr(value.expose()) {
-            eprintln!("{q}");
+            let q = Zeroizing::new(q);
+            out::err_raw(&q);
+            out::err_raw("\n");
         }
     }
 }
@@ -174,35 +181,33 @@ pub fn qr(text: &str) -> Option<String> {
     )
 }
 
-pub fn print_receipt(vault: &str, head: &LogHead) {
+pub fn print_receipt(vault: &str, head: &LogHead) -> Result<()> {
     let r = receipt(vault, head);
-    println!("log receipt: {r}");
-    println!("  (write \"seq {} · {}\" into the incident ticket; verify later with `breakglass log verify --receipt {r}`)", head.seq, &head.hash[..16.min(head.hash.len())]);
+    outln!("log receipt: {r}")?;
+    outln!("  (write \"seq {} · {}\" into the incident ticket; verify later with `breakglass log verify --receipt {r}`)", head.seq, head.hash.get(..16).unwrap_or(&head.hash))?;
     if std::io::stdout().is_terminal() {
         if let Some(q) = qr(&r) {
-            println!("{q}");
+            out::raw(&q)?;
+            out::raw("\n")?;
         }
     }
+    Ok(())
 }
 
-pub fn print_sealed(s: &Sealed, json: bool) {
+pub fn print_sealed(s: &Sealed, json: bool) -> Result<()> {
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "vault_id": s.vault_id, "generation": s.generation, "fingerprint": s.fingerprint,
-                "receipt": receipt(&s.vault_id, &s.receipt),
-            })
-        );
-        return;
+        return out::json(&serde_json::json!({
+            "vault_id": s.vault_id, "generation": s.generation, "fingerprint": s.fingerprint,
+            "receipt": receipt(&s.vault_id, &s.receipt),
+        }));
     }
-    println!("vault id:     {}", s.vault_id);
-    println!("generation:   {}", s.generation);
-    println!(
+    outln!("vault id:     {}", s.vault_id)?;
+    outln!("generation:   {}", s.generation)?;
+    outln!(
         "fingerprint:  {}   <- every custodian writes this down",
         s.fingerprint
-    );
-    print_receipt(&s.vault_id, &s.receipt);
+    )?;
+    print_receipt(&s.vault_id, &s.receipt)
 }
 
 /// How an entry is authenticated, for people: a short label.
@@ -236,41 +241,38 @@ fn anchor_json(a: &log::AnchorStatus) -> serde_json::Value {
 /// `log verify`: the chain, the anchor, every signature and the certified
 /// generations, with no secret.
 pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
-    let vault = Vault::open(dir)?;
+    let vault = Vault::open_read_only(dir)?;
     let h = breakglass::history::read(&vault, |_, _| {})?;
     let report = &h.report;
     let t = &report.trust;
     let ok = h.is_intact();
     let explanation = h.explain();
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "ok": ok,
-                "entries": report.entries,
-                "format": if h.manifest.is_v2() { 2 } else { 1 },
-                "fingerprint": h.fingerprint(),
-                "signatures": {
-                    "quorum": t.quorum_signed,
-                    "custodian": t.custodian_signed,
-                    "unsigned": t.unsigned,
-                    "format_1": t.legacy,
-                    "forged": t.forged_count,
-                    "last_signed_seq": t.last_signed_seq,
-                },
-                "forged": t.findings.iter().map(|f| serde_json::json!({"seq": f.seq, "event": f.event, "why": f.why})).collect::<Vec<_>>(),
-                "certified_generations": t.certified_generations(),
-                "generation": h.manifest.generation,
-                "head": report.head.as_ref().map(|h| serde_json::json!({"seq": h.seq, "hash": h.hash})),
-                "problem": report.problem.as_ref().map(|p| serde_json::json!({"line": p.line, "what": p.what})),
-                "torn_tail": report.torn_tail.map(|(o, l)| serde_json::json!({"offset": o, "length": l})),
-                "anchor": anchor_json(&report.anchor),
-                "explanation": if explanation.is_empty() { serde_json::Value::Null } else { explanation.clone().into() },
-            })
-        );
+        out::json(&serde_json::json!({
+            "ok": ok,
+            "entries": report.entries,
+            "format": if h.manifest.is_v2() { 2 } else { 1 },
+            "fingerprint": h.fingerprint(),
+            "signatures": {
+                "quorum": t.quorum_signed,
+                "custodian": t.custodian_signed,
+                "unsigned": t.unsigned,
+                "format_1": t.legacy,
+                "forged": t.forged_count,
+                "last_signed_seq": t.last_signed_seq,
+            },
+            "forged": t.findings.iter().map(|f| serde_json::json!({"seq": f.seq, "event": f.event, "why": f.why})).collect::<Vec<_>>(),
+            "certified_generations": t.certified_generations(),
+            "generation": h.manifest.generation,
+            "head": report.head.as_ref().map(|h| serde_json::json!({"seq": h.seq, "hash": h.hash})),
+            "problem": report.problem.as_ref().map(|p| serde_json::json!({"line": p.line, "what": p.what})),
+            "torn_tail": report.torn_tail.map(|(o, l)| serde_json::json!({"offset": o, "length": l})),
+            "anchor": anchor_json(&report.anchor),
+            "explanation": if explanation.is_empty() { serde_json::Value::Null } else { explanation.clone().into() },
+        }))?;
     } else if ok {
         if h.manifest.is_v2() {
-            println!(
+            outln!(
                 "log OK: {} entries; {} signed by a quorum, {} signed by a custodian, {} unsigned{}",
                 report.entries,
                 t.quorum_signed,
@@ -281,66 +283,72 @@ pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
                 } else {
                     String::new()
                 }
-            );
-            println!(
+            )?;
+            outln!(
                 "{} generations certified from vault fingerprint {} up to the current manifest (generation {})",
                 t.certified_generations(),
                 h.fingerprint(),
                 h.manifest.generation
-            );
+            )?;
             if let (Some(head), Some(last)) = (&report.head, t.last_signed_seq) {
                 if head.seq > last {
-                    println!(
+                    outln!(
                         "{} entries after the last signed one (entry {last}): anyone with write access could have appended them",
                         head.seq - last
-                    );
+                    )?;
                 }
             }
         } else {
-            println!(
+            outln!(
                 "log OK (format 1): {} entries, anchor of generation {} present; a quorum migrates the vault to format 2 (`breakglass migrate`)",
-                report.entries, h.manifest.generation
-            );
+                report.entries,
+                h.manifest.generation
+            )?;
         }
         if let Some(head) = &report.head {
-            print_receipt(&h.manifest.vault_id, head);
+            print_receipt(&h.manifest.vault_id, head)?;
         }
     } else {
-        println!("log FAILED: {explanation}");
+        outln!("log FAILED: {explanation}")?;
         for f in t.findings.iter().skip(1) {
-            println!("  {}", f.describe());
+            outln!("  {}", f.describe())?;
         }
-        println!("{} entries verified", report.entries);
+        outln!("{} entries verified", report.entries)?;
     }
     Ok(if ok { 0 } else { 1 })
 }
 
 pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
-    let vault = Vault::open(dir)?;
-    let mut out = std::io::stdout().lock();
+    let vault = Vault::open_read_only(dir)?;
+    // The first write error stops the output (the walk goes on: its report
+    // decides the exit code when stdout merely went away).
+    let mut failed: Option<Error> = None;
     let h = breakglass::history::read(&vault, |e, a| {
-        if json {
-            let _ = writeln!(
-                out,
-                "{}",
-                breakglass::governance::export::export_value(e, a)
-            );
+        if failed.is_some() {
+            return;
+        }
+        let written = if json {
+            out::json(&breakglass::governance::export::export_value(e, a))
         } else {
             let data: Vec<String> = e.data.iter().map(|(k, v)| format!("{k}={}", v)).collect();
-            let _ = writeln!(
-                out,
+            outln!(
                 "{:>6} {} {:<9} {:<20} {}",
                 e.seq,
                 e.time.to_rfc3339(),
                 a.as_str(),
                 e.event,
                 data.join(" ")
-            );
+            )
+        };
+        if let Err(err) = written {
+            failed = Some(err);
         }
     })?;
-    drop(out);
+    if let Some(err) = failed {
+        return Err(err);
+    }
     if !h.is_intact() {
-        eprintln!(
+        errln!(
             "warning: the vault does not verify ({} entries checked): {}",
             h.report.entries,
             h.explain()
@@ -363,7 +371,7 @@ pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
         });
     }
     let Some((len, digest)) = log::truncate_torn_tail(&vault.log_path(), &report)? else {
-        println!("nothing to repair: the last line is complete");
+        outln!("nothing to repair: the last line is complete")?;
         return Ok(0);
     };
     let mut l = log::Log::at_head(&vault.log_path(), &manifest.vault_id, report.head.clone());
@@ -374,15 +382,14 @@ pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
         log::By::Nobody,
     )?;
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"removed_bytes": len, "removed_sha256": digest, "seq": head.seq})
-        );
+        out::json(
+            &serde_json::json!({"removed_bytes": len, "removed_sha256": digest, "seq": head.seq}),
+        )?;
     } else {
-        println!(
+        outln!(
             "removed a torn last line of {len} bytes (sha256 {digest}); recorded as entry {}",
             head.seq
-        );
+        )?;
     }
     Ok(0)
 }
@@ -419,8 +426,9 @@ pub fn present_session(
         }
     }
     if !interactive {
-        // The output is rendered, then the session is ended and logged, and
-        // only then printed: a closed stdout cannot leave the session open.
+        // The output is rendered, the session is ended and logged, and only
+        // then is anything printed: a closed or full stdout cannot leave the
+        // session open, and the receipt names the session's end.
         let now = Timestamp::now();
         let vault_id = session.vault_id().to_owned();
         let mut text = Zeroizing::new(String::new());
@@ -443,16 +451,18 @@ pub fn present_session(
             }
         }
         let head = session.end(EndReason::OneShot)?;
+        errln!("session ended (one-shot); log entry {}", head.seq);
         if let Some(mut v) = json_value {
             if let Some(o) = v.as_object_mut() {
                 o.insert("receipt".into(), receipt(&vault_id, &head).into());
             }
-            let out = Zeroizing::new(v.to_string());
-            println!("{}", out.as_str());
+            let rendered = Zeroizing::new(v.to_string());
+            drop(v);
+            out::raw(&rendered)?;
+            out::raw("\n")?;
         } else {
-            print!("{}", text.as_str());
-            eprintln!("session ended (one-shot); log entry {}", head.seq);
-            print_receipt(&vault_id, &head);
+            out::raw(&text)?;
+            print_receipt(&vault_id, &head)?;
         }
         return Ok(0);
     }
@@ -481,6 +491,7 @@ pub fn present_session(
         }
         let _ = tx.send(());
     });
+    let mut shown: Result<()> = Ok(());
     let how = loop {
         let now = Timestamp::now();
         let left = session.seconds_left(now);
@@ -506,8 +517,11 @@ pub fn present_session(
             screen.push('\n');
         }
         screen.push_str(&revealed);
-        print!("{}", screen.as_str());
-        let _ = std::io::stdout().flush();
+        if let Err(e) = out::raw(&screen).and_then(|()| out::flush()) {
+            // The terminal is gone: end the session now (logged below).
+            shown = Err(e);
+            break EndReason::Closed;
+        }
         if left == 0 {
             break EndReason::Expired;
         }
@@ -518,15 +532,17 @@ pub fn present_session(
         }
     };
     drop(keys);
-    print!("\x1b[3J\x1b[2J\x1b[H");
-    let _ = std::io::stdout().flush();
+    // Cleared and logged as ended even when the screen could not be drawn.
+    let cleared = out::raw("\x1b[3J\x1b[2J\x1b[H").and_then(|()| out::flush());
     let vault_id = session.vault_id().to_owned();
     let head = session.end(how)?;
-    println!(
+    shown?;
+    cleared?;
+    outln!(
         "session ended ({}); secrets wiped from memory; log entry {}",
         how.as_str(),
         head.seq
-    );
-    print_receipt(&vault_id, &head);
+    )?;
+    print_receipt(&vault_id, &head)?;
     Ok(0)
 }

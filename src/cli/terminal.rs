@@ -14,16 +14,18 @@ use zeroize::Zeroize;
 use breakglass::secret::SecretString;
 use breakglass::ui::{Level, PassphrasePurpose, PinPurpose, PinRequest, Ui, UiError};
 
+use super::out::{self, errln};
+
 /// Prints one checklist line to stderr: numbered steps, indented information,
 /// marked warnings (shared by the terminal and the answers-file prompts).
 pub fn checklist_line(step: &mut usize, level: Level, text: &str) {
     match level {
         Level::Step => {
             *step += 1;
-            eprintln!("[{:>2}] {text}", *step);
+            errln!("[{:>2}] {text}", *step);
         }
-        Level::Info => eprintln!("     {text}"),
-        Level::Warn => eprintln!("  !  {text}"),
+        Level::Info => errln!("     {text}"),
+        Level::Warn => errln!("  !  {text}"),
     }
 }
 
@@ -38,8 +40,7 @@ impl Terminal {
     }
 
     fn line(&mut self, question: &str) -> Result<String, UiError> {
-        eprint!("{question}: ");
-        let _ = std::io::stderr().flush();
+        out::err_prompt(&format!("{question}: "));
         let mut s = String::new();
         let n = std::io::stdin().lock().read_line(&mut s)?;
         if n == 0 {
@@ -122,7 +123,7 @@ fn read_hidden(prompt: &str) -> Result<String, UiError> {
         .read(true)
         .write(true)
         .open("/dev/tty")?;
-    (&tty).write_all(prompt.as_bytes())?;
+    (&tty).write_all(breakglass::text::for_terminal(prompt).as_bytes())?;
     let raw = RawKeys::new(tty.as_fd())?;
     let read = rpassword::read_password_with_config(
         rpassword::ConfigBuilder::new()
@@ -177,14 +178,14 @@ impl Ui for Terminal {
                 if a.ct_eq(&b) {
                     return Ok(a);
                 }
-                eprintln!("  !  The two entries differ; try again.");
+                errln!("  !  The two entries differ; try again.");
             },
         }
     }
 
     fn pin(&mut self, r: &PinRequest<'_>) -> Result<SecretString, UiError> {
         if let Some(fp) = r.vault_fingerprint {
-            eprintln!("     You are opening vault {fp}. Compare it with the fingerprint on paper.");
+            errln!("     You are opening vault {fp}. Compare it with the fingerprint on paper.");
         }
         let tries = r
             .retries_left
@@ -203,7 +204,7 @@ impl Ui for Terminal {
     }
 
     fn touch(&mut self, custodian: &str, serial: u32) {
-        eprintln!("     {custodian}: touch YubiKey {serial} now (it blinks).");
+        errln!("     {custodian}: touch YubiKey {serial} now (it blinks).");
     }
 
     fn insert_token(&mut self, custodian: &str, serials: &[u32]) -> Result<(), UiError> {
@@ -220,15 +221,15 @@ impl Ui for Terminal {
     }
 
     fn choose(&mut self, _id: &str, question: &str, options: &[String]) -> Result<usize, UiError> {
-        eprintln!("     {question}");
+        errln!("     {question}");
         for (i, o) in options.iter().enumerate() {
-            eprintln!("       {}) {o}", i + 1);
+            errln!("       {}) {o}", i + 1);
         }
         loop {
             let a = self.line("Number")?;
             match a.trim().parse::<usize>() {
                 Ok(n) if (1..=options.len()).contains(&n) => return Ok(n - 1),
-                _ => eprintln!("  !  Type a number from 1 to {}.", options.len()),
+                _ => errln!("  !  Type a number from 1 to {}.", options.len()),
             }
         }
     }
