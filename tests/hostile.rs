@@ -221,7 +221,13 @@ fn plant(path: &Path, entries: &[(&str, Map<String, Value>)]) -> Vec<u64> {
     let mut seqs = Vec::new();
     for (event, data) in entries {
         let (line, head) = log
-            .build_line(event, 1, data.clone(), Timestamp::now(), None)
+            .build_line(
+                event,
+                1,
+                data.clone(),
+                Timestamp::now(),
+                breakglass::log::By::Nobody,
+            )
             .unwrap();
         text.push_str(&line);
         seqs.push(head.seq);
@@ -283,7 +289,13 @@ fn plant_hostile_member(f: &Fixture) {
     let (vault, head) = head_of(&f.log_path());
     let log = Log::at_head(&f.log_path(), &vault, Some(head));
     let (line, _) = log
-        .build_line("drill", 1, Map::new(), Timestamp::now(), None)
+        .build_line(
+            "drill",
+            1,
+            Map::new(),
+            Timestamp::now(),
+            breakglass::log::By::Nobody,
+        )
         .unwrap();
     let mut o: Map<String, Value> = serde_json::from_str(&line).unwrap();
     o.insert(HOSTILE.chars().take(30).collect(), json!(1));
@@ -336,6 +348,10 @@ fn planted_escape_sequences_never_reach_the_terminal() {
         &["status", "--vault", &v],
         &["log", "show", "--vault", &v],
         &["report", "--vault", &v],
+    ];
+    // Format 2: the planted grant is unsigned, so it cannot be reviewed; the
+    // refusal quotes the log, inert.
+    let r = common::run(
         &[
             "review",
             "--vault",
@@ -346,8 +362,21 @@ fn planted_escape_sequences_never_reach_the_terminal() {
             &review,
             "--answers",
             &answers,
+            "--custodian",
+            "alice",
+            "--identity",
+            &alice,
         ],
-    ];
+        "",
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not an unseal grant signed by a quorum"),
+        "{}",
+        r.stderr
+    );
+    assert_inert("review stdout", &r.stdout);
+    assert_inert("review stderr", &r.stderr);
     let others: &[&[&str]] = &[
         &["log", "verify", "--vault", &v],
         &[
@@ -563,6 +592,8 @@ fn review_text_refuses_bidi_and_zero_width_characters() {
             &grant,
             "--from",
             &doc,
+            "--custodian",
+            "alice",
         ],
         "",
     );

@@ -500,8 +500,18 @@ pub fn run_report(a: ReportArgs) -> Result<u8> {
 
 fn print_report(r: &report::Report, vault_id: &str) -> Result<()> {
     outln!("vault {vault_id} · report generated {}", r.now.to_rfc3339())?;
-    if !r.log_intact {
+    outln!("fingerprint {}", r.fingerprint)?;
+    if !r.log_intact && !r.log_problem.is_empty() {
         outln!("WARNING: the audit log does not verify: {}", r.log_problem)?;
+    }
+    if r.forged.count > 0 {
+        outln!(
+            "WARNING: {} governance entries are forged or unsigned and were not counted:",
+            r.forged.count
+        )?;
+        for f in &r.forged.entries {
+            outln!("  entry {} ({}) {}", f.seq, f.event, f.why)?;
+        }
     }
     match &r.scenarios {
         Some(s) => outln!(
