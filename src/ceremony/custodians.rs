@@ -1,10 +1,13 @@
-//! Custodian sets: the checks every new set passes (init, rekey) and the
-//! set recorded in an authenticated manifest.
+//! Custodian sets: the checks every new set passes (init, rekey), the set
+//! recorded in an authenticated manifest, and entries one custodian signs.
 
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
+use crate::log::{self, By, Log};
+use crate::manifest::{LogHead, Manifest};
 use crate::shamir;
 use crate::token::CustodianDescriptor;
+use crate::token::CustodianSigner;
+use crate::ui::Ui;
 
 /// Checks a custodian set for init/rekey: names valid and distinct, tokens
 /// distinct across custodians, threshold in range.
@@ -109,4 +112,24 @@ pub fn descriptors_of(manifest: &Manifest) -> Vec<CustodianDescriptor> {
             tokens: c.tokens.clone(),
         })
         .collect()
+}
+
+/// Appends an entry signed by `signer` (unsigned when there is none);
+/// returns the head and whether it was signed.
+pub(crate) fn append_signed(
+    log: &mut Log,
+    event: &str,
+    generation: u64,
+    data: serde_json::Map<String, serde_json::Value>,
+    signer: Option<&CustodianSigner>,
+    ui: &mut dyn Ui,
+) -> Result<(LogHead, bool)> {
+    let Some(signer) = signer else {
+        return Ok((log.append(event, generation, data, By::Nobody)?, false));
+    };
+    let mut sign = |body_for: &mut dyn FnMut(&log::Signer) -> Vec<u8>| {
+        signer.sign(body_for, ui).map_err(|e| e.to_string())
+    };
+    let head = log.append(event, generation, data, By::Custodian(&mut sign))?;
+    Ok((head, true))
 }

@@ -26,6 +26,7 @@
 
 use std::path::PathBuf;
 
+use crate::ceremony::custodians::append_signed;
 use crate::ceremony::quorum::{self, Request};
 use crate::envelope::Envelope;
 use crate::error::{Error, Result};
@@ -212,26 +213,6 @@ pub fn custodian_drill(opts: CustodianDrillOptions, ui: &mut dyn Ui) -> Result<D
         generation: manifest.generation,
         receipt,
     })
-}
-
-/// Appends an entry signed by `signer` (unsigned when there is none);
-/// returns the head and whether it was signed.
-pub(crate) fn append_signed(
-    log: &mut Log,
-    event: &str,
-    generation: u64,
-    data: serde_json::Map<String, serde_json::Value>,
-    signer: Option<&CustodianSigner>,
-    ui: &mut dyn Ui,
-) -> Result<(LogHead, bool)> {
-    let Some(signer) = signer else {
-        return Ok((log.append(event, generation, data, By::Nobody)?, false));
-    };
-    let mut sign = |body_for: &mut dyn FnMut(&log::Signer) -> Vec<u8>| {
-        signer.sign(body_for, ui).map_err(|e| e.to_string())
-    };
-    let head = log.append(event, generation, data, By::Custodian(&mut sign))?;
-    Ok((head, true))
 }
 
 /// Options of a quorum drill.

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::ceremony::drill::append_signed;
+use crate::ceremony::custodians::append_signed;
 use crate::ceremony::quorum;
 use crate::clock::Timestamp;
 use crate::encoding::hex;
