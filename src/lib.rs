@@ -12,6 +12,7 @@
 
 pub mod attestation;
 pub mod ceremony;
+pub mod check;
 pub mod clock;
 pub mod encoding;
 pub mod envelope;

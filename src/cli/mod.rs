@@ -2,6 +2,7 @@
 //! into raw flags; each handler validates them into library options before
 //! any work starts.
 
+mod check;
 mod demo;
 mod governance;
 pub mod out;
@@ -82,6 +83,9 @@ enum Command {
     /// The audit log: verify, show, export, repair.
     #[command(subcommand)]
     Log(LogCmd),
+    /// Health check of a vault copy: log, manifest and every file's digest; no token, writes nothing.
+    #[command(after_help = check::AFTER_HELP)]
+    Check(check::CheckArgs),
     /// Drill: prove a custodian's share opens (--custodian), or the whole quorum path (--quorum), showing nothing.
     #[command(
         after_help = "Examples:\n  breakglass drill --vault /media/vault --custodian alice --identity /media/alice/alice.identity\n  breakglass drill --vault /media/vault --quorum --identity alice.identity --identity bob.identity\n\nExit 0 when the drill passed, 1 when it failed (logged either way). See ceremonies/drill.md."
@@ -434,6 +438,7 @@ pub fn run() -> Result<u8> {
         Command::Review(a) => governance::run_review(a),
         Command::Status(a) => governance::run_status(a),
         Command::Report(a) => governance::run_report(a),
+        Command::Check(a) => check::run(a),
         Command::Log(LogCmd::Verify(a)) => governance::run_verify(a),
         Command::Log(LogCmd::Export(a)) => governance::run_export(a),
         Command::Log(LogCmd::Show(a)) => output::log_show(&a.vault, a.json),
