@@ -57,6 +57,15 @@ pub enum VaultError {
     /// Init target not empty.
     #[error("{0} already exists and is not empty; choose a new directory for the vault")]
     NotEmpty(PathBuf),
+    /// Init target holds a setup that never wrote its manifest.json (a crash
+    /// or kill during `init`).
+    #[error("{} holds an unfinished setup (no manifest.json: init was interrupted before its commit{}); nothing in it was ever a vault. Remove the directory (rm -r {}) and run init again", .path.display(), if *.sealed { ", after its `sealed` entry was logged but before manifest.json was written" } else { "" }, .path.display())]
+    UnfinishedSetup {
+        /// The directory.
+        path: PathBuf,
+        /// Whether the log already holds the `sealed` entry.
+        sealed: bool,
+    },
     /// Another command holds the lock.
     #[error("another breakglass command is using the vault at {0}; wait for it to finish")]
     Locked(PathBuf),
@@ -132,6 +141,41 @@ fn check_vault_files(dir: &Path) -> Result<(), VaultError> {
     Ok(())
 }
 
+/// Why `init` cannot use the non-empty directory `dir`: a setup that never
+/// wrote manifest.json (it holds `log.jsonl` and/or `g000001/`, nothing
+/// else of its own) is named, with whether its `sealed` entry was logged.
+fn not_empty_error(dir: &Path) -> VaultError {
+    let log = dir.join("log.jsonl");
+    let gen1 = dir.join(generation_dir(1));
+    let ours = |name: &str| {
+        name == "log.jsonl" || name == generation_dir(1) || name == ".lock" || name == ASIDE_DIR
+    };
+    let only_ours = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .all(|e| e.file_name().to_str().is_some_and(ours));
+    let looks_like_setup = !dir.join("manifest.json").exists()
+        && only_ours
+        && (fsutil::check_regular(&log).is_ok() || gen1.is_dir());
+    if !looks_like_setup {
+        return VaultError::NotEmpty(dir.to_owned());
+    }
+    // An interrupted setup's log is a few entries; read at most 1 MiB of it.
+    let sealed = fsutil::read_capped(&log, 1 << 20)
+        .ok()
+        .map(|bytes| {
+            String::from_utf8_lossy(&bytes).lines().any(|l| {
+                crate::log::parse_line(l).is_ok_and(|e| e.event == crate::log::events::SEALED)
+            })
+        })
+        .unwrap_or(false);
+    VaultError::UnfinishedSetup {
+        path: dir.to_owned(),
+        sealed,
+    }
+}
+
 impl Vault {
     /// Takes the exclusive lock on the open directory `f`, waiting up to
     /// [`LOCK_WAIT`], then checks that `dir` still names it.
@@ -170,13 +214,14 @@ impl Vault {
         Ok(())
     }
 
-    /// Creates a new vault directory (absent or empty) and locks it.
+    /// Creates a new vault directory (absent or empty) and locks it. A
+    /// directory left by an interrupted `init` is named as such.
     pub fn create(dir: &Path) -> Result<Vault, VaultError> {
         let not_empty = |dir: &Path| -> Result<bool, VaultError> {
             Ok(fs::read_dir(dir).map_err(io_err(dir))?.next().is_some())
         };
         if dir.is_dir() && not_empty(dir)? {
-            return Err(VaultError::NotEmpty(dir.to_owned()));
+            return Err(not_empty_error(dir));
         }
         match fsutil::create_dir_durable(dir) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -187,7 +232,7 @@ impl Vault {
         // Checked again under the lock: two `init`s on one empty directory
         // must not both find it empty.
         if not_empty(dir)? {
-            return Err(VaultError::NotEmpty(dir.to_owned()));
+            return Err(not_empty_error(dir));
         }
         Ok(Vault {
             dir: dir.to_owned(),

@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{copy_dir, run, Fixture};
+use common::{copy_dir, run, run_env, Fixture};
 use rand::RngCore;
 
 fn check(vault: &Path) -> (common::Run, serde_json::Value) {
@@ -247,4 +247,120 @@ fn check_usage_and_help() {
     let r = run(&["check", "--vault", &missing], "");
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("no vault at"), "{}", r.stderr);
+}
+
+#[test]
+fn log_repair_restores_a_missing_final_newline_and_never_deletes_the_entry() {
+    let f = Fixture::new(3, 2);
+    let log = f.log_path();
+    let mut bytes = std::fs::read(&log).unwrap();
+    assert_eq!(bytes.pop(), Some(b'\n'));
+    std::fs::write(&log, &bytes).unwrap();
+    let before = f.log_lines();
+    assert_ne!(f.verify_log().code, 0, "a missing newline is reported");
+    let r = run(&["log", "repair", "--vault", &f.vault(), "--json"], "");
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    let j: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(j["restored_newline"], true, "{j}");
+    let after = f.log_lines();
+    assert_eq!(after.len(), before.len() + 1, "the entry is kept");
+    assert_eq!(after[..before.len()], before[..]);
+    let last: serde_json::Value = serde_json::from_str(after.last().unwrap()).unwrap();
+    assert_eq!(last["event"], "log-repaired");
+    assert_eq!(last["data"]["restored_newline"], true);
+    let v = f.verify_log();
+    assert_eq!(v.code, 0, "{} {}", v.stdout, v.stderr);
+    assert_eq!(check(&f.vault_path()).0.code, 0);
+
+    // A genuinely torn line (half an entry) is still removed.
+    let line = format!("{}\n", after.last().unwrap());
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes.extend_from_slice(&line.as_bytes()[..line.len() / 2]);
+    std::fs::write(&log, &bytes).unwrap();
+    let r = run(&["log", "repair", "--vault", &f.vault(), "--json"], "");
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    let j: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(j["removed_bytes"], line.len() / 2, "{j}");
+    assert_eq!(f.verify_log().code, 0);
+    assert_eq!(f.log_lines().len(), after.len() + 1);
+}
+
+fn init_args(f: &Fixture) -> Vec<String> {
+    let mut args = vec![
+        "init".to_string(),
+        "--vault".into(),
+        f.vault(),
+        "--threshold".into(),
+        f.t.to_string(),
+        "--entries".into(),
+        "-".into(),
+        "--json".into(),
+    ];
+    for name in common::NAMES.iter().take(f.n) {
+        args.push("--custodian".into());
+        args.push(f.path(&format!("{name}.custodian.json")));
+    }
+    args
+}
+
+#[test]
+fn init_names_an_unfinished_setup_left_by_a_crash() {
+    for (point, sealed) in [
+        ("init.before-write", false),
+        ("init.generation-written", false),
+        ("init.sealed-logged", true),
+    ] {
+        let f = Fixture::custodians_only(3, 2);
+        let args = init_args(&f);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = run_env(
+            &args,
+            &f.entries_json(),
+            &[("BREAKGLASS_TEST_KILL_AT", point)],
+        );
+        assert_ne!(r.code, 0, "{point}: the kill point was reached");
+        assert!(!f.vault_path().join("manifest.json").exists());
+        let r = run(&args, &f.entries_json());
+        assert_eq!(r.code, 2, "{point}: {}", r.stderr);
+        let expected = format!(
+            "{} holds an unfinished setup (no manifest.json: init was interrupted before its commit",
+            f.vault()
+        );
+        assert!(r.stderr.contains(&expected), "{point}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("nothing in it was ever a vault"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!("rm -r {}", f.vault())),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("already exists and is not empty"));
+        assert_eq!(
+            r.stderr.contains("`sealed` entry was logged"),
+            sealed,
+            "{point}: {}",
+            r.stderr
+        );
+        // Following the advice works.
+        std::fs::remove_dir_all(f.vault_path()).unwrap();
+        let r = run(&args, &f.entries_json());
+        assert_eq!(r.code, 0, "{point}: {}", r.stderr);
+    }
+    // A directory with other things in it is still only "not empty".
+    let f = Fixture::custodians_only(3, 2);
+    std::fs::create_dir_all(f.vault_path()).unwrap();
+    std::fs::write(f.vault_path().join("log.jsonl"), b"").unwrap();
+    std::fs::write(f.vault_path().join("notes.txt"), b"mine").unwrap();
+    let args = init_args(&f);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run(&args, &f.entries_json());
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("already exists and is not empty"),
+        "{}",
+        r.stderr
+    );
 }

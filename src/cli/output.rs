@@ -370,26 +370,43 @@ pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
             ),
         });
     }
-    let Some((len, digest)) = log::truncate_torn_tail(&vault.log_path(), &report)? else {
+    let Some(repair) = log::truncate_torn_tail(&vault.log_path(), &report)? else {
         outln!("nothing to repair: the last line is complete")?;
         return Ok(0);
     };
-    let mut l = log::Log::at_head(&vault.log_path(), &manifest.vault_id, report.head.clone());
+    let (head, data) = match &repair {
+        log::TailRepair::Removed { len, sha256 } => (
+            report.head.clone(),
+            breakglass::log_data! {"removed_bytes" => len, "removed_sha256" => sha256},
+        ),
+        log::TailRepair::RestoredNewline { head } => (
+            Some(head.clone()),
+            breakglass::log_data! {"restored_newline" => true, "restored_seq" => head.seq},
+        ),
+    };
+    let mut l = log::Log::at_head(&vault.log_path(), &manifest.vault_id, head);
     let head = l.append(
         events::LOG_REPAIRED,
         manifest.generation,
-        breakglass::log_data! {"removed_bytes" => len, "removed_sha256" => digest},
+        data,
         log::By::Nobody,
     )?;
-    if json {
-        out::json(
-            &serde_json::json!({"removed_bytes": len, "removed_sha256": digest, "seq": head.seq}),
-        )?;
-    } else {
-        outln!(
-            "removed a torn last line of {len} bytes (sha256 {digest}); recorded as entry {}",
+    match (&repair, json) {
+        (log::TailRepair::Removed { len, sha256 }, true) => out::json(
+            &serde_json::json!({"removed_bytes": len, "removed_sha256": sha256, "seq": head.seq}),
+        )?,
+        (log::TailRepair::Removed { len, sha256 }, false) => outln!(
+            "removed a torn last line of {len} bytes (sha256 {sha256}); recorded as entry {}",
             head.seq
-        )?;
+        )?,
+        (log::TailRepair::RestoredNewline { head: kept }, true) => out::json(
+            &serde_json::json!({"restored_newline": true, "restored_seq": kept.seq, "seq": head.seq}),
+        )?,
+        (log::TailRepair::RestoredNewline { head: kept }, false) => outln!(
+            "the last line was a complete entry ({}) missing only its newline: kept it and restored the newline; recorded as entry {}",
+            kept.seq,
+            head.seq
+        )?,
     }
     Ok(0)
 }

@@ -257,12 +257,33 @@ impl Log {
     }
 }
 
-/// Removes a torn final line (only an incomplete last line, never a complete
-/// entry); returns the removed bytes' length and SHA-256.
+/// What [`truncate_torn_tail`] did to a log's final line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TailRepair {
+    /// An incomplete line was removed: its length and SHA-256.
+    Removed {
+        /// Bytes removed.
+        len: u64,
+        /// SHA-256 of the removed bytes (hex).
+        sha256: String,
+    },
+    /// The final line was a complete entry chained to its predecessor that
+    /// lacked only its `\n`: the newline was appended, nothing removed.
+    RestoredNewline {
+        /// The new head: the restored entry.
+        head: LogHead,
+    },
+}
+
+/// Repairs the final line of a log that `report` found torn. A complete
+/// entry is never removed: when the line parses, has the next sequence
+/// number, chains to the verified head and belongs to the same vault, only
+/// its missing `\n` is appended. Otherwise the incomplete line (which no
+/// verifier accepts) is removed.
 pub fn truncate_torn_tail(
     path: &Path,
     report: &VerifyReport,
-) -> Result<Option<(u64, String)>, LogError> {
+) -> Result<Option<TailRepair>, LogError> {
     let io = |source| LogError::Io {
         path: path.to_owned(),
         source,
@@ -271,15 +292,37 @@ pub fn truncate_torn_tail(
         return Ok(None);
     };
     let bytes = crate::fsutil::read_capped(path, offset + len).map_err(io)?;
-    let removed = bytes.get(offset as usize..).unwrap_or_default();
-    let digest = hex(&Sha256::digest(removed));
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(io)?;
+    let tail = bytes.get(offset as usize..).unwrap_or_default();
+    if let Some(head) = complete_entry(tail, report) {
+        use std::io::Write;
+        let mut f = crate::fsutil::open_regular(path, std::fs::OpenOptions::new().append(true))
+            .map_err(io)?;
+        f.write_all(b"\n").map_err(io)?;
+        f.sync_all().map_err(io)?;
+        return Ok(Some(TailRepair::RestoredNewline { head }));
+    }
+    let sha256 = hex(&Sha256::digest(tail));
+    let f =
+        crate::fsutil::open_regular(path, std::fs::OpenOptions::new().write(true)).map_err(io)?;
     f.set_len(offset).map_err(io)?;
     f.sync_all().map_err(io)?;
-    Ok(Some((len, digest)))
+    Ok(Some(TailRepair::Removed { len, sha256 }))
+}
+
+/// The head `tail` would become if it is a complete entry that follows the
+/// verified prefix of `report`.
+fn complete_entry(tail: &[u8], report: &VerifyReport) -> Option<LogHead> {
+    let text = std::str::from_utf8(tail).ok()?;
+    let entry = parse_line(text).ok()?;
+    let (seq, prev) = match &report.head {
+        Some(h) => (h.seq + 1, h.hash.as_str()),
+        None => (1, GENESIS),
+    };
+    let same_vault = report.vault.as_ref().is_none_or(|v| *v == entry.vault);
+    (entry.seq == seq && entry.prev == prev && same_vault).then(|| LogHead {
+        hash: entry.hash.clone(),
+        seq: entry.seq,
+    })
 }
 
 /// Builds a `data` object from pairs.
