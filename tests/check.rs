@@ -364,3 +364,38 @@ fn init_names_an_unfinished_setup_left_by_a_crash() {
         r.stderr
     );
 }
+
+#[test]
+fn log_verify_warns_when_an_entry_is_dated_before_its_predecessor() {
+    let f = Fixture::new(3, 2);
+    let v = f.verify_log();
+    assert_eq!(v.code, 0);
+    assert!(!v.stdout.contains("warning: entry"), "{}", v.stdout);
+    // An entry written with a clock set back by years.
+    let log = f.log_path();
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes.pop();
+    std::fs::write(&log, &bytes).unwrap();
+    let r = run_env(
+        &["log", "repair", "--vault", &f.vault()],
+        "",
+        &[("BREAKGLASS_TEST_NOW", "2020-01-01T00:00:00Z")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let seq = f.log_lines().len() as u64;
+    let v = f.verify_log();
+    assert_eq!(v.code, 0, "a warning, not a failure: {}", v.stdout);
+    assert!(
+        v.stdout
+            .contains(&format!("warning: entry {seq} is dated ")),
+        "{}",
+        v.stdout
+    );
+    let j = run(&["log", "verify", "--vault", &f.vault(), "--json"], "");
+    assert_eq!(j.code, 0);
+    let j: serde_json::Value = serde_json::from_str(j.stdout.trim()).unwrap();
+    let t = j["time_regressions"].as_array().unwrap();
+    assert_eq!(t.len(), 1, "{j}");
+    assert_eq!(t[0]["seq"], seq);
+    assert!(t[0]["by_secs"].as_u64().unwrap() > 86400 * 365, "{j}");
+}

@@ -268,6 +268,7 @@ pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
             "problem": report.problem.as_ref().map(|p| serde_json::json!({"line": p.line, "what": p.what})),
             "torn_tail": report.torn_tail.map(|(o, l)| serde_json::json!({"offset": o, "length": l})),
             "anchor": anchor_json(&report.anchor),
+            "time_regressions": report.time_regressions.iter().map(|(seq, by)| serde_json::json!({"seq": seq, "by_secs": by})).collect::<Vec<_>>(),
             "explanation": if explanation.is_empty() { serde_json::Value::Null } else { explanation.clone().into() },
         }))?;
     } else if ok {
@@ -308,6 +309,7 @@ pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
         if let Some(head) = &report.head {
             print_receipt(&h.manifest.vault_id, head)?;
         }
+        print_time_regressions(report)?;
     } else {
         outln!("log FAILED: {explanation}")?;
         for f in t.findings.iter().skip(1) {
@@ -316,6 +318,22 @@ pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
         outln!("{} entries verified", report.entries)?;
     }
     Ok(if ok { 0 } else { 1 })
+}
+
+/// A warning (not a failure) for entries dated before their predecessor.
+fn print_time_regressions(report: &log::VerifyReport) -> Result<()> {
+    let Some((seq, by)) = report.time_regressions.first() else {
+        return Ok(());
+    };
+    let more = report.time_regression_count.saturating_sub(1);
+    outln!(
+        "warning: entry {seq} is dated {by} s before the entry preceding it{}: a clock was set back or wrong when it was written (not a verification failure; check the clock of the machine used for ceremonies)",
+        if more > 0 {
+            format!(" (and {more} more entries go back in time)")
+        } else {
+            String::new()
+        }
+    )
 }
 
 pub fn log_show(dir: &Path, json: bool) -> Result<u8> {

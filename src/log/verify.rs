@@ -58,7 +58,17 @@ pub struct VerifyReport {
     /// Who wrote what: signatures checked, certified generations, forged
     /// entries (over the verified prefix).
     pub trust: trust::Trust,
+    /// Entries whose time is earlier than their predecessor's, as (seq, by
+    /// how many seconds), the first [`MAX_TIME_REGRESSIONS`] of them: a
+    /// warning, not a failure (a machine's clock was set back, or entries
+    /// were written on a machine with a wrong clock).
+    pub time_regressions: Vec<(u64, u64)>,
+    /// How many entries went back in time in all (beyond the list's cap too).
+    pub time_regression_count: u64,
 }
+
+/// How many time regressions [`VerifyReport::time_regressions`] lists.
+pub const MAX_TIME_REGRESSIONS: usize = 16;
 
 impl VerifyReport {
     /// True when the chain verified, nothing is torn, the anchor holds and
@@ -151,7 +161,10 @@ pub fn verify_rooted(
         anchor: AnchorStatus::NotChecked,
         vault: None,
         trust: trust::Trust::default(),
+        time_regressions: Vec::new(),
+        time_regression_count: 0,
     };
+    let mut prev_time: Option<i64> = None;
     let mut auth = seed.map_or_else(trust::Authenticator::new, trust::Authenticator::seeded);
     let mut prev_hash = GENESIS.to_owned();
     let mut offset = 0u64;
@@ -234,6 +247,14 @@ pub fn verify_rooted(
             }
         }
         report.vault.get_or_insert_with(|| entry.vault.clone());
+        if let Some(before) = prev_time.filter(|t| entry.time.0 < *t) {
+            report.time_regression_count += 1;
+            if report.time_regressions.len() < MAX_TIME_REGRESSIONS {
+                let by = before.saturating_sub(entry.time.0).unsigned_abs();
+                report.time_regressions.push((entry.seq, by));
+            }
+        }
+        prev_time = Some(entry.time.0);
         prev_hash = entry.hash.clone();
         report.entries += 1;
         report.head = Some(LogHead {
