@@ -99,7 +99,7 @@ impl VerifyReport {
         }
         if let Some((off, len)) = self.torn_tail {
             out.push(format!(
-                "the last line is torn ({len} bytes at offset {off}, an append interrupted by a crash); run `breakglass log repair` to remove it"
+                "the last line is torn ({len} bytes at offset {off}, an append interrupted by a crash); run `breakglass log repair` (it restores a complete line that only lost its newline, and removes a torn one)"
             ));
         }
         match &self.anchor {
