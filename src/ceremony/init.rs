@@ -5,7 +5,7 @@
 //! `vault-created` (the root of trust: it names `S_1` and is signed by it)
 //! and `custodian-enrolled` (signed) → generation 1 written and fsynced with
 //! its manifest → `sealed` entry certifying that manifest (the commit point)
-//! → manifest.json ([`super::generation::commit`]). The vault fingerprint is
+//! → manifest.json (`generation::commit`). The vault fingerprint is
 //! derived from the vault id and `S_1`; custodians write it on paper now, and
 //! it never changes. A crash before the commit leaves a directory without
 //! `manifest.json`, which is not a vault; `init` names it.

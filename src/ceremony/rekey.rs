@@ -6,7 +6,7 @@
 //! Like a reseal it makes a new generation with a new random key and fresh
 //! shares for every custodian of the new set (DESIGN §1.4: shares of a removed
 //! custodian, and of a replaced token, die with the old generation), committed
-//! by [`seal_next`](crate::ceremony::generation::seal_next). Custodians who
+//! by `generation::seal_next`. Custodians who
 //! stay keep the tokens recorded in the manifest the log certifies; new tokens come from
 //! descriptors whose YubiKey attestations are verified again here, and the
 //! quorum confirms the new set, token fingerprints included, before anything

@@ -3,7 +3,7 @@
 //! and a new generation is sealed with a new random key and fresh shares.
 //!
 //! The new generation is committed by
-//! [`seal_next`](crate::ceremony::generation::seal_next) (the generation
+//! `generation::seal_next` (the generation
 //! module gives the crash-safe commit protocol), certified by the opening
 //! quorum. Custodian keys come only from the manifest the log certifies. A
 //! reseal of a format 1 vault migrates it (see [`super::migrate`]).

@@ -52,7 +52,7 @@ impl Alg {
     }
 }
 
-/// How an entry is authenticated, as written (not yet checked: see [`trust`]).
+/// How an entry is authenticated, as written (not yet checked: see [`super::trust`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seal {
     /// Nothing: written before or without any key.
@@ -173,7 +173,7 @@ pub struct Entry {
     pub prev: String,
     /// This entry's hash.
     pub hash: String,
-    /// How the entry says it is authenticated (checked by [`trust`]).
+    /// How the entry says it is authenticated (checked by [`super::trust`]).
     pub seal: Seal,
 }
 

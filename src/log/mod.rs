@@ -40,7 +40,9 @@ pub mod trust;
 mod verify;
 
 pub use entry::{encode_entry, parse_line, Alg, By, Entry, Seal, SignFn, Signer};
-pub use verify::{verify, verify_rooted, AnchorStatus, Problem, VerifyReport};
+pub use verify::{
+    verify, verify_rooted, AnchorStatus, Problem, VerifyReport, MAX_TIME_REGRESSIONS,
+};
 
 use crate::clock::Timestamp;
 use crate::encoding::{self, hex};
