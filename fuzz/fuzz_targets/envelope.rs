@@ -1,5 +1,5 @@
 //! `Envelope::decode`: never panics; whatever it accepts re-encodes to the
-//! exact input (canonical encoding, docs/formats.md §5) and is bound to the
+//! exact input (canonical encoding, docs/formats.md §6) and is bound to the
 //! values it states.
 #![no_main]
 

@@ -1,6 +1,6 @@
 //! `software::header` (public part of an identity file, no KDF work): never
 //! panics; accepted files are canonical JSON, name a valid custodian, and
-//! their KDF parameters are within the caps (docs/formats.md §8).
+//! their KDF parameters are within the caps (docs/formats.md §12.1).
 #![no_main]
 
 use breakglass::encoding;

@@ -1,27 +1,13 @@
 //! `log::parse_line`: never panics; whatever it accepts re-encodes (from the
-//! parsed fields, by the writer's rules of docs/formats.md §6) to the exact line.
+//! parsed fields, by the writer's rules of docs/formats.md §7) to the exact
+//! line, and a format 2 entry has a signed body: the line without `hash` and
+//! without `sig.value`, which the signature's value alone separates from it.
 #![no_main]
 
-use breakglass::encoding::canonical_json;
-use breakglass::log;
+use breakglass::encoding::{hex, parse_canonical};
+use breakglass::log::{self, Seal};
 use libfuzzer_sys::fuzz_target;
-use serde_json::{Map, Value};
-
-fn encode(e: &log::Entry) -> String {
-    let mut o = Map::new();
-    o.insert("data".into(), Value::Object(e.data.clone()));
-    o.insert("event".into(), Value::String(e.event.clone()));
-    o.insert("generation".into(), Value::from(e.generation));
-    o.insert("hash".into(), Value::String(e.hash.clone()));
-    if let Some(m) = &e.mac {
-        o.insert("mac".into(), Value::String(m.clone()));
-    }
-    o.insert("prev".into(), Value::String(e.prev.clone()));
-    o.insert("seq".into(), Value::from(e.seq));
-    o.insert("time".into(), Value::String(e.time.to_rfc3339()));
-    o.insert("vault".into(), Value::String(e.vault.clone()));
-    canonical_json(&Value::Object(o)).expect("a parsed entry re-encodes")
-}
+use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
     // A log line is UTF-8 without its terminating LF (verify() splits on LF).
@@ -29,6 +15,26 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(entry) = log::parse_line(line) {
-        assert_eq!(encode(&entry), line, "accepted a non-canonical log line");
+        let again = log::encode_entry(&entry).expect("a parsed entry re-encodes");
+        assert_eq!(again, line, "accepted a non-canonical log line");
+        let body = entry
+            .signed_body()
+            .expect("a parsed entry has a signed body");
+        let Ok(Value::Object(mut o)) = parse_canonical(line) else {
+            panic!("an accepted line is a canonical object")
+        };
+        o.remove("hash");
+        if let Seal::Signed { value, .. } = &entry.seal {
+            let sig = o
+                .get_mut("sig")
+                .and_then(Value::as_object_mut)
+                .expect("sig");
+            assert_eq!(sig.remove("value"), Some(Value::String(hex(value))));
+        }
+        let expected = breakglass::encoding::canonical_json(&Value::Object(o)).unwrap();
+        assert_eq!(
+            body, expected,
+            "the signed body is the line without hash and sig.value"
+        );
     }
 });

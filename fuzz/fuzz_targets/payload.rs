@@ -1,4 +1,4 @@
-//! `Payload::from_bytes` (decrypted plaintext, docs/formats.md §9.3): never
+//! `Payload::from_bytes` (decrypted plaintext, docs/formats.md §12.4): never
 //! panics; an accepted payload serialises and parses again to the same index,
 //! and every TOTP entry holds what the writer stores: a seed in canonical
 //! base32 (upper case, unpadded) with parameters `TotpSeed` accepts, so the
