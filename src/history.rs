@@ -180,8 +180,12 @@ fn judge(
             },
         }
     };
+    let mut certifier = None;
     let standing = match verdict {
-        ManifestVerdict::Current { .. } => Standing::Current,
+        ManifestVerdict::Current { certified_by, .. } => {
+            certifier = certified_by;
+            Standing::Current
+        }
         ManifestVerdict::NotCertified { why } => Standing::NotCertified { why },
         ManifestVerdict::Superseded {
             generation,
@@ -208,8 +212,9 @@ fn judge(
         }
     };
     if standing == Standing::Current {
-        // Defence in depth: the certified file must also carry valid signatures.
-        manifest.verify_signatures(None)?;
+        // Defence in depth: the certified file must also carry valid
+        // signatures, its own and its predecessor's.
+        manifest.verify_signatures(certifier.as_ref())?;
     }
     Ok(History {
         manifest,

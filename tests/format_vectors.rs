@@ -2918,7 +2918,10 @@ fn python_verifier_checks_the_manifest() {
         report
             .trust
             .check_manifest(2, &m2.genesis_public().unwrap(), &m2.digest().unwrap()),
-        log::trust::ManifestVerdict::Current { seq: 11 }
+        log::trust::ManifestVerdict::Current {
+            seq: 11,
+            certified_by: Some(s1().public())
+        }
     );
     m2.verify_signatures(Some(&s1().public())).unwrap();
 }

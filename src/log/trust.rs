@@ -137,6 +137,9 @@ pub struct CertifiedGeneration {
     pub manifest_digest: Option<String>,
     /// Custodians' token keys of this generation.
     pub signers: BTreeMap<String, Vec<TokenKey>>,
+    /// The key of the generation that certified this one (None for the root
+    /// generation's own certificate).
+    pub certified_by: Option<PublicKey>,
 }
 
 /// The root of trust found in the log.
@@ -183,6 +186,8 @@ pub enum ManifestVerdict {
     Current {
         /// The certifying `sealed` entry.
         seq: u64,
+        /// The predecessor's key that certified it (None for the root).
+        certified_by: Option<PublicKey>,
     },
     /// The log certifies a newer generation than this manifest (a rollback,
     /// or a commit interrupted after its `sealed` entry).
@@ -246,7 +251,10 @@ impl Trust {
             .iter()
             .find(|c| c.generation == generation && c.manifest_digest.as_deref() == Some(digest));
         match (mine, newest) {
-            (Some(m), Some(n)) if m.seq == n.seq => ManifestVerdict::Current { seq: m.seq },
+            (Some(m), Some(n)) if m.seq == n.seq => ManifestVerdict::Current {
+                seq: m.seq,
+                certified_by: m.certified_by,
+            },
             (Some(_), Some(n)) => ManifestVerdict::Superseded {
                 generation: n.generation,
                 digest: n.manifest_digest.clone().unwrap_or_default(),
@@ -307,7 +315,10 @@ fn parse_signers(v: Option<&Value>) -> Option<BTreeMap<String, Vec<TokenKey>>> {
             let key = crate::encoding::unhex_vec(t.get("key")?.as_str()?)?;
             let ok_len = match alg {
                 Alg::Ed25519 => key.len() == 32,
-                Alg::EcdsaP256 => key.len() == 33 || key.len() == 65,
+                Alg::EcdsaP256 => {
+                    (key.len() == 33 && matches!(key.first(), Some(2 | 3)))
+                        || (key.len() == 65 && key.first() == Some(&4))
+                }
             };
             if !ok_len {
                 return None;
@@ -407,6 +418,7 @@ impl Authenticator {
                     seq: e.seq,
                     manifest_digest: None,
                     signers: BTreeMap::new(),
+                    certified_by: None,
                 });
                 signed = true;
             }
@@ -482,6 +494,7 @@ impl Authenticator {
                             seq: e.seq,
                             manifest_digest: None,
                             signers: BTreeMap::new(),
+                            certified_by: None,
                         });
                         ok = true;
                     }
@@ -595,6 +608,7 @@ impl Authenticator {
                 seq: e.seq,
                 manifest_digest: None,
                 signers: BTreeMap::new(),
+                certified_by: None,
             });
             self.active = e.generation;
             return Authn::Quorum;
@@ -627,17 +641,112 @@ impl Authenticator {
         if !successor && !own {
             return Err(bad("it certifies neither its own generation nor the next"));
         }
+        // The certifying generation's key that signed it (for the manifest's
+        // predecessor signature).
+        let certified_by = if successor {
+            let body = e.signed_body().map_err(|_| bad("encoding"))?;
+            let Seal::Signed { value, .. } = &e.seal else {
+                return Err(bad("signature"));
+            };
+            self.t
+                .keys_of(e.generation)
+                .find(|k| k.verifies(Purpose::LogEntry, body.as_bytes(), value))
+                .copied()
+        } else {
+            None
+        };
         self.t.generations.push(CertifiedGeneration {
             generation: g,
             key,
             seq: e.seq,
             manifest_digest: Some(digest.to_owned()),
             signers,
+            certified_by,
         });
+        if successor {
+            // A generation that has certified its successor is dead at once:
+            // a second certificate from it (old shares kept by a removed
+            // custodian, say) is a finding, not a rival generation.
+            self.active = self.active.max(g);
+        }
         Ok(())
     }
 }
 
 fn forged(why: &str) -> Authn {
     Authn::Forged { why: why.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::log::{By, Log};
+    use crate::log_data;
+    use crate::sign::SigningKey;
+
+    fn entries(steps: &[(&str, u64, serde_json::Map<String, Value>, &SigningKey)]) -> Vec<Entry> {
+        let mut log = Log::at_head(std::path::Path::new("unused"), &"ab".repeat(16), None);
+        let mut out = Vec::new();
+        for (event, g, data, key) in steps {
+            let (line, head) = log
+                .build_line(
+                    event,
+                    *g,
+                    data.clone(),
+                    Timestamp(1_800_000_000),
+                    By::Quorum(key),
+                )
+                .unwrap();
+            out.push(super::super::parse_line(line.trim_end()).unwrap());
+            log = Log::at_head(std::path::Path::new("unused"), &"ab".repeat(16), Some(head));
+        }
+        out
+    }
+
+    fn cert(g: u64, key: &SigningKey) -> serde_json::Map<String, Value> {
+        log_data! {"generation" => g, "signing_key" => key.public().to_hex(),
+        "manifest_digest" => "cd".repeat(32), "signers" => serde_json::json!({})}
+    }
+
+    /// A generation that has certified its successor is dead at once: a
+    /// second certificate from it (old shares kept by a removed custodian)
+    /// is a finding and never the newest generation. (Found by the review of
+    /// the format 2 spec: before, generation 1 stayed alive until generation
+    /// 2 first signed.)
+    #[test]
+    fn a_second_successor_certificate_from_a_dead_generation_is_forged() {
+        let (s1, s2, rival) = (
+            SigningKey::from_seed(&[1; 32]),
+            SigningKey::from_seed(&[2; 32]),
+            SigningKey::from_seed(&[3; 32]),
+        );
+        let root = log_data! {"genesis_key" => s1.public().to_hex()};
+        let es = entries(&[
+            ("vault-created", 1, root, &s1),
+            ("sealed", 1, cert(1, &s1), &s1),
+            ("sealed", 1, cert(2, &s2), &s1),
+            ("sealed", 1, cert(2, &rival), &s1),
+        ]);
+        let mut a = Authenticator::new();
+        let got: Vec<Authn> = es.iter().map(|e| a.observe(e)).collect();
+        assert_eq!(got[..3], [Authn::Quorum, Authn::Quorum, Authn::Quorum]);
+        assert!(
+            matches!(&got[3], Authn::Forged { why } if why.contains("after generation 2 had taken over")),
+            "{:?}",
+            got[3]
+        );
+        let t = a.finish();
+        assert_eq!(t.newest().map(|n| n.key), Some(s2.public()));
+        assert_eq!(t.newest().and_then(|n| n.certified_by), Some(s1.public()));
+    }
+
+    /// Token keys in certificates must be SEC1 points of the right shape.
+    #[test]
+    fn certificates_refuse_compact_p256_points() {
+        let ok = serde_json::json!({"alice": [{"alg": "ecdsa-p256", "key": format!("02{}", "11".repeat(32)), "token": "t"}]});
+        let compact = serde_json::json!({"alice": [{"alg": "ecdsa-p256", "key": format!("05{}", "11".repeat(32)), "token": "t"}]});
+        assert!(parse_signers(Some(&ok)).is_some());
+        assert!(parse_signers(Some(&compact)).is_none());
+    }
 }
