@@ -295,3 +295,37 @@ fn migration_killed_at_every_point_leaves_an_openable_vault() {
     );
     assert!(old > 0 && new > 0);
 }
+
+/// Hostile environment: a reseal and a review under a clock set back to 2020
+/// after a grant in the present gave "0.0 h to reseal, targets met". Entries
+/// dated before their predecessor are now flagged by `log verify` (a
+/// warning) and `report` (targets not met, the count in `--json`).
+#[test]
+fn a_clock_set_back_is_flagged_and_never_meets_the_targets() {
+    let f = Fixture::new(2, 2);
+    answers(&f);
+    let r = f.unseal(&["alice", "bob"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let args = quorum_args(&f, "reseal", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = common::run_env(
+        &args,
+        "",
+        &[("BREAKGLASS_TEST_NOW", "2020-01-01T00:00:00Z")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&["log", "verify", "--vault", &f.vault()], "");
+    assert_eq!(r.code, 0, "a warning, not a failure: {}", r.stdout);
+    assert!(
+        r.stdout.contains("s before the entry preceding it"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    let r = run(&["report", "--vault", &f.vault(), "--json"], "");
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(v["time_regressions"].as_u64().unwrap() >= 1, "{v}");
+    let r = run(&["report", "--vault", &f.vault()], "");
+    assert!(r.stdout.contains("a clock set back"), "{}", r.stdout);
+    assert!(!r.stdout.contains("targets: met"), "{}", r.stdout);
+}

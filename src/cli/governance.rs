@@ -504,6 +504,12 @@ fn print_report(r: &report::Report, vault_id: &str) -> Result<()> {
     if !r.log_intact && !r.log_problem.is_empty() {
         outln!("WARNING: the audit log does not verify: {}", r.log_problem)?;
     }
+    if r.time_regressions > 0 {
+        outln!(
+            "WARNING: {} entries are dated before the entry they follow (a clock set back); durations around them are counted as zero and the targets cannot be met",
+            r.time_regressions
+        )?;
+    }
     if r.forged.count > 0 {
         outln!(
             "WARNING: {} governance entries are forged or unsigned and were not counted:",

@@ -262,6 +262,8 @@ pub struct Collector {
     timeline: VecDeque<Marker>,
     timeline_dropped: u64,
     forged: super::ForgedList,
+    last_time: Option<Timestamp>,
+    time_regressions: u64,
 }
 
 impl Collector {
@@ -281,6 +283,8 @@ impl Collector {
             timeline: VecDeque::new(),
             timeline_dropped: 0,
             forged: super::ForgedList::default(),
+            last_time: None,
+            time_regressions: 0,
         }
     }
 
@@ -317,6 +321,12 @@ impl Collector {
     /// Takes one verified entry into account (forged or unsigned governance
     /// entries are listed, never counted).
     pub fn observe(&mut self, e: &Entry, a: &crate::log::trust::Authn) {
+        // A clock set back makes durations negative: count it, and clamp
+        // (never silently) — the report says how many entries went back.
+        if self.last_time.is_some_and(|t| e.time < t) {
+            self.time_regressions += 1;
+        }
+        self.last_time = Some(self.last_time.map_or(e.time, |t| t.max(e.time)));
         if !self.forged.admit(e, a) {
             return;
         }
@@ -461,6 +471,7 @@ impl Collector {
             log_intact: history.is_intact() && self.forged.count == 0,
             log_problem: history.explain(),
             fingerprint: history.fingerprint(),
+            time_regressions: self.time_regressions,
             forged: self.forged,
         }
     }
@@ -497,6 +508,9 @@ pub struct Report {
     pub fingerprint: String,
     /// Governance entries that were not counted (forged or unsigned).
     pub forged: super::ForgedList,
+    /// Entries dated before their predecessor (a clock set back): the
+    /// durations around them are clamped at zero, and the targets are not met.
+    pub time_regressions: u64,
 }
 
 impl Report {
@@ -521,6 +535,7 @@ impl Report {
             "total": self.total.to_json(),
             "fingerprint": self.fingerprint,
             "forged": self.forged.to_json(),
+            "time_regressions": self.time_regressions,
             "log": {
                 "entries": self.log_entries,
                 "intact": self.log_intact,
@@ -535,6 +550,7 @@ impl Report {
     pub fn targets_met(&self) -> bool {
         let t = &self.total;
         self.log_intact
+            && self.time_regressions == 0
             && t.reviewed == t.activations
             && t.over_target == 0
             && t.outside_scenarios.unwrap_or(0) == 0
