@@ -1387,11 +1387,10 @@ fn cli_status_review_drill_report_over_years() {
         .unwrap();
 
     // Report: one activation (drills are not activations), reviewed, resealed after 25 h.
-    // The failed drill was logged unsigned (the token signs only a drill
-    // whose share opened), so it is not authentic: listed with its seq, not
-    // counted as carol's, and the report exits 1. When failed drills are
-    // signed too (library change proposed), carol's failed drill counts in
-    // `drills_failed` and the report exits 0 again.
+    // The failed drill is logged unsigned (the token signs only a drill
+    // whose share opened); a failed drill fulfils nothing, so it is counted
+    // as claimed: carol's failed drill is in `drills_failed`, and the report
+    // exits 0 (it once listed the failure as forged and exited 1 forever).
     std::fs::write(cli.vault().join("scenarios"), "idp-outage IdP down\n").unwrap();
     let o = cli.run(
         y,
@@ -1406,7 +1405,7 @@ fn cli_status_review_drill_report_over_years() {
     );
     assert_eq!(
         o.status.code(),
-        Some(1),
+        Some(0),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
@@ -1418,14 +1417,10 @@ fn cli_status_review_drill_report_over_years() {
     assert_eq!(q["over_target"], 1);
     assert_eq!(q["outside_scenarios"], 0);
     assert_eq!(r["quarters"]["2024-Q1"]["drills"]["bob"], 1);
-    assert_eq!(r["forged"]["count"], 1, "{r}");
-    assert_eq!(r["forged"]["entries"][0]["seq"], failed_seq);
-    assert_eq!(r["forged"]["entries"][0]["event"], "drill");
-    assert!(
-        r["quarters"]["2024-Q1"]["drills_failed"]
-            .get("carol")
-            .is_none(),
-        "{r}"
+    assert_eq!(r["forged"]["count"], 0, "{r}");
+    assert_eq!(
+        r["quarters"]["2024-Q1"]["drills_failed"]["carol"], 1,
+        "the failed drill (entry {failed_seq}) counts: {r}"
     );
     assert_eq!(r["quarters"]["2024-Q1"]["activations"], 0);
     assert_eq!(r["total"]["activations"], 1);

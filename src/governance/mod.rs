@@ -13,8 +13,9 @@
 //! * **Only what is authenticated counts** ([`authentic`]): `unseal-granted`,
 //!   `session-ended`, `sealed`, `seed-revealed`, quorum drills, the root and
 //!   enrollments must be signed by a quorum of their generation; a custodian
-//!   drill by that custodian's token; a review by a custodian's token. An
-//!   entry that fails this never fulfils an obligation and never hides one;
+//!   drill by that custodian's token; a review by a custodian's token (a
+//!   failed drill fulfils nothing, so it counts as claimed, signed or not).
+//!   An entry that fails this never fulfils an obligation and never hides one;
 //!   it is listed as forged, with its seq. Format 1 history (before a
 //!   migration) is counted by the format 1 rules.
 //! * An **activation** is an authentic `unseal-granted` entry. Drills log `drill` and
@@ -240,6 +241,10 @@ pub fn authentic(e: &Entry, a: &Authn) -> std::result::Result<(), String> {
                 a.as_str()
             )),
         },
+        // A failed drill fulfils nothing and hides nothing: it is counted
+        // as claimed even unsigned (a failure cannot be signed when the
+        // token did not open; a forged one can only make things look worse).
+        events::DRILL if str_of(&e.data, "result") != "ok" => Ok(()),
         events::DRILL if str_of(&e.data, "kind") == "custodian" => {
             let c = str_of(&e.data, "custodian");
             if a.by_custodian(&c) {

@@ -177,6 +177,9 @@ pub struct Trust {
     /// The last entry whose signature verified: entries after it are
     /// covered by no signature (anyone could have appended them).
     pub last_signed_seq: Option<u64>,
+    /// Index of `generations` by generation number (lookups per signed
+    /// entry stay logarithmic however many generations a vault has had).
+    by_generation: BTreeMap<u64, Vec<usize>>,
 }
 
 /// What the log says about a manifest.
@@ -268,11 +271,16 @@ impl Trust {
         }
     }
 
+    fn of_generation(&self, generation: u64) -> impl Iterator<Item = &CertifiedGeneration> {
+        self.by_generation
+            .get(&generation)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.generations.get(i))
+    }
+
     fn keys_of(&self, generation: u64) -> impl Iterator<Item = &PublicKey> {
-        self.generations
-            .iter()
-            .filter(move |c| c.generation == generation)
-            .map(|c| &c.key)
+        self.of_generation(generation).map(|c| &c.key)
     }
 
     fn token_keys<'a>(
@@ -280,11 +288,25 @@ impl Trust {
         generation: u64,
         custodian: &'a str,
     ) -> impl Iterator<Item = &'a TokenKey> {
-        self.generations
-            .iter()
-            .filter(move |c| c.generation == generation)
+        self.of_generation(generation)
             .filter_map(move |c| c.signers.get(custodian))
             .flatten()
+    }
+
+    fn add(&mut self, c: CertifiedGeneration) {
+        self.by_generation
+            .entry(c.generation)
+            .or_default()
+            .push(self.generations.len());
+        self.generations.push(c);
+    }
+
+    fn retain(&mut self, keep: impl Fn(&CertifiedGeneration) -> bool) {
+        self.generations.retain(keep);
+        self.by_generation.clear();
+        for (i, c) in self.generations.iter().enumerate() {
+            self.by_generation.entry(c.generation).or_default().push(i);
+        }
     }
 }
 
@@ -412,7 +434,7 @@ impl Authenticator {
                 && seed.verifies(Purpose::LogEntry, body.as_bytes(), value)
             {
                 self.seed = None;
-                self.t.generations.push(CertifiedGeneration {
+                self.t.add(CertifiedGeneration {
                     generation: e.generation,
                     key: seed,
                     seq: e.seq,
@@ -446,7 +468,6 @@ impl Authenticator {
                 let replaced = self.before_root(e);
                 if matches!(replaced, Authn::Quorum) {
                     self.t
-                        .generations
                         .retain(|c| !(c.key == old.key && c.manifest_digest.is_none()));
                 } else {
                     self.t.root = Some(old);
@@ -488,7 +509,7 @@ impl Authenticator {
                 if let (false, false, Some(seed)) = (ok, any, self.seed) {
                     if seed.verifies(Purpose::LogEntry, body.as_bytes(), value) {
                         self.seed = None;
-                        self.t.generations.push(CertifiedGeneration {
+                        self.t.add(CertifiedGeneration {
                             generation: e.generation,
                             key: seed,
                             seq: e.seq,
@@ -602,7 +623,7 @@ impl Authenticator {
                 key,
                 event: e.event.clone(),
             });
-            self.t.generations.push(CertifiedGeneration {
+            self.t.add(CertifiedGeneration {
                 generation: e.generation,
                 key,
                 seq: e.seq,
@@ -655,7 +676,7 @@ impl Authenticator {
         } else {
             None
         };
-        self.t.generations.push(CertifiedGeneration {
+        self.t.add(CertifiedGeneration {
             generation: g,
             key,
             seq: e.seq,
