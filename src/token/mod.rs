@@ -385,16 +385,7 @@ pub fn open_share(
         });
     }
     if file.is_none() {
-        let path = ui.text(
-            &format!("identity.{custodian}"),
-            &format!("Path of {custodian}'s identity file"),
-        )?;
-        let bytes =
-            crate::fsutil::read_capped(std::path::Path::new(&path), software::MAX_FILE_SIZE)
-                .map_err(|e| software::SoftwareError::Malformed {
-                    path: path.clone(),
-                    why: e.to_string(),
-                })?;
+        let (path, bytes) = ask_identity_file(custodian, ui)?;
         file = Some((path, bytes));
     }
     let (path, bytes) = file.ok_or(TokenError::NotARecipient {
@@ -496,16 +487,7 @@ pub fn signer_for(
         });
     }
     if file.is_none() {
-        let path = ui.text(
-            &format!("identity.{custodian}"),
-            &format!("Path of {custodian}'s identity file"),
-        )?;
-        let bytes =
-            crate::fsutil::read_capped(std::path::Path::new(&path), software::MAX_FILE_SIZE)
-                .map_err(|e| software::SoftwareError::Malformed {
-                    path: path.clone(),
-                    why: e.to_string(),
-                })?;
+        let (path, bytes) = ask_identity_file(custodian, ui)?;
         let token = find(&bytes, &path).ok_or_else(|| TokenError::Unsupported {
             custodian: custodian.into(),
             label: "software identity".into(),
@@ -523,4 +505,21 @@ pub fn signer_for(
         label: "software identity".into(),
         why: "its enrolled descriptor records no signing key (enrolled before format 2); re-enroll it and replace the token with `breakglass rekey --replace`".into(),
     })
+}
+
+/// Asks where `custodian`'s identity file is and reads it (capped).
+fn ask_identity_file(
+    custodian: &str,
+    ui: &mut dyn crate::ui::Ui,
+) -> Result<(String, Vec<u8>), TokenError> {
+    let path = ui.text(
+        &format!("identity.{custodian}"),
+        &format!("Path of {custodian}'s identity file"),
+    )?;
+    let bytes = crate::fsutil::read_capped(std::path::Path::new(&path), software::MAX_FILE_SIZE)
+        .map_err(|e| software::SoftwareError::Malformed {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+    Ok((path, bytes))
 }
