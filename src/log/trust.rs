@@ -425,29 +425,35 @@ impl Authenticator {
             return;
         };
         let Ok(body) = e.signed_body() else { return };
-        let mut signed = self
+        let signed = self
             .t
             .keys_of(e.generation)
             .any(|k| k.verifies(Purpose::LogEntry, body.as_bytes(), value));
-        if let (false, Some(seed)) = (signed, self.seed) {
-            if self.t.keys_of(e.generation).next().is_none()
-                && seed.verifies(Purpose::LogEntry, body.as_bytes(), value)
-            {
-                self.seed = None;
-                self.t.add(CertifiedGeneration {
-                    generation: e.generation,
-                    key: seed,
-                    seq: e.seq,
-                    manifest_digest: None,
-                    signers: BTreeMap::new(),
-                    certified_by: None,
-                });
-                signed = true;
-            }
-        }
-        if signed {
+        let unknown = self.t.keys_of(e.generation).next().is_none();
+        if signed || (unknown && self.adopt_seed(e, body.as_bytes(), value)) {
             let _ = self.certify(e);
         }
+    }
+
+    /// When rooted in a seed: if it verifies `e` (whose generation has no
+    /// key yet), it becomes that generation's key, once.
+    fn adopt_seed(&mut self, e: &Entry, body: &[u8], value: &[u8]) -> bool {
+        let Some(seed) = self
+            .seed
+            .filter(|k| k.verifies(Purpose::LogEntry, body, value))
+        else {
+            return false;
+        };
+        self.seed = None;
+        self.t.add(CertifiedGeneration {
+            generation: e.generation,
+            key: seed,
+            seq: e.seq,
+            manifest_digest: None,
+            signers: BTreeMap::new(),
+            certified_by: None,
+        });
+        true
     }
 
     /// The result.
@@ -506,19 +512,8 @@ impl Authenticator {
                     any = true;
                     k.verifies(Purpose::LogEntry, body.as_bytes(), value)
                 });
-                if let (false, false, Some(seed)) = (ok, any, self.seed) {
-                    if seed.verifies(Purpose::LogEntry, body.as_bytes(), value) {
-                        self.seed = None;
-                        self.t.add(CertifiedGeneration {
-                            generation: e.generation,
-                            key: seed,
-                            seq: e.seq,
-                            manifest_digest: None,
-                            signers: BTreeMap::new(),
-                            certified_by: None,
-                        });
-                        ok = true;
-                    }
+                if !ok && !any {
+                    ok = self.adopt_seed(e, body.as_bytes(), value);
                 }
                 if !ok {
                     return forged(&if any {
