@@ -1438,7 +1438,11 @@ fn cli_status_review_drill_report_over_years() {
             "2023-03-31",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "the failed drill counts, it is not forged");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the failed drill counts, it is not forged"
+    );
     let table = String::from_utf8(o.stdout).unwrap();
     assert!(
         table.contains("2023-Q1") && !table.contains("2024-Q1"),
