@@ -466,3 +466,30 @@ fn reseal_refuses_an_uncertified_generation_even_with_override() {
     let r = f.unseal(&["alice", "bob"], &["--override-broken-log", "IdP down"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+/// With the log's root entry damaged, trust can only be rooted in
+/// manifest.json itself: an unseal proceeds by override, a reseal is refused
+/// (it would certify a successor on the manifest's word alone).
+#[test]
+fn a_damaged_root_allows_an_unseal_by_override_but_no_reseal() {
+    let f = Fixture::new(2, 2);
+    let mut lines = f.log_lines();
+    lines[0] = lines[0].replace("\"threshold\":2", "\"threshold\":3");
+    std::fs::write(f.log_path(), format!("{}\n", lines.join("\n"))).unwrap();
+    answers_with(&f, serde_json::json!({}), true);
+    let r = reseal(
+        &f,
+        &["alice", "bob"],
+        &["--override-broken-log", "restore later"],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the audit log's root entry is damaged"),
+        "{}",
+        r.stderr
+    );
+    let r = f.unseal(&["alice", "bob"], &["--override-broken-log", "IdP down"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(PASSWORD));
+}

@@ -186,6 +186,17 @@ pub fn prepare_visiting(
         visit(e, a)
     })?;
     if let Some(rooted) = history::read_rooted_in_manifest(vault, &h)? {
+        if !checks.truncated_override {
+            // Rooted in manifest.json itself, the chain proves only what the
+            // manifest claims: enough to open (by override) what the quorum's
+            // own tokens decrypt, never to certify a successor.
+            return Err(Error::Untrusted {
+                explanation: format!(
+                    "the audit log's root entry is damaged, so nothing but manifest.json itself vouches for the current generation; {}. Restore log.jsonl from a backup copy before a reseal, rekey or migration (an emergency unseal can proceed with --override-broken-log)",
+                    rooted.report.explain()
+                ),
+            });
+        }
         ui.say(
             Level::Warn,
             &format!(
