@@ -218,6 +218,7 @@ impl Trust {
             .filter(|c| c.manifest_digest.is_some())
             .map(|c| c.generation)
             .collect();
+        g.sort_unstable();
         g.dedup();
         g.len()
     }
@@ -377,11 +378,6 @@ impl Authenticator {
             active: 0,
             seed: Some(genesis),
         }
-    }
-
-    /// What is known so far.
-    pub fn trust(&self) -> &Trust {
-        &self.t
     }
 
     /// Classifies one entry (which the caller has chain-verified).

@@ -283,14 +283,6 @@ impl CustodianSigner {
             }
         }
     }
-
-    /// The custodian who signs.
-    pub fn custodian(&self) -> &str {
-        match self {
-            CustodianSigner::Software { custodian, .. }
-            | CustodianSigner::Yubikey { custodian, .. } => custodian,
-        }
-    }
 }
 
 /// A share file opened by one of a custodian's tokens.
