@@ -127,7 +127,7 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
         if !manifest.entries.iter().any(|e| &e.name == name) {
             return Err(Error::Usage(format!(
                 "the vault has no entry named '{}'; it holds: {}",
-                name.chars().take(40).collect::<String>(),
+                crate::text::bounded(name),
                 manifest
                     .entries
                     .iter()

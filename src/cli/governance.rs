@@ -38,14 +38,14 @@ pub struct DrillArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    receipt: super::ReceiptArg,
+    receipt: super::args::ReceiptArg,
 }
 
 pub fn run_drill(a: DrillArgs) -> Result<u8> {
-    let (identities, order) = super::presenters(&a.identities, &a.custodians)?;
+    let (identities, order) = super::input::presenters(&a.identities, &a.custodians)?;
     let expect_receipt = a.receipt.parse()?;
     let outcome = if a.quorum {
-        let mut ui = super::make_ui(a.answers.as_deref())?;
+        let mut ui = super::input::make_ui(a.answers.as_deref())?;
         drill::quorum_drill(
             drill::QuorumDrillOptions {
                 dir: a.vault.clone(),
@@ -64,7 +64,7 @@ pub fn run_drill(a: DrillArgs) -> Result<u8> {
                 "give exactly one --custodian NAME for a custodian drill, or --quorum for a quorum drill".into(),
             ));
         };
-        let mut ui = super::make_ui(a.answers.as_deref())?;
+        let mut ui = super::input::make_ui(a.answers.as_deref())?;
         drill::custodian_drill(
             drill::CustodianDrillOptions {
                 dir: a.vault.clone(),
@@ -151,7 +151,7 @@ pub struct ReviewArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    receipt: super::ReceiptArg,
+    receipt: super::args::ReceiptArg,
 }
 
 pub fn run_review(a: ReviewArgs) -> Result<u8> {
@@ -160,7 +160,7 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
         (None, Some(t)) => ReviewTarget::Ticket(t.trim().to_owned()),
         (None, None) => return Err(Error::Usage("give --grant SEQ or --ticket ID".into())),
     };
-    let mut ui = super::make_ui(a.answers.as_deref())?;
+    let mut ui = super::input::make_ui(a.answers.as_deref())?;
     let document = match &a.from {
         None if a.edit => Some(edit_review(&target, ui.as_mut())?),
         None => None,
@@ -179,7 +179,7 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
             })?,
         ),
     };
-    let (identities, _) = super::supplied_identities(a.identity.as_slice())?;
+    let (identities, _) = super::input::supplied_identities(a.identity.as_slice())?;
     let r = review::record(
         review::ReviewOptions {
             dir: a.vault.clone(),
@@ -316,7 +316,7 @@ pub struct StatusArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    receipt: super::ReceiptArg,
+    receipt: super::args::ReceiptArg,
 }
 
 pub fn run_status(a: StatusArgs) -> Result<u8> {
