@@ -1,6 +1,6 @@
 //! Emergency unseal: a quorum opens the vault for a ticket and a reason.
 //!
-//! Invariant (DESIGN §1.2): the `unseal-granted` entry naming ticket, reason,
+//! Invariant 2 (SECURITY.md): the `unseal-granted` entry naming ticket, reason,
 //! custodians and entries is appended and fsynced *before* any secret is
 //! handed to the caller; if it cannot be written, [`unseal`] returns an error
 //! and no [`Session`] exists. The session ends by [`Session::end`], which logs

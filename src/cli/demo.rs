@@ -124,17 +124,35 @@ fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 pub fn run(dir: Option<PathBuf>, keep: bool) -> Result<u8> {
-    let (base, remove) = match dir {
-        Some(d) => (d, false),
+    // A given directory is created (and kept); otherwise a fresh one with an
+    // unpredictable name (0700), removed afterwards unless --keep.
+    let (base, temp) = match dir {
+        Some(d) => {
+            breakglass::fsutil::create_dir_durable(&d).map_err(io(&d))?;
+            (d, None)
+        }
         None => {
-            let d = std::env::temp_dir().join(format!("breakglass-demo-{}", std::process::id()));
-            (d, !keep)
+            let t = tempfile::Builder::new()
+                .prefix("breakglass-demo-")
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .tempdir()
+                .map_err(io(&std::env::temp_dir()))?;
+            (t.path().to_path_buf(), Some(t))
         }
     };
-    breakglass::fsutil::create_dir_durable(&base).map_err(io(&base))?;
     let result = walk(&base);
-    let said = if remove {
-        let _ = std::fs::remove_dir_all(&base);
+    let removed = match temp {
+        Some(t) if !keep => {
+            drop(t);
+            true
+        }
+        Some(t) => {
+            let _kept = t.keep();
+            false
+        }
+        None => false,
+    };
+    let said = if removed {
         outln!().and_then(|()| outln!("Demo directory {} removed.", base.display()))
     } else {
         outln!().and_then(|()| outln!("Demo files kept in {}.", base.display()))

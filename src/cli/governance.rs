@@ -242,8 +242,16 @@ fn edit_review(target: &ReviewTarget, ui: &mut dyn breakglass::ui::Ui) -> Result
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
         .unwrap_or_else(|| "editor".into());
-    let dir = tempfile_dir()?;
-    let path = dir.join("review.txt");
+    // A fresh private directory (0700, random name, removed on drop).
+    let dir = tempfile::Builder::new()
+        .prefix("breakglass-review-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()
+        .map_err(Error::io(
+            "create a draft directory in",
+            &std::env::temp_dir(),
+        ))?;
+    let path = dir.path().join("review.txt");
     let result = (|| {
         breakglass::fsutil::write_new(&path, review_template(target).as_bytes())
             .map_err(|e| Error::Usage(format!("cannot write the review draft: {e}")))?;
@@ -278,33 +286,8 @@ fn edit_review(target: &ReviewTarget, ui: &mut dyn breakglass::ui::Ui) -> Result
             }
         }
     })();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     result
-}
-
-/// A fresh private directory under the system temp dir (0700, not reused).
-fn tempfile_dir() -> Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    let base = std::env::temp_dir();
-    for _ in 0..16 {
-        let mut r = [0u8; 8];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut r);
-        let dir = base.join(format!(
-            "breakglass-review-{}",
-            breakglass::encoding::hex(&r)
-        ));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(Error::Usage(format!(
-                    "cannot create a draft directory in {}: {e}",
-                    base.display()
-                )))
-            }
-        }
-    }
-    Err(Error::Usage("cannot create a draft directory".into()))
 }
 
 #[derive(Args)]

@@ -135,33 +135,14 @@ pub(crate) fn trust_anchors() -> Result<breakglass::attestation::TrustAnchors> {
         .map_err(|e| Error::Usage(format!("attestation roots: {e}")))
 }
 
-/// Parses `90s`, `15m`, `1h`, `2h30m`.
+/// Parses a session length such as `90s`, `15m`, `1h` or `2h30m`
+/// (humantime's grammar); whole seconds.
 pub(crate) fn parse_duration(s: &str) -> Result<u64> {
-    let bad = || Error::Usage(format!("'{s}' is not a duration like 90s, 15m or 1h"));
-    let mut total: u64 = 0;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-        } else {
-            let n: u64 = num.parse().map_err(|_| bad())?;
-            num.clear();
-            let mult = match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                _ => return Err(bad()),
-            };
-            total = n
-                .checked_mul(mult)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(bad)?;
-        }
-    }
-    if !num.is_empty() || s.is_empty() {
-        return Err(bad());
-    }
-    Ok(total)
+    humantime::parse_duration(s)
+        .ok()
+        .filter(|d| d.subsec_nanos() == 0)
+        .map(|d| d.as_secs())
+        .ok_or_else(|| Error::Usage(format!("'{s}' is not a duration like 90s, 15m or 1h")))
 }
 
 /// The supplied identity files, and the presentation order: the

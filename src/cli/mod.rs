@@ -28,7 +28,7 @@ use args::{Cli, Command, CustodianCmd, LogCmd};
 use out::errln;
 
 /// Disables core dumps and ptrace-style dumping: secrets live in this
-/// process's memory (DESIGN §1.5).
+/// process's memory (SECURITY.md, invariant 5).
 pub fn harden_process() {
     let _ = rustix::process::setrlimit(
         rustix::process::Resource::Core,
