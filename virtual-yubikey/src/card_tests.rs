@@ -592,3 +592,49 @@ fn random_apdus_never_panic() {
         }
     }
 }
+
+#[test]
+fn state_snapshot_sees_every_persistent_change_and_ignores_session_state() {
+    let mut c = fresh(FW_5_7_1);
+    let before = c.state();
+    // Session-only activity leaves the snapshot unchanged.
+    assert_eq!(sw_of(&mut c, &pin_apdu(b"123456")), 0x9000);
+    assert_eq!(mgm_auth(&mut c, 0x0A, &DEFAULT_MGM_KEY), 0x9000);
+    c.power_cycle();
+    assert_eq!(
+        c.state(),
+        before,
+        "verify/auth/power cycle changed the snapshot"
+    );
+
+    // A wrong PIN changes the counter.
+    assert_eq!(sw_of(&mut c, &h("00A4040005A000000308")), 0x9000);
+    assert_eq!(sw_of(&mut c, &pin_apdu(b"000000")), 0x63C2);
+    let after_wrong = c.state();
+    assert_ne!(after_wrong, before);
+    assert_eq!(after_wrong.pin.left, 2);
+    assert_eq!(sw_of(&mut c, &pin_apdu(b"123456")), 0x9000);
+    assert_eq!(c.state(), before, "a right PIN restores the counter");
+
+    // A PIN change keeps every public fact but the default flag, and the digest moves.
+    assert_eq!(
+        sw_of(&mut c, &h("00240080 10 313233343536FFFF 363534333231FFFF")),
+        0x9000
+    );
+    let changed = c.state();
+    assert!(!changed.pin.is_default);
+    assert_ne!(changed.secrets_digest, before.secrets_digest);
+
+    // Generating a key adds a slot; a certificate adds an object.
+    let mut c = fresh(FW_5_7_1);
+    let before = c.state();
+    assert_eq!(mgm_auth(&mut c, 0x0A, &DEFAULT_MGM_KEY), 0x9000);
+    assert_eq!(generate(&mut c, 0x82, 2, 2).1, 0x9000);
+    let generated = c.state();
+    assert_eq!(generated.slots.len(), 1);
+    assert_eq!(generated.slots[&0x82].public_key.len(), 65);
+    assert_eq!(generated.slots[&0x82].touch_policy, 2);
+    assert_ne!(generated.secrets_digest, before.secrets_digest);
+    assert_eq!(sw_of(&mut c, &h("00DB3FFF0A5C035FC10A5303700100")), 0x9000);
+    assert!(c.state().objects.contains_key(&[0x5F, 0xC1, 0x0A]));
+}

@@ -75,6 +75,12 @@ impl VirtualYubiKey {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Snapshot of the card's persistent security state, to compare before
+    /// and after an operation that must leave the token unchanged.
+    pub fn state(&self) -> crate::CardState {
+        self.card().state()
+    }
+
     /// The card's serial number.
     pub fn serial(&self) -> u32 {
         self.card().config().serial
