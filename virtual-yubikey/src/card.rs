@@ -57,6 +57,8 @@ mod alg {
 
 /// Instructions the card implements.
 mod ins {
+    /// Management application: read the device info.
+    pub const READ_CONFIG: u8 = 0x1D;
     pub const VERIFY: u8 = 0x20;
     pub const CHANGE_REFERENCE: u8 = 0x24;
     pub const RESET_RETRY: u8 = 0x2C;
@@ -496,6 +498,9 @@ impl Card {
         }
         match self.app {
             App::Piv => {}
+            App::Management if cmd.ins == ins::READ_CONFIG => {
+                return crate::management::device_info(&self.config, cmd.p1);
+            }
             App::Management | App::None => return Err(sw::INS_NOT_SUPPORTED),
         }
         match cmd.ins {
@@ -532,8 +537,9 @@ impl Card {
         if cmd.data == MGMT_AID {
             self.app = App::Management;
             self.clear_auth();
+            // A YubiKey 5 answers with its version as text; yubikit parses it.
             let [a, b, c] = self.config.firmware;
-            return Ok(format!("Virtual mgr - FW version {a}.{b}.{c}").into_bytes());
+            return Ok(format!("{a}.{b}.{c}").into_bytes());
         }
         Err(sw::NOT_FOUND)
     }

@@ -638,3 +638,57 @@ fn state_snapshot_sees_every_persistent_change_and_ignores_session_state() {
     assert_eq!(sw_of(&mut c, &h("00DB3FFF0A5C035FC10A5303700100")), 0x9000);
     assert!(c.state().objects.contains_key(&[0x5F, 0xC1, 0x0A]));
 }
+
+#[test]
+fn extended_length_apdus_as_yubikit_sends_them() {
+    let mut c = fresh(FW_5_7_1);
+    // GET DATA of the discovery object, case 4E: 00 Lc(2) data Le(2).
+    let (short, sw1) = tx(&mut c, &h("00CB3FFF 03 5C017E 00"));
+    let (ext, sw2) = tx(&mut c, &h("00CB3FFF 000003 5C017E 0000"));
+    assert_eq!((sw1, sw2), (0x9000, 0x9000));
+    assert_eq!(short, ext);
+    // Case 3E (no Le) and case 2E (extended Le only).
+    assert_eq!(tx(&mut c, &h("00CB3FFF 000003 5C017E")).0, short);
+    assert_eq!(
+        tx(&mut c, &h("00FD0000 000000")),
+        (FW_5_7_1.to_vec(), 0x9000)
+    );
+    // Inconsistent extended lengths are refused.
+    assert_eq!(sw_of(&mut c, &h("00CB3FFF 000004 5C017E")), 0x6700);
+    assert_eq!(sw_of(&mut c, &h("00CB3FFF 000003 5C017E 00")), 0x6700);
+    assert_eq!(sw_of(&mut c, &h("00CB3FFF 000000 0000")), 0x6700);
+    // A certificate over 256 bytes still comes back whole through 61xx.
+    let (data, sw) = tx(&mut c, &h("00CB3FFF 000005 5C035FFF01 0000"));
+    assert_eq!(sw >> 8, 0x61);
+    assert_eq!(data.len(), 256);
+}
+
+#[test]
+fn management_device_info_as_a_yubikey_5() {
+    let mut c = Card::new(Config::new(SERIAL, FW_5_4_3));
+    let (select, sw) = tx(&mut c, &h("00A4040008A000000527471117"));
+    assert_eq!(sw, 0x9000);
+    assert_eq!(select, b"5.4.3");
+    let (info, sw) = tx(&mut c, &h("001D000000"));
+    assert_eq!(sw, 0x9000);
+    assert_eq!(usize::from(info[0]), info.len() - 1, "length prefix");
+    let items = parse_all(&info[1..]).unwrap();
+    let get = |tag: u16| {
+        items
+            .iter()
+            .find(|t| t.tag == tag)
+            .map(|t| t.value.to_vec())
+    };
+    assert_eq!(get(0x01), Some(vec![0x00, 0x10]), "PIV only");
+    assert_eq!(get(0x02), Some(SERIAL.to_be_bytes().to_vec()));
+    assert_eq!(get(0x03), Some(vec![0x00, 0x10]));
+    assert_eq!(get(0x04), Some(vec![0x03]));
+    assert_eq!(get(0x05), Some(FW_5_4_3.to_vec()));
+    assert_eq!(get(0x0A), Some(vec![0x00]));
+    // Firmware before 5.6 has no pages; PIV instructions are not management ones.
+    assert_eq!(sw_of(&mut c, &h("001D010000")), 0x6A86);
+    assert_eq!(sw_of(&mut c, &h("00FD000000")), 0x6D00);
+    let mut c = Card::new(Config::new(SERIAL, FW_5_7_1));
+    assert_eq!(sw_of(&mut c, &h("00A4040008A000000527471117")), 0x9000);
+    assert_eq!(tx(&mut c, &h("001D010000")), (vec![0], 0x9000));
+}

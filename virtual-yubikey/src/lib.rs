@@ -19,6 +19,7 @@ pub mod attest;
 pub mod card;
 mod der;
 pub mod harness;
+pub mod management;
 pub mod snapshot;
 pub mod transport;
 
