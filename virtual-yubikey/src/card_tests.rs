@@ -692,3 +692,62 @@ fn management_device_info_as_a_yubikey_5() {
     assert_eq!(sw_of(&mut c, &h("00A4040008A000000527471117")), 0x9000);
     assert_eq!(tx(&mut c, &h("001D010000")), (vec![0], 0x9000));
 }
+
+#[test]
+fn state_text_round_trips_and_bad_files_are_named() {
+    let mut c = fresh(FW_5_4_3);
+    assert_eq!(mgm_auth(&mut c, 0x03, &DEFAULT_MGM_KEY), 0x9000);
+    let (_, sw) = generate(&mut c, 0x82, 2, 3);
+    assert_eq!(sw, 0x9000);
+    assert_eq!(sw_of(&mut c, &h("00DB3FFF0A5C035FC10A5303700100")), 0x9000);
+    assert_eq!(sw_of(&mut c, &pin_apdu(b"999999")), 0x63C2);
+    c.set_touch(Touch::Never);
+    let text = c.to_state_text();
+    let loaded = Card::from_state_text(&text).unwrap();
+    assert_eq!(loaded.state(), c.state());
+    assert_eq!(loaded.config(), c.config());
+    assert_eq!(loaded.to_state_text(), text);
+
+    // The loaded card still answers with the same key.
+    let mut loaded = loaded;
+    loaded.set_touch(Touch::Immediate);
+    assert_eq!(sw_of(&mut loaded, &h("00A4040005A000000308")), 0x9000);
+    assert_eq!(sw_of(&mut loaded, &pin_apdu(b"123456")), 0x9000);
+    let peer = SecretKey::generate_from_rng(&mut rand::rng());
+    let point = peer.public_key().to_sec1_point(false);
+    let (resp, sw) = tx(&mut loaded, &ecdh_apdu(0x82, point.as_bytes()));
+    assert_eq!(sw, 0x9000);
+    let expected = (ProjectivePoint::from(*c.public_key(0x82).unwrap().as_affine())
+        * *peer.to_nonzero_scalar())
+    .to_affine()
+    .to_sec1_point(false);
+    assert_eq!(&resp[resp.len() - 32..], expected.x().unwrap().as_slice());
+
+    // Damaged files are refused with the line and the reason.
+    let e = Card::from_state_text("hello\n").err().unwrap();
+    assert!(e.contains("not a virtual card state file"), "{e}");
+    let bad = text.replace("pin ", "pin zz");
+    let e = Card::from_state_text(&bad).err().unwrap();
+    assert!(e.starts_with("line 6:") && e.contains("not hex"), "{e}");
+    let bad = text.replace("firmware 5.4.3\n", "");
+    let e = Card::from_state_text(&bad).err().unwrap();
+    assert!(e.contains("serial and firmware must come before"), "{e}");
+    let truncated: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let e = Card::from_state_text(&truncated).err().unwrap();
+    assert!(e.contains("ends before"), "{e}");
+}
+
+#[test]
+fn state_files_are_private_and_refused_when_not() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alice.card");
+    let c = fresh(FW_5_7_1);
+    crate::persist::save(&c, &path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(crate::persist::load(&path).unwrap().state(), c.state());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = crate::persist::load(&path).err().unwrap();
+    assert!(e.contains("chmod 600"), "{e}");
+}

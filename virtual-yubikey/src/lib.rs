@@ -4,7 +4,8 @@
 //! Layers, bottom up:
 //! - [`card::Card`]: `execute(apdu) -> response`, no I/O, unit-tested alone.
 //! - [`attest`]: the test attestation CA (never Yubico's; see its docs).
-//! - [`snapshot::CardState`]: a comparable snapshot of a card's security state.
+//! - [`snapshot::CardState`]: a comparable snapshot of a card's security state;
+//!   [`persist`]: card state files (a restart is not a factory reset).
 //! - [`transport::VirtualYubiKey`]: a card inserted into a vpcd reader slot
 //!   over TCP 127.0.0.1; its state survives removal and re-insertion.
 //! - [`harness`]: a private `pcscd`, a cross-process lock on the vpcd slots,
@@ -20,6 +21,7 @@ pub mod card;
 mod der;
 pub mod harness;
 pub mod management;
+pub mod persist;
 pub mod snapshot;
 pub mod transport;
 
