@@ -5,7 +5,8 @@
 //! - [`card::Card`]: `execute(apdu) -> response`, no I/O, unit-tested alone.
 //! - [`attest`]: the test attestation CA (never Yubico's; see its docs).
 //! - [`snapshot::CardState`]: a comparable snapshot of a card's security state;
-//!   [`persist`]: card state files (a restart is not a factory reset).
+//!   [`persist`]: card state files (a restart is not a factory reset);
+//!   [`drawer`]: named cards moved in and out of the two vpcd slots.
 //! - [`transport::VirtualYubiKey`]: a card inserted into a vpcd reader slot
 //!   over TCP 127.0.0.1; its state survives removal and re-insertion.
 //! - [`harness`]: a private `pcscd`, a cross-process lock on the vpcd slots,
@@ -19,6 +20,7 @@ pub mod apdu;
 pub mod attest;
 pub mod card;
 mod der;
+pub mod drawer;
 pub mod harness;
 pub mod management;
 pub mod persist;
