@@ -27,14 +27,19 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// A share as documented: (x, y).
+type VectorShare = (u8, Vec<u8>);
+/// A threshold and the shares of its polynomial.
+type Group = (u8, Vec<VectorShare>);
+
 /// The documented vector: K and, per threshold, the shares.
-fn vector() -> (Vec<u8>, Vec<(u8, Vec<(u8, Vec<u8>)>)>) {
+fn vector() -> (Vec<u8>, Vec<Group>) {
     let k = DOC
         .lines()
         .find_map(|l| l.strip_prefix("K = "))
         .map(unhex)
         .expect("K = line in recovery.md");
-    let mut groups: Vec<(u8, Vec<(u8, Vec<u8>)>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for line in DOC.lines() {
         let parts: Vec<&str> = line.split(' ').collect();
         if let [t, x, y] = parts.as_slice() {
