@@ -185,11 +185,14 @@ def age_decrypt(path, identity_text=None, identity_file=None):
     if identity_text is not None:
         cmd = ["age", "-d", "-i", "-", path]
         r = subprocess.run(cmd, input=identity_text, capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"age -d {path}: " + r.stderr.decode(errors="replace").strip())
     else:
+        # A plugin (age-plugin-yubikey) talks to the custodian: PIN, touch.
         cmd = ["age", "-d", "-i", identity_file, path]
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr.decode(errors="replace").strip())
+        r = subprocess.run(cmd, stdout=subprocess.PIPE)
+        if r.returncode != 0:
+            raise RuntimeError(f"age -d -i {identity_file} {path} failed (see its message above)")
     return r.stdout
 
 
