@@ -1,11 +1,15 @@
 //! docs/recovery.md stays true: its share-combination and payload-identity
 //! vectors are the library's (`shamir::combine`, `MasterKey`), and
 //! docs/recover.py, which follows the document, recovers the payload of a
-//! vault made by the real binary (software custodians) with stock `age`, and
-//! refuses a wrong passphrase, a swapped share file and too few shares.
+//! vault made by the real binary with stock `age`: software custodians (and
+//! it refuses a wrong passphrase, a swapped share file and too few shares),
+//! and a YubiKey custodian (virtual card through pcscd) whose share stock
+//! `age` opens with `age-plugin-yubikey` "Slot 1" = PIV slot 82.
 //!
 //! Needs `python3` (with `cryptography` and an Argon2id: `cryptography` >= 44
-//! or `argon2-cffi`) and `age`; both come from scripts/install-deps.
+//! or `argon2-cffi`) and `age` (scripts/install-deps), and for the YubiKey
+//! track `age-plugin-yubikey` (scripts/test-all installs it; skipped without
+//! it unless `BREAKGLASS_REQUIRE_INTEROP` is set).
 
 mod common;
 
@@ -223,4 +227,182 @@ fn the_script_recovers_a_demo_vaults_payload_with_stock_age() {
     assert_ne!(code, 0);
     assert!(err.contains("does not match carol's commitment"), "{err}");
     assert_eq!(f.log_lines().len(), lines_before);
+}
+
+/// Where `age-plugin-yubikey` is: `AGE_PLUGIN_YUBIKEY_DIR`, `/tmp/apy/bin`
+/// (`cargo install age-plugin-yubikey --locked --root /tmp/apy`), or `PATH`.
+fn plugin_dir() -> Option<std::path::PathBuf> {
+    let from_path = std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).find(|d| d.join("age-plugin-yubikey").is_file()));
+    [
+        std::env::var_os("AGE_PLUGIN_YUBIKEY_DIR").map(std::path::PathBuf::from),
+        Some("/tmp/apy/bin".into()),
+        from_path,
+    ]
+    .into_iter()
+    .flatten()
+    .find(|d| d.join("age-plugin-yubikey").is_file())
+}
+
+/// Runs `argv` on a pty with `PATH` = `dir` + `PATH`; each (pattern, answer)
+/// waits for the pattern's next occurrence in the output, then types the
+/// answer and Enter. Returns (success, everything the pty showed).
+fn on_pty(dir: &std::path::Path, script: &[(&str, &str)], argv: &[&str]) -> (bool, String) {
+    const DRIVER: &str = r#"
+import json, os, pty, sys, select, time
+script = json.loads(sys.argv[1]); argv = sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+out = b""; step = 0; seen = 0; deadline = time.time() + 120
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    if step < len(script):
+        at = out.find(script[step][0].encode(), seen)
+        if at >= 0:
+            time.sleep(0.2)
+            os.write(fd, (script[step][1] + "\n").encode())
+            seen = at + 1; step += 1
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let mut paths = vec![dir.to_path_buf()];
+    if let Some(p) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&p));
+    }
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(serde_json::to_string(script).unwrap())
+        .args(argv)
+        .env("PATH", std::env::join_paths(paths).unwrap())
+        .output()
+        .expect("python3");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_script_recovers_with_a_yubikey_custodian_through_age_plugin_yubikey() {
+    use std::os::unix::fs::PermissionsExt;
+    use virtual_yubikey::harness::{fresh_serial, Harness};
+    use virtual_yubikey::{Config, VirtualYubiKey, FW_5_4_3};
+    let Some(plugin) = plugin_dir() else {
+        if std::env::var_os("BREAKGLASS_REQUIRE_INTEROP").is_some() {
+            panic!("age-plugin-yubikey is required for the interop tests (scripts/test-all installs it)");
+        }
+        eprintln!("SKIPPED: age-plugin-yubikey not found (cargo install age-plugin-yubikey --locked --root /tmp/apy)");
+        return;
+    };
+    const PIN: &str = "864213";
+    let [slot, _other] =
+        Harness::acquire_pair().expect("both vpcd slots (pcscd and vsmartcard-vpcd installed?)");
+    let f = Fixture::custodians_only(2, 2); // alice, bob: software
+    let root = f.path("test-root.der");
+    std::fs::write(&root, virtual_yubikey::test_attestation_root_der()).unwrap();
+    let env = [("BREAKGLASS_TEST_ATTESTATION_ROOT", root.as_str())];
+    let mut card = VirtualYubiKey::new(Config::new(fresh_serial().unwrap(), FW_5_4_3));
+    let serial = card.serial().to_string();
+    card.insert(slot.port()).expect("insert");
+
+    // carol enrolls her (virtual) YubiKey with the real binary.
+    let answers = f.path("carol.answers.json");
+    std::fs::write(
+        &answers,
+        serde_json::json!({"pins": {&serial: "123456"}, "new_pins": {&serial: PIN},
+                           "new_puks": {&serial: "97531864"}})
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::set_permissions(&answers, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let carol_desc = f.path("carol.custodian.json");
+    let r = common::run_env(
+        &[
+            "custodian",
+            "enroll",
+            "--name",
+            "carol",
+            "--yubikey",
+            "--serial",
+            &serial,
+            "--descriptor",
+            &carol_desc,
+            "--answers",
+            &answers,
+        ],
+        "",
+        &env,
+    );
+    assert_eq!(r.code, 0, "enroll carol: {}", r.stderr);
+    let vault = f.vault();
+    let (alice_desc, bob_desc) = (f.path("alice.custodian.json"), f.path("bob.custodian.json"));
+    let r = common::run_env(
+        &[
+            "init",
+            "--vault",
+            &vault,
+            "--threshold",
+            "2",
+            "--custodian",
+            &alice_desc,
+            "--custodian",
+            &bob_desc,
+            "--custodian",
+            &carol_desc,
+            "--entries",
+            "-",
+            "--json",
+        ],
+        &f.entries_json(),
+        &env,
+    );
+    assert_eq!(r.code, 0, "init: {}", r.stderr);
+
+    // The plugin's identity stub for PIV slot 82 is its "Slot 1".
+    let stub = Command::new(plugin.join("age-plugin-yubikey"))
+        .args(["--identity", "--serial", &serial, "--slot", "1"])
+        .output()
+        .unwrap();
+    let stub_text = String::from_utf8_lossy(&stub.stdout).into_owned();
+    assert!(stub_text.contains("AGE-PLUGIN-YUBIKEY-1"), "{stub_text}");
+    let stub_path = f.path("carol-yubikey.txt");
+    std::fs::write(&stub_path, &stub_text).unwrap();
+
+    let alice = f.identity("alice");
+    let alice_pass = passphrase("alice");
+    let (ok, shown) = on_pty(
+        &plugin,
+        &[("PIN", PIN), ("passphrase of alice", &alice_pass)],
+        &[
+            "python3",
+            SCRIPT,
+            "vault",
+            "--vault",
+            &vault,
+            "--identity",
+            &stub_path,
+            "--identity",
+            &alice,
+        ],
+    );
+    assert!(ok, "recover.py with age-plugin-yubikey failed:\n{shown}");
+    assert!(shown.contains("share of carol (x = 3) accepted"), "{shown}");
+    assert!(shown.contains("share of alice (x = 1) accepted"), "{shown}");
+    assert!(shown.contains(PASSWORD), "payload not shown:\n{shown}");
+    assert!(!shown.contains(&alice_pass), "the passphrase was echoed");
 }
