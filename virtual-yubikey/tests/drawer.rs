@@ -1,7 +1,8 @@
 //! The `virtual-yubikey drawer` process through the real pcscd: three named
 //! cards through two vpcd slots, a PIN changed by the `yubikey` crate survives
 //! removal and a restart of the emulator process, state files are 0600, and
-//! bad commands are answered with an error line, not a crash.
+//! bad commands are answered with an error line, not a crash; a single card
+//! with `--state FILE` keeps its PUK across remove/insert and a restart.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -128,4 +129,54 @@ fn three_cards_two_slots_state_survives_removal_and_restart() {
             .expect("PIN set before the restart");
     }
     d.quit();
+}
+
+#[test]
+fn single_card_with_a_state_file_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("solo.card");
+    let serial = fresh_serial().unwrap().to_string();
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_virtual-yubikey"))
+            .args(["--serial", &serial, "--firmware", "5.4.3", "--state"])
+            .arg(&state)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn virtual-yubikey");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.contains("inserted"), "{line}");
+        (child, out)
+    };
+    let (mut child, mut out) = start();
+    {
+        let mut yk = YubiKey::open_by_serial(Serial(serial.parse().unwrap())).expect("open");
+        yk.change_puk(b"12345678", b"87654321").expect("change PUK");
+    }
+    // remove / insert on stdin keep the card.
+    let stdin = child.stdin.as_mut().unwrap();
+    writeln!(stdin, "remove").unwrap();
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ok removed");
+    assert!(YubiKey::open_by_serial(Serial(serial.parse().unwrap())).is_err());
+    writeln!(stdin, "insert").unwrap();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ok inserted");
+    drop(child.stdin.take()); // EOF: remove and exit
+    assert!(child.wait().unwrap().success());
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let (mut child, _out) = start();
+    {
+        let mut yk = YubiKey::open_by_serial(Serial(serial.parse().unwrap())).expect("again");
+        yk.change_puk(b"87654321", b"12345678")
+            .expect("the PUK set before the restart");
+    }
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
 }
