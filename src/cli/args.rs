@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::help;
-use super::{check, governance};
+use super::{check, drill, governance, review};
 
 #[derive(Parser)]
 #[command(
@@ -61,12 +61,12 @@ pub(crate) enum Command {
     #[command(
         after_help = help::DRILL
     )]
-    Drill(governance::DrillArgs),
+    Drill(drill::DrillArgs),
     /// Record the post-incident review of an unseal (due within 5 days).
     #[command(
         after_help = help::REVIEW
     )]
-    Review(governance::ReviewArgs),
+    Review(review::ReviewArgs),
     /// Open sessions and obligations (rotation, review, drills); exit 1 when something is overdue.
     #[command(after_help = help::STATUS)]
     Status(governance::StatusArgs),
