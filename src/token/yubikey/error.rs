@@ -318,6 +318,21 @@ pub enum YubikeyError {
         source: AttestationError,
     },
 
+    /// The device attestation (the F9 certificate and its chain) did not
+    /// verify; checked at enrollment before anything on the token changes.
+    #[error(
+        "the device attestation of YubiKey {serial} (its F9 certificate) failed: {source}; it \
+         cannot be proven to be a genuine YubiKey, so it is not enrolled, and nothing on it \
+         was changed (PIN, PUK, management key and slots are as they were)"
+    )]
+    DeviceAttestationFailed {
+        /// Token serial.
+        serial: u32,
+        /// The verifier's error.
+        #[source]
+        source: AttestationError,
+    },
+
     /// The attestation verified but does not describe this key or token.
     #[error(
         "the attestation of YubiKey {serial} slot {slot:02x} does not match: {what}; the key is \
