@@ -23,6 +23,7 @@ use crate::log::{events, By, Log};
 use crate::log_data;
 use crate::payload::{Entry, Payload};
 use crate::token::CustodianDescriptor;
+use crate::totp::{TotpParams, TotpSeed};
 use crate::ui::{Level, Ui};
 use crate::vault::Vault;
 
@@ -113,10 +114,56 @@ pub fn init(opts: InitOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         &|step| crate::hooks::kill_point(&format!("init.{step}")),
     )?;
     ui.say(Level::Step, "Vault sealed (generation 1)");
+    for line in sealed_summary(&payload, Timestamp::now().0.max(0) as u64) {
+        ui.say(Level::Info, &line);
+    }
     Ok(Sealed {
         vault_id: vault_hex,
         generation: 1,
         fingerprint: manifest.fingerprint(),
         receipt: head,
     })
+}
+
+/// One line per sealed entry: its name and kind, and for a TOTP seed the
+/// current code, to compare with the authenticator app before the seed's
+/// only other copy is destroyed.
+fn sealed_summary(payload: &Payload, unix_now: u64) -> Vec<String> {
+    payload
+        .entries
+        .iter()
+        .map(|e| match e {
+            Entry::Totp {
+                seed,
+                algorithm,
+                digits,
+                period,
+                issuer,
+                account,
+                ..
+            } => {
+                // The payload stores the algorithm as `totp::Algorithm` serialises it.
+                let code = serde_json::from_value(serde_json::Value::String(algorithm.clone()))
+                    .ok()
+                    .and_then(|algorithm| {
+                        let params = TotpParams {
+                            algorithm,
+                            digits: *digits,
+                            period: *period,
+                            issuer: issuer.clone(),
+                            account: account.clone(),
+                        };
+                        TotpSeed::from_base32(seed, params).ok()?.code_at(unix_now).ok()
+                    });
+                match code {
+                    Some(code) => format!(
+                        "sealed: {} (totp): current code {code}; compare it with the authenticator app",
+                        e.name()
+                    ),
+                    None => format!("sealed: {} (totp)", e.name()),
+                }
+            }
+            e => format!("sealed: {} ({})", e.name(), e.kind()),
+        })
+        .collect()
 }
