@@ -46,15 +46,23 @@ enum Failed {
     Interrupted(UiError),
 }
 
+/// What the custodians presented: accepted shares and, for custodians who
+/// stepped aside, the last reason their share was rejected.
+pub struct Collected {
+    /// Accepted shares, by custodian, in the order they were presented.
+    pub accepted: Vec<(String, Share)>,
+    /// Custodians who stepped aside, and why their last try was rejected.
+    pub rejected: Vec<(String, String)>,
+}
+
 /// Collects shares until the threshold is reached or nobody is left to
-/// present. Returns the accepted shares by custodian, and the rejections
-/// (for the error when too few were accepted).
+/// present.
 pub fn collect(
     p: &Presentation<'_>,
     log: &mut Log,
     input: &QuorumInput,
     ui: &mut dyn Ui,
-) -> Result<(Vec<(String, Share)>, Vec<(String, String)>)> {
+) -> Result<Collected> {
     let t = p.manifest.threshold as usize;
     let mut accepted: Vec<(String, Share)> = Vec::new();
     let mut rejected: Vec<(String, String)> = Vec::new();
@@ -95,7 +103,7 @@ pub fn collect(
     if let Some(last) = done {
         ui.say(Level::Info, &format!("{last}: done, remove your token."));
     }
-    Ok((accepted, rejected))
+    Ok(Collected { accepted, rejected })
 }
 
 /// The checklist line before a custodian presents: who is done, who is next

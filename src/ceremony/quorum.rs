@@ -431,7 +431,8 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
         request: request.seq,
         fingerprint: &fingerprint,
     };
-    let (accepted, rejected) = super::presenting::collect(&presentation, &mut log, input, ui)?;
+    let super::presenting::Collected { accepted, rejected } =
+        super::presenting::collect(&presentation, &mut log, input, ui)?;
     if accepted.len() < t as usize {
         let details: String = rejected
             .iter()

@@ -4,7 +4,7 @@
 //! serial once a descriptor names them), guides the PIN/PUK and management key
 //! steps of enrollment, generates the key on the token, writes the
 //! age-plugin-yubikey slot certificate, verifies the PIV attestation and turns
-//! it into a [`YubikeyDescriptor`]; and it opens a custodian's share file with
+//! it into a [`YubikeyDescriptor`](crate::token::YubikeyDescriptor); and it opens a custodian's share file with
 //! the card's ECDH through [`super::piv_p256`].
 //!
 //! Files, by operation: `session` (an open token: PIN, metadata, slots,

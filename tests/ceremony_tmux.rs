@@ -1,0 +1,468 @@
+//! Ceremonies at a real terminal emulator: the binary runs in a tmux pane
+//! (its own tmux server, default options, so `scroll-on-clear` is on) and is
+//! driven with `send-keys` as custodians would drive it at 3 a.m.
+//!
+//! What it shows: after a session ends (closed with Enter, or expired), the
+//! pane's whole history (`capture-pane -p -S -`) holds no secret; a wrong PIN
+//! followed by the right one within one unseal is granted; a token pulled
+//! out at the PIN prompt and put back continues the same request; Ctrl-C at
+//! a PIN prompt logs that the request was aborted.
+//!
+//! tmux comes from `scripts/install-deps`; the YubiKey tests use virtual
+//! cards through the real pcscd (`virtual-yubikey`).
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{run_env, Fixture, PASSWORD, TOTP_SEED};
+use serde_json::Value;
+use virtual_yubikey::harness::Harness;
+use virtual_yubikey::{fresh_serial, Config, VirtualYubiKey, FW_5_4_3, FW_5_7_1};
+
+const WAIT: Duration = Duration::from_secs(40);
+const NOTE: &str = "code-one code-two";
+const PIN: &str = "864213";
+const PUK: &str = "97531864";
+
+/// A private tmux server (its own socket) with one pane running a command
+/// under `sh`, which prints the exit status and keeps the pane open.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(argv: &[String], env: &[(&str, &str)]) -> Tmux {
+        let socket = format!("bg-test-{}-{}", std::process::id(), fresh_serial().unwrap());
+        let quoted: Vec<String> = std::iter::once(common::bin().to_string())
+            .chain(argv.iter().cloned())
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect();
+        let script = format!("{}; echo \"[exit $?]\"; sleep 600", quoted.join(" "));
+        let mut cmd = Command::new("tmux");
+        cmd.args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", "120", "-y", "40"]);
+        for (k, v) in env {
+            cmd.args(["-e", &format!("{k}={v}")]);
+        }
+        cmd.args(["-e", "TERM=xterm-256color", "sh", "-c", &script]);
+        let st = cmd
+            .env_remove("BREAKGLASS_TEST_NOW")
+            .env_remove("TMUX")
+            .status()
+            .expect("tmux (scripts/install-deps installs it)");
+        assert!(st.success(), "tmux new-session failed");
+        Tmux { socket }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let o = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// The whole pane: its scrollback history and the visible screen.
+    fn everything(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-J", "-S", "-", "-E", "-"])
+    }
+
+    /// Only the visible screen.
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-J"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "0"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    fn type_line(&self, text: &str) {
+        self.keys(&["-l", text]);
+        self.keys(&["Enter"]);
+    }
+
+    /// Waits until the screen shows `what` `n` times or more in the whole
+    /// pane; returns the pane.
+    fn wait_for_count(&self, what: &str, n: usize) -> String {
+        let start = Instant::now();
+        loop {
+            let all = self.everything();
+            if all.matches(what).count() >= n {
+                return all;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "waited {WAIT:?} for {n}× {what:?}; the pane:\n{all}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_for(&self, what: &str) -> String {
+        self.wait_for_count(what, 1)
+    }
+
+    /// Waits for the command to end; returns its exit line's text.
+    fn exit_status(&self) -> String {
+        let all = self.wait_for("[exit ");
+        let i = all.rfind("[exit ").unwrap();
+        all[i..].lines().next().unwrap_or_default().to_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // Our own server only (its private socket).
+        self.tmux(&["kill-server"]);
+    }
+}
+
+fn log_events(vault: &str) -> Vec<Value> {
+    std::fs::read_to_string(format!("{vault}/log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn events_after_request(vault: &str) -> Vec<Value> {
+    let all = log_events(vault);
+    let i = all
+        .iter()
+        .rposition(|e| e["event"] == "unseal-requested")
+        .expect("an unseal request");
+    all[i..].to_vec()
+}
+
+fn names(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// No secret of the fixture anywhere in the pane's history or screen.
+fn assert_no_secret(pane: &str) {
+    for secret in [PASSWORD, NOTE, TOTP_SEED, "otpauth://"] {
+        assert!(
+            !pane.contains(secret),
+            "{secret:?} is still in the tmux history:\n{pane}"
+        );
+    }
+    assert!(
+        !pane.lines().any(|l| l.trim_start().starts_with("code ")),
+        "a TOTP code line is still in the tmux history:\n{pane}"
+    );
+}
+
+fn software_unseal(f: &Fixture, session: &str) -> Vec<String> {
+    [
+        "unseal",
+        "--vault",
+        &f.vault(),
+        "--ticket",
+        "INC-3AM",
+        "--reason",
+        "tmux test",
+        "--identity",
+        &f.identity("alice"),
+        "--identity",
+        &f.identity("bob"),
+        "--custodian",
+        "alice",
+        "--custodian",
+        "bob",
+        "--session",
+        session,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn type_passphrases(t: &Tmux) {
+    for name in ["alice", "bob"] {
+        t.wait_for(&format!("{name}, type your passphrase:"));
+        t.type_line(&common::passphrase(name));
+    }
+}
+
+#[test]
+fn no_secret_in_the_scrollback_after_a_closed_session() {
+    let f = Fixture::new(3, 2);
+    let t = Tmux::start(&software_unseal(&f, "10m"), &[]);
+    type_passphrases(&t);
+    // The entries are on the screen while the session is open.
+    let start = Instant::now();
+    while !t.screen().contains(PASSWORD) {
+        assert!(
+            start.elapsed() < WAIT,
+            "no session screen:\n{}",
+            t.everything()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A few redraws, then Enter.
+    std::thread::sleep(Duration::from_millis(2500));
+    t.keys(&["Enter"]);
+    let pane = t.wait_for("session ended (closed); secrets wiped from memory");
+    assert_eq!(t.exit_status(), "[exit 0]", "{pane}");
+    assert_no_secret(&t.everything());
+}
+
+#[test]
+fn no_secret_in_the_scrollback_after_an_expired_session() {
+    let f = Fixture::new(3, 2);
+    let t = Tmux::start(&software_unseal(&f, "3s"), &[]);
+    type_passphrases(&t);
+    let pane = t.wait_for("session ended (expired); secrets wiped from memory");
+    assert_eq!(t.exit_status(), "[exit 0]", "{pane}");
+    assert_no_secret(&t.everything());
+    let after = events_after_request(&f.vault());
+    assert_eq!(after.last().unwrap()["data"]["how"], "expired", "{after:?}");
+}
+
+/// Two custodians with virtual YubiKeys (one per vpcd slot), enrolled and
+/// sealed to a 2-of-2 vault through the binary.
+struct YubikeyVault {
+    dir: tempfile::TempDir,
+    root: String,
+    slots: [Harness; 2],
+    alice: VirtualYubiKey,
+    bob: VirtualYubiKey,
+}
+
+impl YubikeyVault {
+    fn new() -> YubikeyVault {
+        let slots = Harness::acquire_pair().expect("both vpcd slots (pcscd, vsmartcard-vpcd)");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("test-root.der");
+        std::fs::write(&root, virtual_yubikey::test_attestation_root_der()).unwrap();
+        let mut v = YubikeyVault {
+            root: root.display().to_string(),
+            dir,
+            alice: VirtualYubiKey::new(Config::new(fresh_serial().unwrap(), FW_5_7_1)),
+            bob: VirtualYubiKey::new(Config::new(fresh_serial().unwrap(), FW_5_4_3)),
+            slots,
+        };
+        v.alice.insert(v.slots[0].port()).unwrap();
+        v.bob.insert(v.slots[1].port()).unwrap();
+        let serials = [v.alice.serial(), v.bob.serial()];
+        let map = |pin: &str| -> Value {
+            Value::Object(
+                serials
+                    .iter()
+                    .map(|s| (s.to_string(), Value::from(pin)))
+                    .collect(),
+            )
+        };
+        let answers = v.path("enroll.json");
+        std::fs::write(
+            &answers,
+            serde_json::json!({"pins": map("123456"), "new_pins": map(PIN), "new_puks": map(PUK)})
+                .to_string(),
+        )
+        .unwrap();
+        std::fs::set_permissions(&answers, std::fs::Permissions::from_mode(0o600)).unwrap();
+        for (name, serial) in [("alice", serials[0]), ("bob", serials[1])] {
+            let desc = v.path(&format!("{name}.custodian.json"));
+            let r = v.run(&[
+                "custodian",
+                "enroll",
+                "--name",
+                name,
+                "--yubikey",
+                "--serial",
+                &serial.to_string(),
+                "--descriptor",
+                &desc,
+                "--answers",
+                &answers,
+            ]);
+            assert_eq!(r.code, 0, "enroll {name}: {}", r.stderr);
+        }
+        let entries =
+            serde_json::json!([{"kind": "password", "name": "aws-root", "value": PASSWORD}])
+                .to_string();
+        let vault = v.vault();
+        let (a, b) = (v.path("alice.custodian.json"), v.path("bob.custodian.json"));
+        let r = run_env(
+            &[
+                "init",
+                "--vault",
+                &vault,
+                "--threshold",
+                "2",
+                "--custodian",
+                &a,
+                "--custodian",
+                &b,
+                "--entries",
+                "-",
+                "--json",
+            ],
+            &entries,
+            &[("BREAKGLASS_TEST_ATTESTATION_ROOT", &v.root)],
+        );
+        assert_eq!(r.code, 0, "init: {}", r.stderr);
+        v
+    }
+
+    fn path(&self, rel: &str) -> String {
+        self.dir.path().join(rel).display().to_string()
+    }
+
+    fn vault(&self) -> String {
+        self.path("vault")
+    }
+
+    fn run(&self, args: &[&str]) -> common::Run {
+        run_env(
+            args,
+            "",
+            &[("BREAKGLASS_TEST_ATTESTATION_ROOT", &self.root)],
+        )
+    }
+
+    fn unseal(&self) -> Tmux {
+        let args: Vec<String> = [
+            "unseal",
+            "--vault",
+            &self.vault(),
+            "--ticket",
+            "INC-3AM",
+            "--reason",
+            "tmux test",
+            "--custodian",
+            "alice",
+            "--custodian",
+            "bob",
+            "--session",
+            "10m",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        Tmux::start(&args, &[("BREAKGLASS_TEST_ATTESTATION_ROOT", &self.root)])
+    }
+
+    fn pin_prompt(&self, name: &str, tries: &str) -> String {
+        let serial = match name {
+            "alice" => self.alice.serial(),
+            _ => self.bob.serial(),
+        };
+        format!("{name}, enter the PIN of YubiKey {serial} ({tries} left):")
+    }
+}
+
+/// Bob presents and the session is closed with Enter; returns the pane.
+fn bob_presents_and_closes(v: &YubikeyVault, t: &Tmux) -> String {
+    let next = format!(
+        "alice: done, remove your token. Next: bob, insert YubiKey {}",
+        v.bob.serial()
+    );
+    t.wait_for(&next);
+    t.wait_for(&v.pin_prompt("bob", "3 tries"));
+    t.type_line(PIN);
+    let start = Instant::now();
+    while !t.screen().contains(PASSWORD) {
+        assert!(
+            start.elapsed() < WAIT,
+            "no session screen:\n{}",
+            t.everything()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.keys(&["Enter"]);
+    let pane = t.wait_for("session ended (closed)");
+    assert_eq!(t.exit_status(), "[exit 0]", "{pane}");
+    assert_no_secret(&t.everything());
+    pane
+}
+
+#[test]
+fn yubikey_slips_are_forgiven_within_one_request() {
+    let mut v = YubikeyVault::new();
+
+    // 1. A wrong PIN, then the right one: the same request is granted.
+    let t = v.unseal();
+    t.wait_for(&v.pin_prompt("alice", "3 tries"));
+    t.type_line("111111");
+    t.wait_for("alice: try again now? [Y/n]");
+    t.keys(&["Enter"]);
+    t.wait_for(&v.pin_prompt("alice", "2 tries"));
+    t.type_line(PIN);
+    let pane = bob_presents_and_closes(&v, &t);
+    assert!(
+        pane.contains(&format!("wrong PIN for YubiKey {}", v.alice.serial())),
+        "{pane}"
+    );
+    drop(t);
+    let after = events_after_request(&v.vault());
+    let ev = names(&after);
+    assert_eq!(
+        ev[..5],
+        [
+            "unseal-requested",
+            "share-rejected",
+            "share-accepted",
+            "share-accepted",
+            "unseal-granted"
+        ],
+        "{ev:?}"
+    );
+    assert_eq!(after[1]["data"]["custodian"], "alice");
+    assert_eq!(after[2]["data"]["custodian"], "alice");
+    assert_eq!(after[1]["data"]["request"], after[0]["seq"]);
+
+    // 2. Alice's token pulled out at the PIN prompt and put back: the same
+    //    request continues.
+    let t = v.unseal();
+    t.wait_for(&v.pin_prompt("alice", "3 tries"));
+    v.alice.remove();
+    t.type_line(PIN);
+    t.wait_for("alice: try again now? [Y/n]");
+    v.alice.insert(v.slots[0].port()).unwrap();
+    t.keys(&["Enter"]);
+    t.wait_for_count(&v.pin_prompt("alice", "3 tries"), 2);
+    t.type_line(PIN);
+    bob_presents_and_closes(&v, &t);
+    drop(t);
+    let after = events_after_request(&v.vault());
+    let ev = names(&after);
+    assert_eq!(
+        ev[..5],
+        [
+            "unseal-requested",
+            "share-rejected",
+            "share-accepted",
+            "share-accepted",
+            "unseal-granted"
+        ],
+        "{ev:?}"
+    );
+    let why = after[1]["data"]["why"].as_str().unwrap();
+    assert!(why.contains("removed"), "{why}");
+
+    // 3. Ctrl-C at the PIN prompt: the request is logged as aborted and the
+    //    command ends as Ctrl-C ends any program.
+    let t = v.unseal();
+    t.wait_for(&v.pin_prompt("alice", "3 tries"));
+    t.keys(&["-l", "86"]);
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), "[exit 130]", "{}", t.everything());
+    assert!(!t.everything().contains("86"), "{}", t.everything());
+    drop(t);
+    let after = events_after_request(&v.vault());
+    assert_eq!(names(&after), ["unseal-requested", "unseal-aborted"]);
+    let why = after[1]["data"]["why"].as_str().unwrap();
+    assert!(why.contains("interrupted (Ctrl-C)"), "{why}");
+    assert_eq!(after[1]["data"]["request"], after[0]["seq"]);
+    assert_eq!(v.alice.card().pin_tries_left(), 3, "no PIN try was used");
+}
