@@ -23,7 +23,6 @@ use crate::log::{events, By, Log};
 use crate::log_data;
 use crate::payload::{Entry, Payload};
 use crate::token::CustodianDescriptor;
-use crate::totp::{TotpParams, TotpSeed};
 use crate::ui::{Level, Ui};
 use crate::vault::Vault;
 
@@ -132,38 +131,15 @@ fn sealed_summary(payload: &Payload, unix_now: u64) -> Vec<String> {
     payload
         .entries
         .iter()
-        .map(|e| match e {
-            Entry::Totp {
-                seed,
-                algorithm,
-                digits,
-                period,
-                issuer,
-                account,
-                ..
-            } => {
-                // The payload stores the algorithm as `totp::Algorithm` serialises it.
-                let code = serde_json::from_value(serde_json::Value::String(algorithm.clone()))
-                    .ok()
-                    .and_then(|algorithm| {
-                        let params = TotpParams {
-                            algorithm,
-                            digits: *digits,
-                            period: *period,
-                            issuer: issuer.clone(),
-                            account: account.clone(),
-                        };
-                        TotpSeed::from_base32(seed, params).ok()?.code_at(unix_now).ok()
-                    });
-                match code {
-                    Some(code) => format!(
-                        "sealed: {} (totp): current code {code}; compare it with the authenticator app",
-                        e.name()
-                    ),
-                    None => format!("sealed: {} (totp)", e.name()),
-                }
+        .map(|e| {
+            let code = e.totp_seed().and_then(|seed| seed.code_at(unix_now).ok());
+            match code {
+                Some(code) => format!(
+                    "sealed: {} (totp): current code {code}; compare it with the authenticator app",
+                    e.name()
+                ),
+                None => format!("sealed: {} ({})", e.name(), e.kind()),
             }
-            e => format!("sealed: {} ({})", e.name(), e.kind()),
         })
         .collect()
 }

@@ -238,7 +238,7 @@ fn anchor_json(a: &log::AnchorStatus) -> serde_json::Value {
 
 /// `log verify`: the chain, the anchor, every signature and the certified
 /// generations, with no secret.
-pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
+pub fn log_verify(dir: &Path, json: bool, qr_code: bool) -> Result<u8> {
     let vault = Vault::open_read_only(dir)?;
     let h = breakglass::history::read(&vault, |_, _| {})?;
     let report = &h.report;
@@ -305,7 +305,7 @@ pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
             )?;
         }
         if let Some(head) = &report.head {
-            print_receipt(&h.manifest.vault_id, head)?;
+            print_receipt_for(&h.manifest.vault_id, head, ReceiptFor::Record, qr_code)?;
         }
         print_time_regressions(report)?;
     } else {

@@ -158,8 +158,9 @@ pub enum YubikeyError {
 
     /// Wrong PUK.
     #[error(
-        "wrong PUK for YubiKey {serial}: {tries_left} tries left before the PUK is blocked; retry \
-         with the right PUK"
+        "wrong PUK for YubiKey {serial}: {tries_left} {} left before the PUK is blocked; retry \
+         with the right PUK",
+        if *.tries_left == 1 { "try" } else { "tries" }
     )]
     WrongPuk {
         /// Token serial.
