@@ -6,7 +6,8 @@
 //! pane's whole history (`capture-pane -p -S -`) holds no secret; a wrong PIN
 //! followed by the right one within one unseal is granted; a token pulled
 //! out at the PIN prompt and put back continues the same request; Ctrl-C at
-//! a PIN prompt logs that the request was aborted.
+//! a PIN prompt logs that the request was aborted; without pcscd, one clear
+//! error comes before anything is logged.
 //!
 //! tmux comes from `scripts/install-deps`; the YubiKey tests use virtual
 //! cards through the real pcscd (`virtual-yubikey`).
@@ -389,6 +390,42 @@ fn bob_presents_and_closes(v: &YubikeyVault, t: &Tmux) -> String {
 #[test]
 fn yubikey_slips_are_forgiven_within_one_request() {
     let mut v = YubikeyVault::new();
+
+    // 0. pcscd not running (libpcsclite pointed at a socket nobody listens
+    //    on): one clear error, before the request is logged.
+    let before = log_events(&v.vault()).len();
+    let dead = v.path("no-pcscd.comm");
+    let vault = v.vault();
+    let r = run_env(
+        &[
+            "unseal",
+            "--vault",
+            &vault,
+            "--ticket",
+            "INC-3AM",
+            "--reason",
+            "tmux test",
+            "--custodian",
+            "alice",
+            "--custodian",
+            "bob",
+        ],
+        "",
+        &[
+            ("BREAKGLASS_TEST_ATTESTATION_ROOT", &v.root),
+            ("PCSCLITE_CSOCK_NAME", &dead),
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        r.stderr
+            .matches("the PC/SC daemon (pcscd) is not running")
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert_eq!(log_events(&v.vault()).len(), before, "nothing logged");
 
     // 1. A wrong PIN, then the right one: the same request is granted.
     let t = v.unseal();
