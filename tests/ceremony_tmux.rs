@@ -503,3 +503,157 @@ fn yubikey_slips_are_forgiven_within_one_request() {
     assert_eq!(after[1]["data"]["request"], after[0]["seq"]);
     assert_eq!(v.alice.card().pin_tries_left(), 3, "no PIN try was used");
 }
+
+/// Setup at the terminal: a new PUK and PIN are typed twice (a mismatch is
+/// asked again), and `init` asks each secret twice, then lists what was
+/// sealed with the TOTP seed's current code.
+#[test]
+fn setup_asks_every_new_secret_twice_and_lists_what_was_sealed() {
+    let slots = Harness::acquire_pair().expect("both vpcd slots (pcscd, vsmartcard-vpcd)");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("test-root.der");
+    std::fs::write(&root, virtual_yubikey::test_attestation_root_der()).unwrap();
+    let root = root.display().to_string();
+    let env = [("BREAKGLASS_TEST_ATTESTATION_ROOT", root.as_str())];
+    let mut cards = [
+        VirtualYubiKey::new(Config::new(fresh_serial().unwrap(), FW_5_7_1)),
+        VirtualYubiKey::new(Config::new(fresh_serial().unwrap(), FW_5_4_3)),
+    ];
+    let mut descriptors = vec![];
+    for ((name, card), slot) in ["alice", "bob"].into_iter().zip(&mut cards).zip(&slots) {
+        card.insert(slot.port()).unwrap();
+        let serial = card.serial();
+        let desc = dir.path().join(format!("{name}.custodian.json"));
+        let desc = desc.display().to_string();
+        let args: Vec<String> = [
+            "custodian",
+            "enroll",
+            "--name",
+            name,
+            "--yubikey",
+            "--serial",
+            &serial.to_string(),
+            "--descriptor",
+            &desc,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let t = Tmux::start(&args, &env);
+        t.wait_for(&format!(
+            "{name}, enter the PIN of YubiKey {serial} (3 tries left):"
+        ));
+        t.type_line("123456");
+        let new_puk = format!("{name}, enter the new PUK (6-8 characters) of YubiKey {serial}:");
+        t.wait_for(&new_puk);
+        t.type_line(PUK);
+        t.wait_for("Type it again:");
+        t.type_line("97531865");
+        t.wait_for("The two entries differ; try again.");
+        t.wait_for_count(&new_puk, 2);
+        t.type_line(PUK);
+        t.wait_for_count("Type it again:", 2);
+        t.type_line(PUK);
+        let new_pin = format!("{name}, enter the new PIN (6-8 characters) of YubiKey {serial}:");
+        t.wait_for(&new_pin);
+        t.type_line(PIN);
+        t.wait_for_count("Type it again:", 3);
+        t.type_line(PIN);
+        let pane = t.exit_status();
+        assert_eq!(pane, "[exit 0]", "{}", t.everything());
+        assert!(!t.everything().contains(PUK) && !t.everything().contains(PIN));
+        drop(t);
+        // The PUK and PIN typed twice are the ones set.
+        assert_eq!(card.card().pin_tries_left(), 3);
+        let mut yk = ::yubikey::YubiKey::open_by_serial(::yubikey::Serial(serial)).unwrap();
+        yk.verify_pin(PIN.as_bytes()).expect("the new PIN");
+        yk.change_puk(PUK.as_bytes(), PUK.as_bytes())
+            .expect("the new PUK");
+        drop(yk);
+        descriptors.push(desc);
+    }
+
+    let vault = dir.path().join("vault").display().to_string();
+    let args: Vec<String> = [
+        "init",
+        "--vault",
+        &vault,
+        "--threshold",
+        "2",
+        "--custodian",
+        &descriptors[0],
+        "--custodian",
+        &descriptors[1],
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let t = Tmux::start(&args, &env);
+    t.wait_for("Entry 1: kind (password, totp, note) or empty to finish:");
+    t.type_line("password");
+    t.wait_for("Name (e.g. aws-root):");
+    t.type_line("aws-root");
+    t.wait_for("Password (not echoed):");
+    t.type_line(PASSWORD);
+    t.wait_for("Type it again:");
+    t.type_line("Old-Secret-Password-43");
+    t.wait_for("The two entries differ; type the value again.");
+    t.wait_for_count("Password (not echoed):", 2);
+    t.type_line(PASSWORD);
+    t.wait_for_count("Type it again:", 2);
+    t.type_line(PASSWORD);
+    for (i, prompt) in [
+        "Account id (optional):",
+        "User name (optional):",
+        "Sign-in URL (optional):",
+        "Notes, not secret (optional):",
+    ]
+    .iter()
+    .enumerate()
+    {
+        t.wait_for(prompt);
+        t.type_line(if i == 0 { "123456789012" } else { "" });
+    }
+    t.wait_for("Entry 2: kind (password, totp, note) or empty to finish:");
+    t.type_line("totp");
+    t.wait_for_count("Name (e.g. aws-root):", 2);
+    t.type_line("aws-root-mfa");
+    t.wait_for("TOTP seed (base32) or otpauth:// URI (not echoed):");
+    t.type_line(TOTP_SEED);
+    t.wait_for_count("Type it again:", 3);
+    t.type_line(TOTP_SEED);
+    t.wait_for("Entry 3: kind (password, totp, note) or empty to finish:");
+    t.type_line("");
+    assert_eq!(t.exit_status(), "[exit 0]", "{}", t.everything());
+    let pane = t.everything();
+    assert!(pane.contains("sealed: aws-root (password)"), "{pane}");
+    let line = pane
+        .lines()
+        .find(|l| l.contains("sealed: aws-root-mfa (totp): current code "))
+        .unwrap_or_else(|| panic!("no TOTP line:\n{pane}"));
+    let code: String = line
+        .split("current code ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert_eq!(code.len(), 6, "{line}");
+    // The code of the seed that was typed (RFC 6238), within a period or two.
+    let seed = breakglass::totp::TotpSeed::from_base32(TOTP_SEED, Default::default()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let near: Vec<String> = [now - 60, now - 30, now]
+        .iter()
+        .map(|t| seed.code_at(*t).unwrap())
+        .collect();
+    assert!(near.contains(&code), "{code} is not one of {near:?}");
+    assert!(
+        !pane.contains(PASSWORD) && !pane.contains(TOTP_SEED),
+        "{pane}"
+    );
+    assert!(pane.contains("log receipt: bg1:"), "{pane}");
+    assert!(pane.contains("into the vault's setup record"), "{pane}");
+}
