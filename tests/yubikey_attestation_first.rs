@@ -2,7 +2,8 @@
 //! which needs no PIN) before it changes anything: a token whose attestation
 //! is refused keeps its PIN, PUK, management key and slots exactly as they
 //! were. Observed through the real stack (pcscd, the `yubikey` crate) and
-//! through the virtual card's own state.
+//! compared whole through the virtual card's own snapshot (`CardState`: PIN,
+//! PUK, management key, slots, objects, a keyed digest of the secrets).
 
 mod yubikey_support;
 
@@ -60,6 +61,7 @@ fn a_refused_device_attestation_leaves_the_token_as_it_was() {
         let card = slots.fresh(firmware);
         let serial = card.serial();
         let before = observe(&card);
+        let snapshot = card.state();
         assert_eq!(before.retired_keys, Vec::<u8>::new());
         assert_eq!(before.pin_tries, 3);
 
@@ -94,6 +96,7 @@ fn a_refused_device_attestation_leaves_the_token_as_it_was() {
             ui.transcript()
         );
         assert_eq!(observe(&card), before, "firmware {firmware:?}");
+        assert_eq!(card.state(), snapshot, "firmware {firmware:?}");
 
         // The factory defaults still work through the real stack.
         let mut yk = YubiKey::open_by_serial(Serial(serial)).unwrap();
@@ -109,6 +112,7 @@ fn a_refused_device_attestation_leaves_the_token_as_it_was() {
         // The same token enrolls once its chain is trusted.
         let desc = enroll_fresh(&card, "alice", EnrollOptions::default());
         assert_eq!(desc.serial, serial);
+        assert_ne!(card.state(), snapshot, "the snapshot sees an enrollment");
         drop(card);
     }
 }
@@ -121,6 +125,7 @@ fn adopting_a_key_on_a_refused_token_changes_nothing() {
     let card = slots.fresh(FW_NEW);
     let serial = card.serial();
     let before = observe(&card);
+    let snapshot = card.state();
     let err = yubikey::enroll_existing(
         serial,
         0x82,
@@ -134,4 +139,5 @@ fn adopting_a_key_on_a_refused_token_changes_nothing() {
         "{err}"
     );
     assert_eq!(observe(&card), before);
+    assert_eq!(card.state(), snapshot);
 }
