@@ -657,3 +657,62 @@ fn setup_asks_every_new_secret_twice_and_lists_what_was_sealed() {
     assert!(pane.contains("log receipt: bg1:"), "{pane}");
     assert!(pane.contains("into the vault's setup record"), "{pane}");
 }
+
+/// A reseal's new values (a generated password, a new TOTP seed with its
+/// two codes) are shown until the custodians confirm the provider is
+/// updated, and are then gone from the screen and the history.
+#[test]
+fn no_new_value_in_the_scrollback_after_a_reseal() {
+    let f = Fixture::new(3, 2);
+    let args: Vec<String> = [
+        "reseal",
+        "--vault",
+        &f.vault(),
+        "--ticket",
+        "CHG-3AM",
+        "--reason",
+        "rotation",
+        "--generate",
+        "aws-root",
+        "--new-totp",
+        "aws-mfa",
+        "--identity",
+        &f.identity("alice"),
+        "--identity",
+        &f.identity("bob"),
+        "--custodian",
+        "alice",
+        "--custodian",
+        "bob",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let t = Tmux::start(&args, &[]);
+    type_passphrases(&t);
+    let pane = t.wait_for("Done? [y/N]");
+    let value_of = |label: &str| -> String {
+        let line = pane
+            .lines()
+            .find(|l| l.contains(&format!("NEW VALUE {label}: ")))
+            .unwrap_or_else(|| panic!("no {label} shown:\n{pane}"));
+        line.split(": ").nth(1).unwrap().trim().to_owned()
+    };
+    let password = value_of("aws-root.password");
+    let seed = value_of("aws-mfa.seed");
+    assert!(password.len() >= 16 && seed.len() >= 16, "{pane}");
+    t.type_line("y");
+    let status = t.exit_status();
+    let all = t.everything();
+    assert_eq!(status, "[exit 0]", "{all}");
+    assert!(
+        all.contains("The new values were cleared from the screen."),
+        "{all}"
+    );
+    for secret in [password.as_str(), seed.as_str(), "otpauth://", "NEW VALUE"] {
+        assert!(
+            !all.contains(secret),
+            "{secret:?} is still in the tmux history:\n{all}"
+        );
+    }
+}
