@@ -296,3 +296,61 @@ pub fn needs_pcscd(manifest: &Manifest) -> bool {
         .count();
     without_yubikey < manifest.threshold as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::{AttestationRecord, YubikeyDescriptor};
+
+    fn yubikey(serial: u32) -> TokenDescriptor {
+        TokenDescriptor::Yubikey(YubikeyDescriptor {
+            recipient: String::new(),
+            serial,
+            slot: "82".into(),
+            firmware: "5.7.1".into(),
+            pin_policy: "once".parse().unwrap(),
+            touch_policy: "always".parse().unwrap(),
+            attestation: AttestationRecord {
+                slot_cert: String::new(),
+                f9_cert: String::new(),
+                pki: "test".into(),
+            },
+        })
+    }
+
+    fn software() -> TokenDescriptor {
+        TokenDescriptor::Software {
+            recipient: String::new(),
+            signing_key: None,
+        }
+    }
+
+    fn record(name: &str, tokens: Vec<TokenDescriptor>) -> CustodianRecord {
+        CustodianRecord {
+            commitment: String::new(),
+            name: name.into(),
+            share: String::new(),
+            tokens,
+            x: 1,
+        }
+    }
+
+    #[test]
+    fn announce_says_who_is_done_and_which_token_comes_next() {
+        let bob = record("bob", vec![yubikey(99_100_012), yubikey(99_100_013)]);
+        assert_eq!(
+            announce(Some("alice".into()), &bob),
+            "alice: done, remove your token. Next: bob, insert YubiKey 99100012 or 99100013"
+        );
+        assert_eq!(
+            announce(None, &bob),
+            "bob: presenting share; bob, insert YubiKey 99100012 or 99100013"
+        );
+        let carol = record("carol", vec![software()]);
+        assert_eq!(announce(None, &carol), "carol: presenting share");
+        assert_eq!(
+            announce(Some("alice".into()), &carol),
+            "alice: done, remove your token. Next: carol"
+        );
+    }
+}
