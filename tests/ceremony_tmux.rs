@@ -502,6 +502,31 @@ fn yubikey_slips_are_forgiven_within_one_request() {
     assert!(why.contains("interrupted (Ctrl-C)"), "{why}");
     assert_eq!(after[1]["data"]["request"], after[0]["seq"]);
     assert_eq!(v.alice.card().pin_tries_left(), 3, "no PIN try was used");
+
+    // 4. After a wrong PIN alice steps aside ("n"): bob presents next; a
+    //    2-of-2 vault then lacks a share, and the request ends logged.
+    let t = v.unseal();
+    t.wait_for(&v.pin_prompt("alice", "3 tries"));
+    t.type_line("111111");
+    t.wait_for("alice: try again now? [Y/n]");
+    t.type_line("n");
+    t.wait_for(&v.pin_prompt("bob", "3 tries"));
+    t.type_line(PIN);
+    assert_eq!(t.exit_status(), "[exit 2]", "{}", t.everything());
+    assert!(t.everything().contains("1 of 2"), "{}", t.everything());
+    drop(t);
+    let after = events_after_request(&v.vault());
+    assert_eq!(
+        names(&after),
+        [
+            "unseal-requested",
+            "share-rejected",
+            "share-accepted",
+            "unseal-aborted"
+        ]
+    );
+    // The wrong try counted on alice's card; the next right PIN resets it.
+    assert_eq!(v.alice.card().pin_tries_left(), 2);
 }
 
 /// Setup at the terminal: a new PUK and PIN are typed twice (a mismatch is
