@@ -25,18 +25,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A custodian descriptor (`NAME.custodian.json`) does not parse (exit 2).
-    #[error("{} is not a custodian descriptor (line {line}, column {column}): {why}", path.display())]
-    BadDescriptor {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Line of the first error.
-        line: usize,
-        /// Column of the first error.
-        column: usize,
-        /// "not valid JSON" or "unexpected or missing members".
-        why: &'static str,
-    },
     /// A custodian set is refused at init or rekey (exit 2).
     #[error(transparent)]
     Custodians(#[from] crate::token::set::CustodianSetError),

@@ -20,7 +20,7 @@ pub(crate) fn run_init(a: InitArgs) -> Result<u8> {
         .custodians
         .iter()
         .map(|p| CustodianDescriptor::read(p))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     breakglass::ceremony::check_custodians(&custodians, a.threshold)?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
     let entries = match &a.entries {
@@ -114,7 +114,7 @@ pub(crate) fn run_rekey(a: RekeyArgs) -> Result<u8> {
         paths
             .iter()
             .map(|p| CustodianDescriptor::read(p))
-            .collect::<Result<Vec<_>>>()
+            .collect::<Result<Vec<_>, _>>()
     };
     let changes = rekey::CustodianChanges {
         add: read_all(&a.add)?,

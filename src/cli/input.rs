@@ -163,9 +163,9 @@ pub(crate) fn presenters(
 pub(crate) fn supplied_identities(
     paths: &[PathBuf],
 ) -> Result<(Vec<SuppliedIdentity>, Vec<String>)> {
-    paths
+    let read = paths
         .iter()
         .map(|p| SuppliedIdentity::read(p))
-        .collect::<Result<Vec<_>>>()
-        .map(|v| v.into_iter().unzip())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(read.into_iter().unzip())
 }

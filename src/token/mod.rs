@@ -89,11 +89,15 @@ impl CustodianDescriptor {
 
     /// Reads a descriptor file (`NAME.custodian.json`, from `custodian enroll`).
     /// Its members are checked by the ceremony that uses it (setup, rekey).
-    pub fn read(path: &std::path::Path) -> crate::error::Result<Self> {
-        use crate::error::Error;
-        let bytes = crate::fsutil::read_capped(path, Self::MAX_FILE_SIZE)
-            .map_err(Error::io("read custodian descriptor", path))?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::BadDescriptor {
+    pub fn read(path: &std::path::Path) -> Result<Self, TokenError> {
+        let bytes = crate::fsutil::read_capped(path, Self::MAX_FILE_SIZE).map_err(|source| {
+            TokenError::Read {
+                what: "custodian descriptor",
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| TokenError::BadDescriptor {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
@@ -140,6 +144,29 @@ impl TokenDescriptor {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
+    /// A descriptor or identity file named by the operator cannot be read.
+    #[error("cannot read {what} {}: {source}", path.display())]
+    Read {
+        /// "custodian descriptor" or "identity file".
+        what: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A custodian descriptor (`NAME.custodian.json`) does not parse.
+    #[error("{} is not a custodian descriptor (line {line}, column {column}): {why}", path.display())]
+    BadDescriptor {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Line of the first error.
+        line: usize,
+        /// Column of the first error.
+        column: usize,
+        /// "not valid JSON" or "unexpected or missing members".
+        why: &'static str,
+    },
     /// A software identity file could not be used.
     #[error(transparent)]
     Software(#[from] software::SoftwareError),
@@ -350,9 +377,15 @@ pub struct SuppliedIdentity {
 impl SuppliedIdentity {
     /// Reads an identity file; returns it with the custodian name its public
     /// header gives (nothing is decrypted).
-    pub fn read(path: &std::path::Path) -> crate::error::Result<(Self, String)> {
-        let bytes = crate::fsutil::read_capped(path, software::MAX_FILE_SIZE)
-            .map_err(crate::error::Error::io("read identity file", path))?;
+    pub fn read(path: &std::path::Path) -> Result<(Self, String), TokenError> {
+        let bytes =
+            crate::fsutil::read_capped(path, software::MAX_FILE_SIZE).map_err(|source| {
+                TokenError::Read {
+                    what: "identity file",
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
         let shown = path.display().to_string();
         let header = software::header(&bytes, &shown).map_err(TokenError::from)?;
         Ok((SuppliedIdentity { path: shown, bytes }, header.name))

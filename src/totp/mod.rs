@@ -536,8 +536,8 @@ fn check_seed_len(len: usize) -> Result<(), TotpError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::text::{base32_value, BASE32_ALPHABET};
+    use super::*;
 
     const RFC6238_SHA1: &[u8] = b"12345678901234567890";
     const RFC6238_SHA256: &[u8] = b"12345678901234567890123456789012";
