@@ -129,9 +129,11 @@ const TOKENS: [(&str, [u8; 3]); 5] = [
     ("DAVE_YUBIKEY", FW_5_4_3),
 ];
 
-/// Commands that touch no token.
-const NO_TOKEN: [&str; 6] = [
+/// Commands that touch no token (`demo` uses software custodians of its own).
+const NO_TOKEN: [&str; 8] = [
     "breakglass --version",
+    "breakglass version",
+    "breakglass demo",
     "breakglass init ",
     "breakglass log ",
     "breakglass status ",
