@@ -61,6 +61,9 @@ _breakglass() {
             breakglass,unseal)
                 cmd="breakglass__subcmd__unseal"
                 ;;
+            breakglass,version)
+                cmd="breakglass__subcmd__version"
+                ;;
             breakglass__subcmd__custodian,enroll)
                 cmd="breakglass__subcmd__custodian__subcmd__enroll"
                 ;;
@@ -124,6 +127,9 @@ _breakglass() {
             breakglass__subcmd__help,unseal)
                 cmd="breakglass__subcmd__help__subcmd__unseal"
                 ;;
+            breakglass__subcmd__help,version)
+                cmd="breakglass__subcmd__help__subcmd__version"
+                ;;
             breakglass__subcmd__help__subcmd__custodian,enroll)
                 cmd="breakglass__subcmd__help__subcmd__custodian__subcmd__enroll"
                 ;;
@@ -179,7 +185,7 @@ _breakglass() {
 
     case "${cmd}" in
         breakglass)
-            opts="-h -V --help --version custodian init unseal reseal rekey migrate log check drill review status report demo help-answers help"
+            opts="-h -V --help --version custodian init unseal reseal rekey migrate log check drill review status report demo help-answers version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,7 +403,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__help)
-            opts="custodian init unseal reseal rekey migrate log check drill review status report demo help-answers help"
+            opts="custodian init unseal reseal rekey migrate log check drill review status report demo help-answers version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -705,6 +711,20 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__help__subcmd__unseal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        breakglass__subcmd__help__subcmd__version)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1265,6 +1285,20 @@ _breakglass() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        breakglass__subcmd__version)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::help;
-use super::{check, governance};
+use super::{check, governance, version};
 
 #[derive(Parser)]
 #[command(
     name = "breakglass",
-    version,
+    version = breakglass::build_info::LONG_VERSION,
     about = "Offline sealed-credential vault for break-glass credentials (dual control, audit log)",
     after_help = help::AFTER_HELP
 )]
@@ -75,6 +75,9 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Describe the answers file used for non-interactive runs.
     HelpAnswers,
+    /// This build: version, commit, commit date and the SHA-256 of the running executable.
+    #[command(after_help = version::AFTER_HELP)]
+    Version(version::VersionArgs),
 }
 
 #[derive(Subcommand)]

@@ -7,6 +7,7 @@
 mod args;
 mod ceremony;
 mod check;
+mod contrib;
 mod custodian;
 mod demo;
 mod governance;
@@ -17,6 +18,7 @@ mod output;
 mod render;
 mod terminal;
 mod ui;
+mod version;
 
 use std::io::IsTerminal;
 
@@ -55,6 +57,9 @@ pub fn hint(e: &Error) -> Option<&'static str> {
 pub fn run() -> Result<u8> {
     if breakglass::clock::TEST_HOOKS {
         errln!("warning: TEST BUILD with test hooks (injectable clock, kill points); never use it for a real vault");
+    }
+    if let Some(dir) = contrib::requested() {
+        return contrib::generate(<Cli as clap::CommandFactory>::command(), &dir);
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -97,6 +102,7 @@ pub fn run() -> Result<u8> {
         Command::Log(LogCmd::Show(a)) => output::log_show(&a.vault, a.json),
         Command::Log(LogCmd::Repair(a)) => output::log_repair(&a.vault, a.json),
         Command::Demo(a) => demo::run(a.dir, a.keep),
+        Command::Version(a) => version::run(a),
         Command::HelpAnswers => {
             out::raw(help::ANSWERS_HELP)?;
             out::raw("\n")?;
