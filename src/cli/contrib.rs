@@ -7,9 +7,10 @@
 //! Invariants: the output depends on the clap definitions alone (the man
 //! pages carry the package version without commit and no date), so every
 //! checkout of a commit generates the same files. It is a packaging tool,
-//! not a user command: it is recognised before clap parses (only as exactly
-//! `breakglass generate-contrib DIR`), so neither `--help`, the completions
-//! nor the man pages list it (clap_complete offers hidden subcommands too).
+//! not a user command: it is recognised before clap parses (only when the
+//! arguments are exactly `generate-contrib DIR`), so neither `--help`, the
+//! completions nor the man pages list it (clap_complete offers hidden
+//! subcommands too).
 
 use std::path::{Path, PathBuf};
 
@@ -17,8 +18,7 @@ use clap_complete::Shell;
 
 use breakglass::error::{Error, Result};
 
-/// The directory of `breakglass generate-contrib DIR`, when that is the
-/// whole command line.
+/// The directory DIR when the arguments are exactly `generate-contrib DIR`.
 pub fn requested() -> Option<PathBuf> {
     let mut args = std::env::args_os().skip(1);
     match (args.next(), args.next(), args.next()) {

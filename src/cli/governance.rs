@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use breakglass::ceremony::drill::{self, DrillOutcome};
+use breakglass::ceremony::drill::{self, DrillKind, DrillOutcome};
 use breakglass::ceremony::review::{self, ReviewTarget};
 use breakglass::clock::Timestamp;
 use breakglass::error::{Error, Result};
@@ -76,24 +76,26 @@ pub fn run_drill(a: DrillArgs) -> Result<u8> {
         )?
     };
     print_drill(&outcome, a.json)?;
-    Ok(if outcome.ok { 0 } else { 1 })
+    Ok(if outcome.verdict.passed() { 0 } else { 1 })
 }
 
 fn print_drill(o: &DrillOutcome, json: bool) -> Result<()> {
     if json {
         return out::json(&json!({
-            "kind": o.kind, "result": if o.ok { "ok" } else { "failed" }, "why": o.why,
+            "kind": o.kind.as_str(), "result": o.verdict.as_str(), "why": o.verdict.why(),
             "custodians": o.custodians, "generation": o.generation,
             "signatures_verified": o.signatures_verified,
             "receipt": receipt_string(&o.vault_id, &o.receipt),
         }));
     }
-    if o.ok {
+    if let Some(why) = o.verdict.why() {
+        outln!("drill FAILED ({}): {why}", o.kind.as_str())?;
+    } else {
         outln!(
             "drill OK ({}): {}",
-            o.kind,
+            o.kind.as_str(),
             match o.kind {
-                "quorum" => format!(
+                DrillKind::Quorum => format!(
                     "{} rebuilt the key of generation {}; certified key, {} log signatures and payload verified; nothing was shown",
                     o.custodians.join(" + "),
                     o.generation,
@@ -110,12 +112,6 @@ fn print_drill(o: &DrillOutcome, json: bool) -> Result<()> {
                     }
                 ),
             }
-        )?;
-    } else {
-        outln!(
-            "drill FAILED ({}): {}",
-            o.kind,
-            o.why.as_deref().unwrap_or("")
         )?;
     }
     print_receipt(&o.vault_id, &o.receipt)
