@@ -11,6 +11,7 @@
 )]
 
 pub mod attestation;
+pub mod build_info;
 pub mod ceremony;
 pub mod check;
 pub mod clock;

@@ -31,7 +31,8 @@
 //! covers fails the test, so a new runbook line cannot run without its cards.
 //!
 //! Runbook order: setup, emergency unseal, reseal, then the others
-//! alphabetically. Without pcscd or vsmartcard-vpcd the YubiKey track is
+//! alphabetically (install.md among them: its offline checks, `--version`,
+//! `version` and `demo`, touch no vault of the others). Without pcscd or vsmartcard-vpcd the YubiKey track is
 //! skipped with a message, except when `BREAKGLASS_REQUIRE_INTEROP` is set
 //! (scripts/test-all, CI): then it fails.
 
@@ -129,9 +130,11 @@ const TOKENS: [(&str, [u8; 3]); 5] = [
     ("DAVE_YUBIKEY", FW_5_4_3),
 ];
 
-/// Commands that touch no token.
-const NO_TOKEN: [&str; 6] = [
+/// Commands that touch no token (`demo` uses software custodians of its own).
+const NO_TOKEN: [&str; 8] = [
     "breakglass --version",
+    "breakglass version",
+    "breakglass demo",
     "breakglass init ",
     "breakglass log ",
     "breakglass status ",
@@ -559,6 +562,30 @@ fn runbooks_run_with_software_custodians() {
 #[test]
 fn runbooks_run_with_virtual_yubikeys() {
     run_track(Track::Yubikey);
+}
+
+/// The install runbook's offline checks are commands the tracks execute
+/// (console blocks, on both tracks), not prose: the version and commit, the
+/// executable's own digest, every ceremony on a throwaway vault.
+#[test]
+fn install_runbook_runs_the_offline_checks() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ceremonies/install.md");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(books().iter().any(|b| b == "install.md"));
+    for track in [Track::Software, Track::Yubikey] {
+        let cmds = commands(&text, track).unwrap();
+        for want in [
+            "breakglass --version",
+            "breakglass version",
+            "breakglass demo",
+        ] {
+            assert!(
+                cmds.iter().any(|c| c == want),
+                "install.md, {track:?} track: `{want}` is not run ({cmds:?})"
+            );
+            assert_eq!(tokens_for(want), Ok(vec![]), "{want} touches no token");
+        }
+    }
 }
 
 #[test]

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::help;
-use super::{check, drill, governance, review};
+use super::{check, drill, governance, review, version};
 
 #[derive(Parser)]
 #[command(
     name = "breakglass",
-    version,
+    version = breakglass::build_info::LONG_VERSION,
     about = "Offline sealed-credential vault for break-glass credentials (dual control, audit log)",
     after_help = help::AFTER_HELP
 )]
@@ -79,6 +79,9 @@ pub(crate) enum Command {
     /// Describe the answers file used for non-interactive runs.
     #[command(after_help = help::HELP_ANSWERS)]
     HelpAnswers,
+    /// This build: version, commit, commit date and the SHA-256 of the running executable.
+    #[command(after_help = version::AFTER_HELP)]
+    Version(version::VersionArgs),
 }
 
 #[derive(Subcommand)]

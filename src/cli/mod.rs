@@ -7,6 +7,7 @@
 mod args;
 mod ceremony;
 mod check;
+mod contrib;
 mod custodian;
 mod demo;
 mod drill;
@@ -19,6 +20,7 @@ mod render;
 mod review;
 mod terminal;
 mod ui;
+mod version;
 
 use std::io::IsTerminal;
 
@@ -57,6 +59,9 @@ pub fn hint(e: &Error) -> Option<&'static str> {
 pub fn run() -> Result<u8> {
     if breakglass::clock::TEST_HOOKS {
         errln!("warning: TEST BUILD with test hooks (injectable clock, kill points); never use it for a real vault");
+    }
+    if let Some(dir) = contrib::requested() {
+        return contrib::generate(<Cli as clap::CommandFactory>::command(), &dir);
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -99,6 +104,7 @@ pub fn run() -> Result<u8> {
         Command::Log(LogCmd::Show(a)) => output::log_show(&a.vault, a.json),
         Command::Log(LogCmd::Repair(a)) => output::log_repair(&a.vault, a.json),
         Command::Demo(a) => demo::run(a.dir, a.keep),
+        Command::Version(a) => version::run(a),
         Command::HelpAnswers => {
             out::raw(help::ANSWERS_HELP)?;
             out::raw("\n")?;
