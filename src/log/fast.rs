@@ -230,8 +230,7 @@ impl KeyBook {
     fn candidates(&self, e: &Entry) -> Vec<KeyId> {
         match &e.seal {
             Seal::Signed {
-                by: Signer::Quorum,
-                ..
+                by: Signer::Quorum, ..
             } => self
                 .quorum
                 .get(&e.generation)
@@ -300,10 +299,7 @@ pub(super) fn verify_rooted(
     loop {
         if buf.len() < BLOCK && !eof {
             let want = (BLOCK - buf.len()) as u64;
-            let got = (&mut file)
-                .take(want)
-                .read_to_end(&mut buf)
-                .map_err(io)?;
+            let got = (&mut file).take(want).read_to_end(&mut buf).map_err(io)?;
             eof = (got as u64) < want;
         }
         if buf.is_empty() {

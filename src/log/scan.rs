@@ -325,9 +325,7 @@ fn sig(line: &str, ss: usize, se: usize) -> Option<(Signer, Vec<u8>, usize)> {
         plain_str(line, (vs, ve))
     };
     let (by, value_i) = match n {
-        2 if key(0)? == b"by" && key(1)? == b"value" && text(0)? == "quorum" => {
-            (Signer::Quorum, 1)
-        }
+        2 if key(0)? == b"by" && key(1)? == b"value" && text(0)? == "quorum" => (Signer::Quorum, 1),
         5 if key(0)? == b"alg"
             && key(1)? == b"by"
             && key(2)? == b"custodian"
@@ -355,4 +353,73 @@ fn sig(line: &str, ss: usize, se: usize) -> Option<(Signer, Vec<u8>, usize)> {
     let value = unhex_vec(text(value_i)?).filter(|v| !v.is_empty() && v.len() <= 128)?;
     let (value_key, _, _) = members[value_i]?;
     Some((by, value, value_key - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{parse_line, By, Log};
+    use crate::sign::SigningKey;
+
+    /// Lines the writer produces take the fast path (the fallback is for
+    /// the unusual), with the reference's entry, hash and signed body.
+    #[test]
+    fn written_lines_take_the_fast_path_with_the_reference_results() {
+        let key = SigningKey::from_seed(&[7; 32]);
+        let mut log = Log::at_head(std::path::Path::new("unused"), &"ab".repeat(16), None);
+        let datas = [
+            serde_json::json!({}),
+            serde_json::json!({"reason": "quote \" backslash \\ newline \n tab \t ctl \u{1} é ✓", "n": 9007199254740992u64}),
+            serde_json::json!({"list": [[], {}, [1, [2, {"a": null, "b": true, "c": false}]]], "z": ""}),
+        ];
+        for (i, d) in datas.iter().enumerate() {
+            for signed in [false, true] {
+                let by = if signed { By::Quorum(&key) } else { By::Nobody };
+                let data = d.as_object().cloned().unwrap_or_default();
+                let (line, head) = log
+                    .build_line("drill", 1, data, Timestamp(1_800_000_000 + i as i64), by)
+                    .unwrap();
+                let text = line.trim_end_matches('\n');
+                let fast = scan(text).unwrap_or_else(|| panic!("fell back on {text}"));
+                let reference = parse_line(text).unwrap();
+                assert_eq!(fast.entry, reference);
+                match fast.body {
+                    Some(b) => {
+                        let mut out = Vec::new();
+                        b.write_to(text.as_bytes(), &mut out);
+                        assert_eq!(out, reference.signed_body().unwrap().into_bytes());
+                    }
+                    None => assert!(!signed, "a signed line has a body"),
+                }
+                log = Log::at_head(std::path::Path::new("unused"), &"ab".repeat(16), Some(head));
+            }
+        }
+    }
+
+    /// What the scanner leaves to the reference (never accepts wrongly).
+    #[test]
+    fn unusual_or_wrong_json_is_left_to_the_reference() {
+        for bad in [
+            r#"{"a":"\u0041"}"#,
+            r#"{"a":"\/"}"#,
+            r#"{"a":"\u000a"}"#,
+            r#"{"b":1,"a":1}"#,
+            r#"{"a":1,"a":1}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.0}"#,
+            r#"{"a":-1}"#,
+            r#"{"a":9007199254740993}"#,
+            r#"{"a": 1}"#,
+            r#"{"a\n":1}"#,
+            "{\"a\":\"\u{1}\"}",
+        ] {
+            assert!(value(bad.as_bytes(), 0, 0) != Some(bad.len()), "{bad}");
+        }
+        for good in [
+            r#"{"a":"\u0001\u001f\b\f\n\r\t\"\\"}"#,
+            r#"{"a":[0,1,true,false,null,{}],"b":9007199254740992}"#,
+        ] {
+            assert_eq!(value(good.as_bytes(), 0, 0), Some(good.len()), "{good}");
+        }
+    }
 }

@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{
-    Authn, CertifiedGeneration, Finding, Root, TokenKey, Trust, MAX_FINDINGS,
-};
+use super::{Authn, CertifiedGeneration, Finding, Root, TokenKey, Trust, MAX_FINDINGS};
 use crate::log::{Alg, Entry, Seal, Signer};
 use crate::sign::{self, PublicKey, Purpose};
 
@@ -518,7 +516,7 @@ mod tests {
                     By::Quorum(key),
                 )
                 .unwrap();
-            out.push(super::super::parse_line(line.trim_end()).unwrap());
+            out.push(crate::log::parse_line(line.trim_end()).unwrap());
             log = Log::at_head(std::path::Path::new("unused"), &"ab".repeat(16), Some(head));
         }
         out
@@ -570,4 +568,3 @@ mod tests {
         assert!(parse_signers(Some(&compact)).is_none());
     }
 }
-

@@ -274,7 +274,10 @@ impl Trust {
         }
     }
 
-    pub(super) fn of_generation(&self, generation: u64) -> impl Iterator<Item = &CertifiedGeneration> {
+    pub(super) fn of_generation(
+        &self,
+        generation: u64,
+    ) -> impl Iterator<Item = &CertifiedGeneration> {
         self.by_generation
             .get(&generation)
             .into_iter()
@@ -312,4 +315,3 @@ impl Trust {
         }
     }
 }
-
