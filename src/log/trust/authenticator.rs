@@ -297,6 +297,7 @@ impl Authenticator {
         let a = self.classify_signed(e, ev);
         if matches!(a, Authn::Quorum | Authn::Custodian { .. }) {
             self.active = self.active.max(e.generation);
+            self.t.drop_signers_below(self.active);
         }
         a
     }
@@ -477,6 +478,7 @@ impl Authenticator {
             // a second certificate from it (old shares kept by a removed
             // custodian, say) is a finding, not a rival generation.
             self.active = self.active.max(g);
+            self.t.drop_signers_below(self.active);
         }
         Ok(())
     }

@@ -24,7 +24,12 @@
 //!   them for anything.
 //!
 //! Memory: one record per certified generation; findings are kept up to
-//! [`MAX_FINDINGS`] and counted beyond.
+//! [`MAX_FINDINGS`] and counted beyond. The token keys (`signers`) of a
+//! generation are dropped once a later generation has taken over: an entry
+//! signed under a dead generation is forged before any key is looked up, so
+//! they are never consulted again (what stays is the generation key, its
+//! `sealed` seq and manifest digest, which salvage and
+//! [`Trust::check_manifest`] still ask about).
 
 use std::collections::BTreeMap;
 
@@ -182,6 +187,8 @@ pub struct Trust {
     /// Index of `generations` by generation number (lookups per signed
     /// entry stay logarithmic however many generations a vault has had).
     by_generation: BTreeMap<u64, Vec<usize>>,
+    /// Generations below this one have had their `signers` dropped.
+    signers_floor: u64,
 }
 
 /// What the log says about a manifest.
@@ -305,6 +312,25 @@ impl Trust {
             .or_default()
             .push(self.generations.len());
         self.generations.push(c);
+    }
+
+    /// Drops the token keys of generations below `floor` (see the module).
+    pub(super) fn drop_signers_below(&mut self, floor: u64) {
+        if floor <= self.signers_floor {
+            return;
+        }
+        for idxs in self
+            .by_generation
+            .range(self.signers_floor..floor)
+            .map(|(_, v)| v)
+        {
+            for &i in idxs {
+                if let Some(c) = self.generations.get_mut(i) {
+                    c.signers = BTreeMap::new();
+                }
+            }
+        }
+        self.signers_floor = floor;
     }
 
     pub(super) fn retain(&mut self, keep: impl Fn(&CertifiedGeneration) -> bool) {
