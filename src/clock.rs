@@ -48,7 +48,7 @@ impl Timestamp {
 
     /// Parses exactly `YYYY-MM-DDTHH:MM:SSZ` (years 1970–9999).
     pub fn parse(s: &str) -> Result<Timestamp, TimeError> {
-        let err = || TimeError(s.chars().take(40).collect());
+        let err = || TimeError(crate::text::bounded(s));
         let b = s.as_bytes();
         if b.len() != 20
             || b[4] != b'-'

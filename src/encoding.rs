@@ -12,7 +12,14 @@
 //! (non-canonical input is an error, never silently normalised).
 //!
 //! **Base64** is standard with padding; decoders reject non-canonical
-//! encodings. **Hex** is lower-case.
+//! encodings. **Hex** is lower-case (`base16ct`, which refuses upper case).
+//!
+//! Why the canonical JSON writer is ours and not a crate's: the formats sign
+//! and hash exact bytes, and the rule above (sorted members, integers only,
+//! serde_json's string escapes, Python-reproducible) is the contract with
+//! verifiers written from `docs/formats.md` alone. Canonical-JSON crates
+//! implement other rules (RFC 8785 escapes and number formats differ); one
+//! small, tested writer is easier to hold to the spec than a crate's choice.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -135,50 +142,24 @@ pub fn to_canonical<T: serde::Serialize>(value: &T) -> Result<String, EncodingEr
     canonical_json(&v)
 }
 
-/// Lower-case hex.
+/// Lower-case hex (base16ct: constant-time, no table lookups on secret bytes).
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 0xf) as usize] as char);
-    }
-    s
+    base16ct::lower::encode_string(bytes)
 }
 
-/// Decodes lower-case hex of exactly `N` bytes.
+/// Decodes lower-case hex of exactly `N` bytes; upper case is refused
+/// (canonical form).
 pub fn unhex<const N: usize>(s: &str, field: &'static str) -> Result<[u8; N], EncodingError> {
-    let bytes = s.as_bytes();
-    if bytes.len() != N * 2 {
-        return Err(EncodingError::Hex { field });
-    }
     let mut out = [0u8; N];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let hi = hex_digit(pair[0]).ok_or(EncodingError::Hex { field })?;
-        let lo = hex_digit(pair[1]).ok_or(EncodingError::Hex { field })?;
-        out[i] = (hi << 4) | lo;
+    match base16ct::lower::decode(s, &mut out) {
+        Ok(decoded) if decoded.len() == N => Ok(out),
+        _ => Err(EncodingError::Hex { field }),
     }
-    Ok(out)
 }
 
 /// Lower-case hex of any even length to bytes (`None` when not).
 pub fn unhex_vec(s: &str) -> Option<Vec<u8>> {
-    let bytes = s.as_bytes();
-    if !bytes.len().is_multiple_of(2) {
-        return None;
-    }
-    bytes
-        .chunks_exact(2)
-        .map(|p| Some((hex_digit(p[0])? << 4) | hex_digit(p[1])?))
-        .collect()
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
+    base16ct::lower::decode_vec(s).ok()
 }
 
 /// Standard padded base64.

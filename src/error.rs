@@ -14,6 +14,29 @@ pub enum Error {
     /// Wrong use: bad arguments or parameters (exit 2).
     #[error("{0}")]
     Usage(String),
+    /// A file named by the operator could not be read or written (exit 2).
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done, e.g. "read identity file".
+        action: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A custodian descriptor (`NAME.custodian.json`) does not parse (exit 2).
+    #[error("{} is not a custodian descriptor (line {line}, column {column}): {why}", path.display())]
+    BadDescriptor {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Line of the first error.
+        line: usize,
+        /// Column of the first error.
+        column: usize,
+        /// "not valid JSON" or "unexpected or missing members".
+        why: &'static str,
+    },
     /// The audit log does not verify (exit 1).
     #[error("the audit log does not verify: {explanation}")]
     LogBroken {
@@ -95,6 +118,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// An I/O error on a named file.
+    pub fn io(
+        action: &'static str,
+        path: &std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
     /// The documented exit code.
     pub fn exit_code(&self) -> u8 {
         match self {

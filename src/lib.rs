@@ -4,7 +4,7 @@
 //! does terminal I/O and maps errors to exit codes. The library never prints
 //! and never prompts: ceremonies talk to people through [`ui::Ui`].
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)

@@ -17,7 +17,10 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::totp::{Algorithm, TotpParams, TotpSeed};
+use crate::secret::SecretString;
+use crate::totp::{
+    Algorithm, TotpError, TotpParams, TotpSeed, MAX_DIGITS, MAX_PERIOD, MIN_DIGITS, MIN_PERIOD,
+};
 
 /// Format tag.
 pub const FORMAT: &str = "breakglass-payload/1";
@@ -26,10 +29,13 @@ pub const MAX_SIZE: usize = 1 << 20;
 /// Most entries in one vault.
 pub const MAX_ENTRIES: usize = 256;
 
-/// One sealed credential.
+/// One sealed credential, generic over how its TOTP algorithm is held: as
+/// read from JSON (`EntryOf<String>`, private) or parsed ([`Entry`], the only
+/// form the rest of the library sees). Parsing turns the first into the
+/// second, so an [`Entry`] never holds an algorithm it cannot compute.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum Entry {
+pub enum EntryOf<A> {
     /// A password with provider metadata.
     Password {
         /// Entry name.
@@ -56,7 +62,7 @@ pub enum Entry {
         /// Base32 seed, canonical upper case without padding (secret).
         seed: Zeroizing<String>,
         /// HMAC algorithm: `SHA1`, `SHA256` or `SHA512`.
-        algorithm: String,
+        algorithm: A,
         /// Code length, 6 to 8.
         digits: u8,
         /// Period in seconds.
@@ -77,7 +83,122 @@ pub enum Entry {
     },
 }
 
+/// A parsed entry.
+pub type Entry = EntryOf<Algorithm>;
+
+/// An entry as JSON holds it, before its algorithm is parsed.
+type WireEntry = EntryOf<String>;
+
+impl WireEntry {
+    /// The algorithm parsed; every other member moves unchanged.
+    fn parse(self) -> Result<Entry, PayloadError> {
+        Ok(match self {
+            EntryOf::Password {
+                name,
+                value,
+                account,
+                username,
+                url,
+                notes,
+            } => EntryOf::Password {
+                name,
+                value,
+                account,
+                username,
+                url,
+                notes,
+            },
+            EntryOf::Totp {
+                name,
+                seed,
+                algorithm,
+                digits,
+                period,
+                issuer,
+                account,
+            } => {
+                let Some(algorithm) = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512]
+                    .into_iter()
+                    .find(|a| a.name() == algorithm)
+                else {
+                    return Err(PayloadError::BadEntry {
+                        name: crate::text::bounded(&name),
+                        why: "algorithm must be SHA1, SHA256 or SHA512".into(),
+                    });
+                };
+                EntryOf::Totp {
+                    name,
+                    seed,
+                    algorithm,
+                    digits,
+                    period,
+                    issuer,
+                    account,
+                }
+            }
+            EntryOf::Note { name, text } => EntryOf::Note { name, text },
+        })
+    }
+}
+
+/// Parses a JSON list of entries (the `--entries`/`--add` file of init and
+/// reseal). Errors give a position, never content.
+pub fn parse_entries(bytes: &[u8]) -> Result<Vec<Entry>, PayloadError> {
+    let wire: Vec<WireEntry> =
+        serde_json::from_slice(bytes).map_err(|e| PayloadError::BadEntryList {
+            line: e.line(),
+            column: e.column(),
+        })?;
+    wire.into_iter().map(WireEntry::parse).collect()
+}
+
 impl Entry {
+    /// A TOTP entry from a base32 seed or an otpauth URI typed by a person
+    /// (validated; the error never holds the input).
+    pub fn totp(name: String, input: &SecretString) -> Result<Entry, TotpError> {
+        let seed = TotpSeed::parse(input.expose())?;
+        let p = seed.params();
+        Ok(Entry::Totp {
+            seed: Zeroizing::new(seed.to_base32().expose().to_owned()),
+            algorithm: p.algorithm,
+            digits: p.digits,
+            period: p.period,
+            issuer: p.issuer,
+            account: p.account,
+            name,
+        })
+    }
+
+    /// The TOTP parameters of a TOTP entry.
+    pub fn totp_params(&self) -> Option<TotpParams> {
+        match self {
+            Entry::Totp {
+                algorithm,
+                digits,
+                period,
+                issuer,
+                account,
+                ..
+            } => Some(TotpParams {
+                algorithm: *algorithm,
+                digits: *digits,
+                period: *period,
+                issuer: issuer.clone(),
+                account: account.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The seed of a TOTP entry, ready to give codes (`None` for other kinds,
+    /// or a seed that does not decode: a validated payload holds none).
+    pub fn totp_seed(&self) -> Option<TotpSeed> {
+        let Entry::Totp { seed, .. } = self else {
+            return None;
+        };
+        TotpSeed::from_base32(seed, self.totp_params()?).ok()
+    }
+
     /// Entry name.
     pub fn name(&self) -> &str {
         match self {
@@ -98,13 +219,20 @@ impl Entry {
 }
 
 /// The decrypted payload.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 pub struct Payload {
     /// The entries.
     pub entries: Vec<Entry>,
     /// Format tag.
     pub format: String,
+}
+
+/// The payload as JSON holds it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WirePayload {
+    entries: Vec<WireEntry>,
+    format: String,
 }
 
 /// Payload errors (never contain secret values).
@@ -128,6 +256,14 @@ pub enum PayloadError {
         /// What is wrong.
         why: String,
     },
+    /// An entries file (init, reseal `--add`) is not a list of entries.
+    #[error("the entries file is not a valid list of entries (line {line}, column {column}); see ceremonies/setup.md for the format")]
+    BadEntryList {
+        /// Line of the first error.
+        line: usize,
+        /// Column of the first error.
+        column: usize,
+    },
     /// Too many entries or too large.
     #[error("payload too large: at most {MAX_ENTRIES} entries and {MAX_SIZE} bytes")]
     TooLarge,
@@ -149,7 +285,7 @@ impl Payload {
         if self.format != FORMAT {
             return Err(PayloadError::Malformed(format!(
                 "unknown format '{}'",
-                self.format.chars().take(40).collect::<String>()
+                crate::text::bounded(&self.format)
             )));
         }
         if self.entries.len() > MAX_ENTRIES {
@@ -159,7 +295,7 @@ impl Payload {
         for e in &self.entries {
             let name = e.name();
             if !crate::names::is_valid(name) {
-                return Err(PayloadError::BadName(name.chars().take(40).collect()));
+                return Err(PayloadError::BadName(crate::text::bounded(name)));
             }
             if names.contains(&name) {
                 return Err(PayloadError::DuplicateName(name.into()));
@@ -185,22 +321,18 @@ impl Payload {
                     if seed.is_empty() {
                         return Err(bad("the TOTP seed is empty"));
                     }
-                    let algorithm = match algorithm.as_str() {
-                        "SHA1" => Algorithm::Sha1,
-                        "SHA256" => Algorithm::Sha256,
-                        "SHA512" => Algorithm::Sha512,
-                        _ => return Err(bad("algorithm must be SHA1, SHA256 or SHA512")),
-                    };
-                    if !(6..=8).contains(digits) {
-                        return Err(bad("digits must be 6 to 8"));
+                    if !(MIN_DIGITS..=MAX_DIGITS).contains(digits) {
+                        return Err(bad(&format!("digits must be {MIN_DIGITS} to {MAX_DIGITS}")));
                     }
-                    if !(15..=300).contains(period) {
-                        return Err(bad("period must be 15 to 300 seconds"));
+                    if !(MIN_PERIOD..=MAX_PERIOD).contains(period) {
+                        return Err(bad(&format!(
+                            "period must be {MIN_PERIOD} to {MAX_PERIOD} seconds"
+                        )));
                     }
                     // Issuer and account: what `TotpSeed` accepts (no ':', no
                     // control characters, not empty, at most 256 bytes).
                     let params = TotpParams {
-                        algorithm,
+                        algorithm: *algorithm,
                         digits: *digits,
                         period: *period,
                         issuer: issuer.clone(),
@@ -257,13 +389,21 @@ impl Payload {
         if bytes.len() > MAX_SIZE {
             return Err(PayloadError::TooLarge);
         }
-        let p: Payload = serde_json::from_slice(bytes).map_err(|e| {
+        let wire: WirePayload = serde_json::from_slice(bytes).map_err(|e| {
             PayloadError::Malformed(format!(
                 "not a valid payload document (line {}, column {})",
                 e.line(),
                 e.column()
             ))
         })?;
+        let p = Payload {
+            entries: wire
+                .entries
+                .into_iter()
+                .map(WireEntry::parse)
+                .collect::<Result<_, _>>()?,
+            format: wire.format,
+        };
         p.validate()?;
         Ok(p)
     }

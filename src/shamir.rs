@@ -188,7 +188,7 @@ mod tests {
         )
     }
 
-    /// DESIGN.md §1.1: for n up to 5, every subset below the threshold fails to
+    /// SECURITY.md invariant 1: for n up to 5, every subset below the threshold fails to
     /// recover the key and every subset at or above recovers it exactly.
     #[test]
     fn every_subset_below_threshold_fails_and_at_or_above_succeeds() {

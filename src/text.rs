@@ -84,6 +84,16 @@ pub fn code_point(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }
 
+/// How many characters of a name read from a file an error message quotes.
+pub const QUOTED_CHARS: usize = 40;
+
+/// The first [`QUOTED_CHARS`] characters of `s`: what an error message
+/// quotes of a name or tag it refuses (a refused value can be long; the
+/// message must stay one readable line).
+pub fn bounded(s: &str) -> String {
+    s.chars().take(QUOTED_CHARS).collect()
+}
+
 /// Renders `s` for a terminal: see the module documentation for what is
 /// escaped and how. Borrows when nothing needs escaping.
 pub fn for_terminal(s: &str) -> Cow<'_, str> {

@@ -45,6 +45,7 @@
     )
 )]
 
+use data_encoding::BASE32_NOPAD;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -711,13 +712,11 @@ fn parse_decimal(value: &str, parameter: &'static str) -> Result<u64, TotpError>
     }))
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+/// The byte of a two-digit hex escape (either case), or `None`.
+fn hex_pair(hi: Option<u8>, lo: Option<u8>) -> Option<u8> {
+    let mut out = [0u8; 1];
+    base16ct::mixed::decode([hi?, lo?], &mut out).ok()?;
+    Some(out[0])
 }
 
 /// Strict percent-decoding into a zeroizing string: every `%` must start a
@@ -732,14 +731,10 @@ fn percent_decode(
     let mut bytes = raw.bytes();
     while let Some(b) = bytes.next() {
         match b {
-            b'%' => {
-                let hi = bytes.next().and_then(hex_value);
-                let lo = bytes.next().and_then(hex_value);
-                match (hi, lo) {
-                    (Some(hi), Some(lo)) => out.push((hi << 4) | lo),
-                    _ => return Err(bad),
-                }
-            }
+            b'%' => match hex_pair(bytes.next(), bytes.next()) {
+                Some(byte) => out.push(byte),
+                None => return Err(bad),
+            },
             b'+' if plus_is_space => out.push(b' '),
             _ => out.push(b),
         }
@@ -753,30 +748,19 @@ fn percent_decode(
     }
 }
 
-fn hex_digit(nibble: u8) -> char {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    char::from(HEX.get(usize::from(nibble & 0x0f)).copied().unwrap_or(b'0'))
-}
-
 fn percent_encode_into(out: &mut String, text: &str) {
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
+            let mut pair = [0u8; 2];
             out.push('%');
-            out.push(hex_digit(b >> 4));
-            out.push(hex_digit(b));
+            out.push_str(base16ct::upper::encode_str(&[b], &mut pair).unwrap_or("00"));
         }
     }
 }
 
 const BASE32_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/// The base32 character of the low 5 bits of `value`.
-fn base32_char(value: u32) -> char {
-    let index = usize::try_from(value & 31).unwrap_or(0);
-    char::from(BASE32_ALPHABET.get(index).copied().unwrap_or(b'A'))
-}
 
 fn base32_value(b: u8) -> Option<u8> {
     match b {
@@ -828,48 +812,35 @@ fn decode_base32(text: &str) -> Result<SecretBytes, TotpError> {
     }
     let len = chars * 5 / 8;
     check_seed_len(len)?;
-    let mut secret = SecretBytes::zeroed(len);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    let mut out = secret.expose_mut().iter_mut();
-    for &v in values.iter() {
-        acc = ((acc << 5) | u32::from(v)) & 0xfff;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            if let Some(slot) = out.next() {
-                // Truncation to the low byte is the point.
-                *slot = (acc >> bits) as u8;
-            }
-        }
+    // Bits past the last whole byte are dropped, as every authenticator app
+    // does (data-encoding would refuse them; only canonical seeds are stored).
+    let trailing = (chars * 5) % 8;
+    if let Some(last) = values.last_mut() {
+        *last &= !((1u8 << trailing) - 1);
     }
-    acc.zeroize();
+    for v in values.iter_mut() {
+        *v = BASE32_ALPHABET
+            .get(usize::from(*v))
+            .copied()
+            .unwrap_or(b'A');
+    }
+    let mut secret = SecretBytes::zeroed(len);
+    BASE32_NOPAD
+        .decode_mut(&values, secret.expose_mut())
+        .map_err(|_| TotpError::SecretBadLength { chars })?;
     Ok(secret)
 }
 
 fn encode_base32_into(out: &mut String, bytes: &[u8]) {
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for &b in bytes {
-        acc = ((acc << 8) | u32::from(b)) & 0xfff;
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(base32_char(acc >> bits));
-        }
-    }
-    if bits > 0 {
-        out.push(base32_char(acc << (5 - bits)));
-    }
-    acc.zeroize();
+    out.push_str(&encode_base32(bytes));
 }
 
+/// Canonical base32 (upper case, unpadded) in a zeroizing buffer.
 fn encode_base32(bytes: &[u8]) -> Zeroizing<String> {
-    let mut out = Zeroizing::new(String::with_capacity(
-        bytes.len().saturating_mul(8).div_ceil(5),
-    ));
-    encode_base32_into(&mut out, bytes);
-    out
+    let mut buf = Zeroizing::new(vec![0u8; BASE32_NOPAD.encode_len(bytes.len())]);
+    BASE32_NOPAD.encode_mut(bytes, &mut buf);
+    // The alphabet is ASCII: the buffer is UTF-8.
+    Zeroizing::new(String::from_utf8(std::mem::take(&mut *buf)).unwrap_or_default())
 }
 
 #[cfg(test)]

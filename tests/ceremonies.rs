@@ -1,5 +1,5 @@
 //! End-to-end tests of the setup and emergency-unseal ceremonies through the
-//! real binary, with software custodians. Each test names the DESIGN.md §1
+//! real binary, with software custodians. Each test names the SECURITY.md
 //! invariant it pins.
 
 mod common;
@@ -42,7 +42,7 @@ fn setup_then_two_of_three_unseal_reveals_and_logs() {
     assert_eq!(f.verify_log().code, 0);
 }
 
-/// §1.1 Dual control: threshold 1 is refused with an explanation, exit 2.
+/// Invariant 1: Dual control: threshold 1 is refused with an explanation, exit 2.
 #[test]
 fn threshold_one_is_refused() {
     let f = Fixture::custodians_only(3, 2);
@@ -90,7 +90,7 @@ fn threshold_one_is_refused() {
     );
 }
 
-/// §1.1 One token can never be enrolled for two custodians.
+/// Invariant 1: One token can never be enrolled for two custodians.
 #[test]
 fn same_token_for_two_custodians_is_refused() {
     let f = Fixture::custodians_only(2, 2);
@@ -124,7 +124,7 @@ fn same_token_for_two_custodians_is_refused() {
     );
 }
 
-/// §1.1 The same custodian (or share) presented twice counts once.
+/// Invariant 1: The same custodian (or share) presented twice counts once.
 #[test]
 fn same_custodian_twice_counts_once() {
     let f = Fixture::new(3, 2);
@@ -151,7 +151,7 @@ fn same_custodian_twice_counts_once() {
     assert!(!f.events().contains(&"unseal-granted".to_string()));
 }
 
-/// §1.7 A flipped byte in any share file is named with the custodian.
+/// Invariant 7: A flipped byte in any share file is named with the custodian.
 #[test]
 fn flipped_byte_in_each_share_file_is_named() {
     let f = Fixture::new(3, 2);
@@ -186,7 +186,7 @@ fn flipped_byte_in_each_share_file_is_named() {
     assert_eq!(f.unseal(&["alice", "bob"], &[]).code, 0);
 }
 
-/// §1.7 Wrong passphrase: a clear error, exit 2, nothing revealed.
+/// Invariant 7: Wrong passphrase: a clear error, exit 2, nothing revealed.
 #[test]
 fn wrong_passphrase_gives_clear_error_and_exit_2() {
     let f = Fixture::new(2, 2);
@@ -265,7 +265,7 @@ fn entry_selection_limits_what_is_revealed() {
     assert!(r.stderr.contains("no entry named 'nope'"));
 }
 
-/// §1.2 No reveal without a durable record: if the grant cannot be written,
+/// Invariant 2: No reveal without a durable record: if the grant cannot be written,
 /// nothing is shown.
 #[test]
 fn no_reveal_when_the_grant_cannot_be_logged() {
@@ -323,7 +323,7 @@ fn mutate_log(f: &Fixture, how: &str) {
     std::fs::write(f.log_path(), text).unwrap();
 }
 
-/// §1.3 Tamper evidence: edit, deletion, insertion, reordering and truncation
+/// Invariant 3: Tamper evidence: edit, deletion, insertion, reordering and truncation
 /// are each detected by `log verify` (exit 1) and make unseal refuse.
 #[test]
 fn log_mutations_are_detected_and_block_unseal() {
@@ -349,7 +349,7 @@ fn log_mutations_are_detected_and_block_unseal() {
     }
 }
 
-/// §1.3 Never block an emergency silently: an explicit override proceeds and is logged.
+/// Invariant 3: Never block an emergency silently: an explicit override proceeds and is logged.
 #[test]
 fn override_of_a_broken_log_is_logged() {
     let f = Fixture::new(2, 2);
@@ -367,7 +367,7 @@ fn override_of_a_broken_log_is_logged() {
     assert_eq!(f.verify_log().code, 1);
 }
 
-/// §1.6 A process killed during a log append leaves a log that verifies or
+/// Invariant 6: A process killed during a log append leaves a log that verifies or
 /// reports exactly the torn line; `log repair` removes it (logged).
 #[test]
 fn torn_append_is_reported_and_repaired() {
@@ -399,7 +399,7 @@ fn torn_append_is_reported_and_repaired() {
     assert_eq!(f.unseal(&["alice", "bob"], &[]).code, 0);
 }
 
-/// §1.3 Truncation back past the last seal is detected through the manifest anchor,
+/// Invariant 3: Truncation back past the last seal is detected through the manifest anchor,
 /// even when the remaining prefix is a perfect chain.
 #[test]
 fn truncation_past_the_seal_is_detected_by_the_anchor() {
@@ -428,7 +428,7 @@ fn log_verify_json_and_show() {
     assert!(r.stdout.contains("vault-created"));
 }
 
-/// §1.5 Files with secrets are 0600; the vault holds no plaintext secret.
+/// Invariant 5: Files with secrets are 0600; the vault holds no plaintext secret.
 #[test]
 fn files_are_private_and_hold_no_plaintext() {
     use std::os::unix::fs::PermissionsExt;
@@ -506,7 +506,7 @@ fn corrupted_manifest_is_a_clear_error() {
     assert_eq!(f.unseal(&["alice", "bob"], &[]).code, 0);
 }
 
-/// §1.1 For n up to 5 (here 5 custodians, threshold 3, through the binary):
+/// Invariant 1: For n up to 5 (here 5 custodians, threshold 3, through the binary):
 /// every subset below the threshold fails, every subset at or above opens.
 #[test]
 fn every_subset_of_five_custodians_with_threshold_three() {

@@ -1,6 +1,6 @@
 //! The documentation the binary prints stays true: every ceremony command's
 //! `--help` has examples, and `help-answers` names every yes/no question the
-//! code can ask (the non-interactive form of every prompt, DESIGN §6).
+//! code can ask (the non-interactive form of every prompt, README, "Commands").
 
 mod common;
 

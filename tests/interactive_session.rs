@@ -87,6 +87,7 @@ impl Pty {
             .env("TERM", "xterm");
         // SAFETY: between fork and exec only the two system calls below run
         // (rustix issues them directly: no allocation, no locks).
+        #[allow(unsafe_code)]
         unsafe {
             cmd.pre_exec(|| {
                 // A new session whose controlling terminal is the pty (stdin

@@ -1,4 +1,4 @@
-//! Rekey (DESIGN §6, §1.1, §1.4, §1.6): custodians added, removed and given new
+//! Rekey (invariants 1, 4 and 6 of SECURITY.md): custodians added, removed and given new
 //! tokens, the threshold changed, by a quorum of the current custodians; old
 //! shares die; the credentials are untouched; refusals happen before anyone
 //! presents a share; a crash at any point leaves the old or the new custodian
@@ -357,7 +357,7 @@ fn status_follows_the_new_custodian_set() {
     );
 }
 
-/// §1.6: kill -9 at every kill point of a rekey; each time the vault opens
+/// Invariant 6:: kill -9 at every kill point of a rekey; each time the vault opens
 /// for the old custodian set or the new one, the log verifies, and a later
 /// rekey succeeds.
 #[test]

@@ -152,7 +152,7 @@ fn manifest(f: &Fixture) -> Manifest {
     Manifest::from_bytes(&std::fs::read(f.vault_path().join("manifest.json")).unwrap()).unwrap()
 }
 
-/// §1.4 Old shares die: shares of generation g cannot open g+1, and the reverse.
+/// Invariant 4: Old shares die: shares of generation g cannot open g+1, and the reverse.
 #[test]
 fn old_shares_die_across_generations() {
     let f = Fixture::new(3, 2);
@@ -213,7 +213,7 @@ fn old_shares_die_across_generations() {
     );
 }
 
-/// §1.6 Crash safety: kill -9 (abort) at every kill point of a reseal; each
+/// Invariant 6: Crash safety: kill -9 (abort) at every kill point of a reseal; each
 /// time the vault opens as the old or the new generation and the log verifies.
 #[test]
 fn reseal_killed_at_every_point_leaves_an_openable_vault() {
@@ -357,7 +357,7 @@ fn seed_reveal_is_its_own_log_event() {
     assert!(r.stderr.contains("no TOTP entry named 'aws-root'"));
 }
 
-/// §1.5 After a full demo (setup, unseal, rotation, reseal, review, drills,
+/// Invariant 5: After a full demo (setup, unseal, rotation, reseal, review, drills,
 /// rekey), no secret value
 /// appears in any log line or any file that is not encrypted.
 #[test]

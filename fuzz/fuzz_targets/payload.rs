@@ -8,7 +8,6 @@
 #![no_main]
 
 use breakglass::payload::{Entry, Payload};
-use breakglass::totp::{Algorithm, TotpParams, TotpSeed};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,30 +21,9 @@ fuzz_target!(|data: &[u8]| {
             "serialisation is stable"
         );
         for e in &p.entries {
-            if let Entry::Totp {
-                seed,
-                algorithm,
-                digits,
-                period,
-                issuer,
-                account,
-                ..
-            } = e
-            {
-                let algorithm = match algorithm.as_str() {
-                    "SHA1" => Algorithm::Sha1,
-                    "SHA256" => Algorithm::Sha256,
-                    "SHA512" => Algorithm::Sha512,
-                    other => panic!("accepted algorithm {other:?}"),
-                };
-                let params = TotpParams {
-                    algorithm,
-                    digits: *digits,
-                    period: *period,
-                    issuer: issuer.clone(),
-                    account: account.clone(),
-                };
-                let s = TotpSeed::from_base32(seed, params)
+            if let Entry::Totp { seed, .. } = e {
+                let s = e
+                    .totp_seed()
                     .expect("an accepted TOTP entry holds a usable seed");
                 assert_eq!(
                     s.to_base32().expose(),

@@ -200,36 +200,13 @@ struct Bundled {
     sha256: [u8; 32],
 }
 
-/// Decodes a 64-digit hex fingerprint. Only ever evaluated at compile time (in
-/// `const` items), so its panics are build errors, never runtime ones.
-#[allow(clippy::panic, clippy::indexing_slicing)]
-const fn hex32(s: &str) -> [u8; 32] {
-    const fn nibble(c: u8) -> u8 {
-        match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => panic!("bad hex digit in a bundled fingerprint"),
-        }
-    }
-    let b = s.as_bytes();
-    assert!(b.len() == 64, "fingerprint must have 64 hex digits");
-    let mut out = [0u8; 32];
-    let mut i = 0;
-    while i < 32 {
-        out[i] = (nibble(b[2 * i]) << 4) | nibble(b[2 * i + 1]);
-        i += 1;
-    }
-    out
-}
-
 macro_rules! bundled {
     ($file:literal, $hex:literal) => {
         Bundled {
             name: $file,
             pem: include_str!(concat!("roots/", $file)),
-            // Evaluated at compile time: a typo fails the build, not the program.
-            sha256: const { hex32($hex) },
+            // Decoded at compile time: a typo fails the build, not the program.
+            sha256: hex_literal::hex!($hex),
         }
     };
 }

@@ -42,7 +42,7 @@ pub fn check_custodians(custodians: &[CustodianDescriptor], threshold: u8) -> Re
         if !crate::names::is_valid(&c.name) {
             return Err(Error::Usage(format!(
                 "custodian name '{}' is invalid: use {}",
-                c.name.chars().take(40).collect::<String>(),
+                crate::text::bounded(&c.name),
                 crate::names::RULE
             )));
         }

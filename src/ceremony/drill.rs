@@ -86,7 +86,7 @@ fn check_share(
     let Some(record) = manifest.custodian(name) else {
         return Err(Error::Usage(format!(
             "'{}' is not a custodian of this vault; its custodians are: {}",
-            name.chars().take(40).collect::<String>(),
+            crate::text::bounded(name),
             manifest
                 .custodians
                 .iter()

@@ -4,7 +4,7 @@
 //! below 2). The credentials stay as they are (rotating them is `reseal`).
 //!
 //! Like a reseal it makes a new generation with a new random key and fresh
-//! shares for every custodian of the new set (DESIGN §1.4: shares of a removed
+//! shares for every custodian of the new set (SECURITY.md invariant 4: shares of a removed
 //! custodian, and of a replaced token, die with the old generation), committed
 //! by `generation::seal_next`. Custodians who
 //! stay keep the tokens recorded in the manifest the log certifies; new tokens come from

@@ -20,7 +20,7 @@ use crate::log_data;
 use crate::passgen::{self, Policy};
 use crate::payload::{Entry, Payload};
 use crate::secret::SecretString;
-use crate::totp::{TotpParams, TotpSeed};
+use crate::totp::TotpSeed;
 use crate::ui::{Level, Ui};
 use crate::vault::Vault;
 
@@ -132,27 +132,8 @@ fn apply(
             }
             Change::NewTotp(name) => {
                 let e = find(payload, &name)?;
-                let Entry::Totp {
-                    algorithm,
-                    digits,
-                    period,
-                    issuer,
-                    account,
-                    ..
-                } = &*e
-                else {
+                let Some(params) = e.totp_params() else {
                     return Err(Error::Usage(format!("entry '{name}' is not a TOTP entry")));
-                };
-                let params = TotpParams {
-                    algorithm: match algorithm.as_str() {
-                        "SHA256" => crate::totp::Algorithm::Sha256,
-                        "SHA512" => crate::totp::Algorithm::Sha512,
-                        _ => crate::totp::Algorithm::Sha1,
-                    },
-                    digits: *digits,
-                    period: *period,
-                    issuer: issuer.clone(),
-                    account: account.clone(),
                 };
                 let seed = TotpSeed::generate(params)
                     .map_err(|err| Error::Usage(format!("entry '{name}': {err}")))?;
@@ -204,7 +185,7 @@ fn set_totp(e: &mut Entry, seed: &TotpSeed) {
     {
         let p = seed.params();
         *s = zeroize::Zeroizing::new(seed.to_base32().expose().to_owned());
-        *algorithm = p.algorithm.name().into();
+        *algorithm = p.algorithm;
         *digits = p.digits;
         *period = p.period;
     }

@@ -243,7 +243,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<ReviewDocument> {
                 return Err(Error::Usage(format!(
                     "review document line {}: unknown key '{}' (keys: ticket, participants, timeline, root cause, preventive measure, provider event)",
                     i + 1,
-                    key.chars().take(40).collect::<String>()
+                    crate::text::bounded(&key)
                 )))
             }
         }
@@ -384,7 +384,7 @@ pub fn record(opts: ReviewOptions, ui: &mut dyn Ui) -> Result<Recorded> {
     let Some(record) = manifest.custodian(&opts.custodian) else {
         return Err(Error::Usage(format!(
             "'{}' is not a custodian of this vault: a review is recorded and signed by a custodian; its custodians are: {}",
-            opts.custodian.chars().take(40).collect::<String>(),
+            crate::text::bounded(&opts.custodian),
             manifest.custodians.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
         )));
     };

@@ -1,6 +1,6 @@
 //! Emergency unseal: a quorum opens the vault for a ticket and a reason.
 //!
-//! Invariant (DESIGN §1.2): the `unseal-granted` entry naming ticket, reason,
+//! Invariant 2 (SECURITY.md): the `unseal-granted` entry naming ticket, reason,
 //! custodians and entries is appended and fsynced *before* any secret is
 //! handed to the caller; if it cannot be written, [`unseal`] returns an error
 //! and no [`Session`] exists. The session ends by [`Session::end`], which logs
@@ -127,7 +127,7 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
         if !manifest.entries.iter().any(|e| &e.name == name) {
             return Err(Error::Usage(format!(
                 "the vault has no entry named '{}'; it holds: {}",
-                name.chars().take(40).collect::<String>(),
+                crate::text::bounded(name),
                 manifest
                     .entries
                     .iter()

@@ -12,9 +12,10 @@ use breakglass::error::{Error, Result};
 use breakglass::kdf::KdfParams;
 use breakglass::payload::Entry;
 use breakglass::token::{software, CustodianDescriptor, SuppliedIdentity};
-use breakglass::ui::{Answers, Level, Ui};
+use breakglass::ui::{Answers, Level};
 
 use super::out::{self, outln};
+use super::ui::{Echo, Echoing};
 
 const CUSTODIANS: [(&str, &str); 3] = [
     ("alice", "demo passphrase of alice"),
@@ -37,9 +38,10 @@ provider event: demo-cloudtrail-event-0001
 /// A well-known sample seed (base32 of "12345678901234567890", RFC 6238's test key).
 const SAMPLE_TOTP: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
-struct Printer(Answers);
+/// The demo's echo: each step on stdout, as a walk-through.
+struct Printer;
 
-impl Ui for Printer {
+impl Echo for Printer {
     fn say(&mut self, level: Level, text: &str) {
         let mark = match level {
             Level::Step => "  -",
@@ -49,54 +51,12 @@ impl Ui for Printer {
         // A write error here shows at the next line the walk prints.
         let _ = outln!("{mark} {text}");
     }
-    fn confirm(&mut self, i: &str, q: &str) -> std::result::Result<bool, breakglass::ui::UiError> {
-        self.0.confirm(i, q)
-    }
-    fn text(&mut self, i: &str, q: &str) -> std::result::Result<String, breakglass::ui::UiError> {
-        self.0.text(i, q)
-    }
-    fn secret(
-        &mut self,
-        i: &str,
-        q: &str,
-    ) -> std::result::Result<breakglass::secret::SecretString, breakglass::ui::UiError> {
-        self.0.secret(i, q)
-    }
-    fn passphrase(
-        &mut self,
-        c: &str,
-        p: breakglass::ui::PassphrasePurpose,
-    ) -> std::result::Result<breakglass::secret::SecretString, breakglass::ui::UiError> {
-        let _ = outln!("    {c} types their passphrase");
-        self.0.passphrase(c, p)
-    }
-    fn pin(
-        &mut self,
-        r: &breakglass::ui::PinRequest<'_>,
-    ) -> std::result::Result<breakglass::secret::SecretString, breakglass::ui::UiError> {
-        self.0.pin(r)
-    }
-    fn touch(&mut self, c: &str, s: u32) {
-        self.0.touch(c, s)
-    }
-    fn insert_token(
-        &mut self,
-        c: &str,
-        s: &[u32],
-    ) -> std::result::Result<(), breakglass::ui::UiError> {
-        self.0.insert_token(c, s)
-    }
-    fn choose(
-        &mut self,
-        i: &str,
-        q: &str,
-        o: &[String],
-    ) -> std::result::Result<usize, breakglass::ui::UiError> {
-        self.0.choose(i, q, o)
+    fn passphrase(&mut self, custodian: &str) {
+        let _ = outln!("    {custodian} types their passphrase");
     }
     fn reveal(&mut self, label: &str, value: &breakglass::secret::SecretString) {
-        let _ = out::raw(&format!("    NEW VALUE {label}: {}\n", value.expose()));
-        self.0.reveal(label, value)
+        let line = zeroize::Zeroizing::new(format!("    NEW VALUE {label}: {}\n", value.expose()));
+        let _ = out::raw(&line);
     }
 }
 
@@ -164,17 +124,35 @@ fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 pub fn run(dir: Option<PathBuf>, keep: bool) -> Result<u8> {
-    let (base, remove) = match dir {
-        Some(d) => (d, false),
+    // A given directory is created (and kept); otherwise a fresh one with an
+    // unpredictable name (0700), removed afterwards unless --keep.
+    let (base, temp) = match dir {
+        Some(d) => {
+            breakglass::fsutil::create_dir_durable(&d).map_err(io(&d))?;
+            (d, None)
+        }
         None => {
-            let d = std::env::temp_dir().join(format!("breakglass-demo-{}", std::process::id()));
-            (d, !keep)
+            let t = tempfile::Builder::new()
+                .prefix("breakglass-demo-")
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .tempdir()
+                .map_err(io(&std::env::temp_dir()))?;
+            (t.path().to_path_buf(), Some(t))
         }
     };
-    breakglass::fsutil::create_dir_durable(&base).map_err(io(&base))?;
     let result = walk(&base);
-    let said = if remove {
-        let _ = std::fs::remove_dir_all(&base);
+    let removed = match temp {
+        Some(t) if !keep => {
+            drop(t);
+            true
+        }
+        Some(t) => {
+            let _kept = t.keep();
+            false
+        }
+        None => false,
+    };
+    let said = if removed {
         outln!().and_then(|()| outln!("Demo directory {} removed.", base.display()))
     } else {
         outln!().and_then(|()| outln!("Demo files kept in {}.", base.display()))
@@ -195,7 +173,7 @@ fn walk(base: &Path) -> Result<u8> {
     }
     answers.set_confirm("reseal.provider-updated", true);
     answers.set_confirm("rekey.proceed", true);
-    let mut ui = Printer(answers);
+    let mut ui = Echoing::new(answers, Printer);
     let anchors = breakglass::attestation::TrustAnchors::yubico()
         .map_err(|e| Error::Usage(format!("attestation roots: {e}")))?;
 
@@ -228,7 +206,7 @@ fn walk(base: &Path) -> Result<u8> {
                     url: Some("https://123456789012.signin.aws.amazon.com/console".into()),
                     notes: Some("demo sample".into()),
                 },
-                crate::cli::totp_entry(
+                crate::cli::render::totp_entry(
                     "aws-breakglass-mfa".into(),
                     &breakglass::secret::SecretString::new(SAMPLE_TOTP.into()),
                 )?,
@@ -259,7 +237,7 @@ fn walk(base: &Path) -> Result<u8> {
     )?;
     let now = breakglass::clock::Timestamp::now();
     for e in session.entries() {
-        for line in crate::cli::entry_text(e, now).lines() {
+        for line in crate::cli::render::entry_text(e, now).lines() {
             out::raw(&format!("    | {line}\n"))?;
         }
     }

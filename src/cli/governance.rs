@@ -38,14 +38,14 @@ pub struct DrillArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    receipt: super::ReceiptArg,
+    receipt: super::args::ReceiptArg,
 }
 
 pub fn run_drill(a: DrillArgs) -> Result<u8> {
-    let (identities, order) = super::presenters(&a.identities, &a.custodians)?;
+    let (identities, order) = super::input::presenters(&a.identities, &a.custodians)?;
     let expect_receipt = a.receipt.parse()?;
     let outcome = if a.quorum {
-        let mut ui = super::make_ui(a.answers.as_deref())?;
+        let mut ui = super::input::make_ui(a.answers.as_deref())?;
         drill::quorum_drill(
             drill::QuorumDrillOptions {
                 dir: a.vault.clone(),
@@ -64,7 +64,7 @@ pub fn run_drill(a: DrillArgs) -> Result<u8> {
                 "give exactly one --custodian NAME for a custodian drill, or --quorum for a quorum drill".into(),
             ));
         };
-        let mut ui = super::make_ui(a.answers.as_deref())?;
+        let mut ui = super::input::make_ui(a.answers.as_deref())?;
         drill::custodian_drill(
             drill::CustodianDrillOptions {
                 dir: a.vault.clone(),
@@ -151,7 +151,7 @@ pub struct ReviewArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    receipt: super::ReceiptArg,
+    receipt: super::args::ReceiptArg,
 }
 
 pub fn run_review(a: ReviewArgs) -> Result<u8> {
@@ -160,7 +160,7 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
         (None, Some(t)) => ReviewTarget::Ticket(t.trim().to_owned()),
         (None, None) => return Err(Error::Usage("give --grant SEQ or --ticket ID".into())),
     };
-    let mut ui = super::make_ui(a.answers.as_deref())?;
+    let mut ui = super::input::make_ui(a.answers.as_deref())?;
     let document = match &a.from {
         None if a.edit => Some(edit_review(&target, ui.as_mut())?),
         None => None,
@@ -179,7 +179,7 @@ pub fn run_review(a: ReviewArgs) -> Result<u8> {
             })?,
         ),
     };
-    let (identities, _) = super::supplied_identities(a.identity.as_slice())?;
+    let (identities, _) = super::input::supplied_identities(a.identity.as_slice())?;
     let r = review::record(
         review::ReviewOptions {
             dir: a.vault.clone(),
@@ -242,8 +242,16 @@ fn edit_review(target: &ReviewTarget, ui: &mut dyn breakglass::ui::Ui) -> Result
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
         .unwrap_or_else(|| "editor".into());
-    let dir = tempfile_dir()?;
-    let path = dir.join("review.txt");
+    // A fresh private directory (0700, random name, removed on drop).
+    let dir = tempfile::Builder::new()
+        .prefix("breakglass-review-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()
+        .map_err(Error::io(
+            "create a draft directory in",
+            &std::env::temp_dir(),
+        ))?;
+    let path = dir.path().join("review.txt");
     let result = (|| {
         breakglass::fsutil::write_new(&path, review_template(target).as_bytes())
             .map_err(|e| Error::Usage(format!("cannot write the review draft: {e}")))?;
@@ -278,33 +286,8 @@ fn edit_review(target: &ReviewTarget, ui: &mut dyn breakglass::ui::Ui) -> Result
             }
         }
     })();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     result
-}
-
-/// A fresh private directory under the system temp dir (0700, not reused).
-fn tempfile_dir() -> Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    let base = std::env::temp_dir();
-    for _ in 0..16 {
-        let mut r = [0u8; 8];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut r);
-        let dir = base.join(format!(
-            "breakglass-review-{}",
-            breakglass::encoding::hex(&r)
-        ));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(Error::Usage(format!(
-                    "cannot create a draft directory in {}: {e}",
-                    base.display()
-                )))
-            }
-        }
-    }
-    Err(Error::Usage("cannot create a draft directory".into()))
 }
 
 #[derive(Args)]
@@ -316,7 +299,7 @@ pub struct StatusArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    receipt: super::ReceiptArg,
+    receipt: super::args::ReceiptArg,
 }
 
 pub fn run_status(a: StatusArgs) -> Result<u8> {

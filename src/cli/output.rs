@@ -17,59 +17,11 @@ use breakglass::log::{self, events};
 use breakglass::manifest::LogHead;
 use breakglass::payload::Entry;
 use breakglass::secret::SecretString;
-use breakglass::ui::{Answers, Level, PassphrasePurpose, PinRequest, Ui, UiError};
+use breakglass::ui::{Level, Ui};
 use breakglass::vault::Vault;
 use zeroize::Zeroizing;
 
 use super::out::{self, errln, outln};
-
-/// The answers-file Ui, printing the checklist to stderr as it goes.
-pub struct Scripted {
-    inner: Answers,
-    step: usize,
-}
-
-impl Scripted {
-    pub fn new(inner: Answers) -> Self {
-        Scripted { inner, step: 0 }
-    }
-}
-
-impl Ui for Scripted {
-    fn say(&mut self, level: Level, text: &str) {
-        super::terminal::checklist_line(&mut self.step, level, text);
-    }
-    fn confirm(&mut self, id: &str, q: &str) -> Result<bool, UiError> {
-        self.inner.confirm(id, q)
-    }
-    fn text(&mut self, id: &str, q: &str) -> Result<String, UiError> {
-        self.inner.text(id, q)
-    }
-    fn secret(&mut self, id: &str, q: &str) -> Result<SecretString, UiError> {
-        self.inner.secret(id, q)
-    }
-    fn passphrase(&mut self, c: &str, p: PassphrasePurpose) -> Result<SecretString, UiError> {
-        self.inner.passphrase(c, p)
-    }
-    fn pin(&mut self, r: &PinRequest<'_>) -> Result<SecretString, UiError> {
-        if let Some(fp) = r.vault_fingerprint {
-            errln!("     Opening vault {fp} with YubiKey {}", r.serial);
-        }
-        self.inner.pin(r)
-    }
-    fn touch(&mut self, custodian: &str, serial: u32) {
-        errln!("     {custodian}: touch YubiKey {serial} now");
-    }
-    fn insert_token(&mut self, c: &str, s: &[u32]) -> Result<(), UiError> {
-        self.inner.insert_token(c, s)
-    }
-    fn choose(&mut self, id: &str, q: &str, o: &[String]) -> Result<usize, UiError> {
-        self.inner.choose(id, q, o)
-    }
-    fn reveal(&mut self, label: &str, value: &SecretString) {
-        show_new_value(label, value);
-    }
-}
 
 /// Shows a new value to set at the provider (stderr: never mixed into --json output).
 pub fn show_new_value(label: &str, value: &SecretString) {
@@ -148,7 +100,7 @@ pub fn prompt_entries(ui: &mut dyn Ui) -> Result<Vec<Entry>> {
                 ),
                 name,
             },
-            "totp" => crate::cli::totp_entry(
+            "totp" => crate::cli::render::totp_entry(
                 name.clone(),
                 &ui.secret(
                     &format!("entry.{name}.value"),
@@ -454,7 +406,7 @@ pub fn present_session(
     for name in reveal_seeds {
         // Logged as `seed-revealed` before it is shown.
         let entry = session.reveal_seed(name)?;
-        if let Some(seed) = crate::cli::seed_of(entry) {
+        if let Some(seed) = entry.totp_seed() {
             let (base32, uri) = (seed.to_base32(), seed.to_otpauth_uri(name));
             if !interactive {
                 show_new_value(&format!("{name}.seed"), &base32);
@@ -483,7 +435,7 @@ pub fn present_session(
             let entries: Vec<serde_json::Value> = session
                 .entries()
                 .iter()
-                .map(|e| crate::cli::entry_json(e, now))
+                .map(|e| crate::cli::render::entry_json(e, now))
                 .collect();
             serde_json::json!({
                 "ticket": session.ticket(), "custodians": session.custodians(),
@@ -493,7 +445,7 @@ pub fn present_session(
         });
         if !json {
             for e in session.entries() {
-                text.push_str(&crate::cli::entry_text(e, now));
+                text.push_str(&crate::cli::render::entry_text(e, now));
                 text.push('\n');
             }
         }
@@ -554,7 +506,7 @@ pub fn present_session(
         let entries: Vec<Zeroizing<String>> = session
             .entries()
             .iter()
-            .map(|e| Zeroizing::new(crate::cli::entry_text(e, now)))
+            .map(|e| Zeroizing::new(crate::cli::render::entry_text(e, now)))
             .collect();
         let size = header.len() + entries.iter().map(|e| e.len() + 1).sum::<usize>();
         let mut screen = Zeroizing::new(String::with_capacity(size + revealed.len()));

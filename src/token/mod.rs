@@ -83,6 +83,25 @@ pub struct AttestationRecord {
 impl CustodianDescriptor {
     /// The format tag of version 1.
     pub const FORMAT: &'static str = "breakglass-custodian/1";
+    /// Largest descriptor file read (1 MiB).
+    pub const MAX_FILE_SIZE: u64 = 1 << 20;
+
+    /// Reads a descriptor file (`NAME.custodian.json`, from `custodian enroll`).
+    /// Its members are checked by the ceremony that uses it (setup, rekey).
+    pub fn read(path: &std::path::Path) -> crate::error::Result<Self> {
+        use crate::error::Error;
+        let bytes = crate::fsutil::read_capped(path, Self::MAX_FILE_SIZE)
+            .map_err(Error::io("read custodian descriptor", path))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::BadDescriptor {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            why: match e.classify() {
+                serde_json::error::Category::Data => "unexpected or missing members",
+                _ => "not valid JSON",
+            },
+        })
+    }
 }
 
 impl TokenDescriptor {
@@ -325,6 +344,18 @@ pub struct SuppliedIdentity {
     pub path: String,
     /// File bytes (public header + encrypted identity).
     pub bytes: Vec<u8>,
+}
+
+impl SuppliedIdentity {
+    /// Reads an identity file; returns it with the custodian name its public
+    /// header gives (nothing is decrypted).
+    pub fn read(path: &std::path::Path) -> crate::error::Result<(Self, String)> {
+        let bytes = crate::fsutil::read_capped(path, software::MAX_FILE_SIZE)
+            .map_err(crate::error::Error::io("read identity file", path))?;
+        let shown = path.display().to_string();
+        let header = software::header(&bytes, &shown).map_err(TokenError::from)?;
+        Ok((SuppliedIdentity { path: shown, bytes }, header.name))
+    }
 }
 
 /// Opens one custodian's share file with one of their tokens; returns the

@@ -239,7 +239,7 @@ fn parse(bytes: &[u8], path: &str) -> Result<IdentityFile, SoftwareError> {
     if file.format != FORMAT {
         return Err(malformed(format!(
             "format '{}' is not {FORMAT}",
-            file.format.chars().take(40).collect::<String>()
+            crate::text::bounded(&file.format)
         )));
     }
     file.kdf.validate().map_err(|source| SoftwareError::Kdf {
