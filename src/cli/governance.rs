@@ -11,7 +11,7 @@ use breakglass::ceremony::drill::{self, DrillOutcome};
 use breakglass::ceremony::review::{self, ReviewTarget};
 use breakglass::clock::Timestamp;
 use breakglass::error::{Error, Result};
-use breakglass::governance::{self, export, html, receipt, report};
+use breakglass::governance::{self, html, receipt, report, siem};
 use breakglass::vault::Vault;
 
 use super::out::{self, errln, outln};
@@ -619,11 +619,22 @@ pub struct ExportArgs {
     /// Write to FILE instead of stdout (mode 0644: the log holds no secret).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Line format: jsonl (our members), ecs (Elastic Common Schema 8.x) or
+    /// ocsf (OCSF 1.1); fields in docs/governance.md.
+    #[arg(long, value_name = "FORMAT", default_value = "jsonl",
+          value_parser = clap::builder::PossibleValuesParser::new(siem::Format::NAMES))]
+    format: String,
 }
 
 pub fn run_export(a: ExportArgs) -> Result<u8> {
+    let format = siem::Format::parse(&a.format)?;
     let vault = Vault::open_read_only(&a.vault)?;
     let (manifest, _) = vault.read_manifest()?;
+    let fingerprint = manifest.fingerprint();
+    let export = |w: &mut dyn std::io::Write| {
+        let head = Some(&manifest.log_head);
+        siem::export(format, &fingerprint, &vault.log_path(), head, a.after, w)
+    };
     // export() flushes and reports write errors; the sink names them as
     // output errors, and a reader that went away (EPIPE) stops the output
     // quietly (see out.rs).
@@ -631,12 +642,12 @@ pub fn run_export(a: ExportArgs) -> Result<u8> {
         Some(p) => {
             let f = create_report_file(p, &a.vault)?;
             let mut w = std::io::BufWriter::new(out::Sink::new(f, p.display().to_string()));
-            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w);
+            let r = export(&mut w);
             r.map_err(|e| w.get_mut().take_error().unwrap_or(e))
         }
         None => {
             let mut w = std::io::BufWriter::new(out::Sink::stdout());
-            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w);
+            let r = export(&mut w);
             r.map_err(|e| w.get_mut().take_error().unwrap_or(e))
         }
     };

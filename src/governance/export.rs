@@ -117,13 +117,14 @@ pub fn export(
 /// Bytes gathered before one write to the output.
 const CHUNK: usize = 1 << 16;
 
-/// [`export`] in the format of `map`: one pass over the log, entries
+/// [`export`] in the format of `map` (a [`Mapping`], or a closure holding
+/// what a format adds to every line, such as the vault fingerprint): one pass over the log, entries
 /// gathered into chunks of about [`CHUNK`] bytes, one write each.
 pub fn export_with(
     log_path: &Path,
     anchor: Option<&LogHead>,
     after: u64,
-    map: Mapping,
+    mut map: impl FnMut(&Entry, &Authn, &mut Vec<u8>),
     out: &mut dyn Write,
 ) -> Result<(VerifyReport, u64)> {
     let mut written = 0u64;

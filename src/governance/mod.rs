@@ -33,10 +33,13 @@
 //!   none, after they were enrolled (`custodian-enrolled`), or else after the
 //!   vault was created.
 
+pub mod ecs;
 pub mod export;
 pub mod html;
+pub mod ocsf;
 pub mod receipt;
 pub mod report;
+pub mod siem;
 mod status;
 
 pub use status::{status, CustodianStatus, Obligation, ObligationKind, ReceiptStatus, Status};
