@@ -597,3 +597,359 @@ fn cli_export_format_flag() {
         .collect();
     assert_eq!(seqs, [last - 2, last - 1, last]);
 }
+
+// ------------------------------------------------------ the auditor's report
+
+/// A two-year history for the auditor page: created 2023-01-10; INC-1
+/// reviewed and resealed; INC-2 outside the scenarios, reviewed; INC-3 never
+/// reviewed; three drills on one day (bob twice, one failed, and a quorum
+/// drill); INC-4 neither reviewed nor resealed; a hostile ticket.
+fn report_history() -> SignedHistory {
+    let mut b = SignedHistory::new();
+    b.init("2023-01-10T10:00:00Z", &["alice", "bob", "carol"], 2);
+    let grant = |t: &str, r: &str, c: [&str; 2]| {
+        log_data! {"ticket" => t, "reason" => r, "custodians" => c,
+        "entries" => ["aws-root"], "session_limit_s" => 900, "request" => 0}
+    };
+    b.quorum(
+        events::UNSEAL_GRANTED,
+        "2023-02-01T08:05:00Z",
+        grant("INC-1", "idp-outage: okta down", ["alice", "bob"]),
+    );
+    b.seal(
+        "2023-02-01T10:05:00Z",
+        log_data! {"reason" => "reseal", "ticket" => "INC-1"},
+    );
+    b.by(
+        "alice",
+        events::REVIEW_RECORDED,
+        "2023-02-03T12:00:00Z",
+        log_data! {"grants" => [6], "ticket" => "INC-1", "complete" => true},
+    );
+    b.quorum(
+        events::UNSEAL_GRANTED,
+        "2023-05-10T00:00:00Z",
+        grant("INC-2", "curious", ["alice", "carol"]),
+    );
+    b.quorum(
+        events::UNSEAL_GRANTED,
+        "2023-05-10T06:00:00Z",
+        grant("INC-3", "root-only: close account", ["bob", "carol"]),
+    );
+    b.seal("2023-05-10T10:00:00Z", log_data! {"reason" => "reseal"});
+    b.by(
+        "carol",
+        events::REVIEW_RECORDED,
+        "2023-05-12T00:00:00Z",
+        log_data! {"grants" => [9], "ticket" => "INC-2", "complete" => true},
+    );
+    b.by(
+        "bob",
+        events::DRILL,
+        "2023-09-01T09:00:00Z",
+        log_data! {"kind" => "custodian", "custodian" => "bob", "result" => "failed", "why" => "wrong PIN"},
+    );
+    b.by(
+        "bob",
+        events::DRILL,
+        "2023-09-01T09:10:00Z",
+        log_data! {"kind" => "custodian", "custodian" => "bob", "result" => "ok"},
+    );
+    b.quorum(
+        events::DRILL,
+        "2023-09-01T11:00:00Z",
+        log_data! {"kind" => "quorum", "custodians" => ["alice", "carol"], "result" => "ok", "request" => 0},
+    );
+    b.quorum(
+        events::UNSEAL_GRANTED,
+        "2024-11-20T12:00:00Z",
+        grant(
+            "<script>alert(1)</script>",
+            "idp-outage: \"x\" & <y>",
+            ["alice", "bob"],
+        ),
+    );
+    b
+}
+
+const SCENARIOS: &[u8] = b"idp-outage  IdP down\nroot-only   root-only tasks\n";
+
+fn report_vault() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault");
+    report_history().write(&vault);
+    std::fs::write(vault.join("scenarios"), SCENARIOS).unwrap();
+    (dir, vault)
+}
+
+fn page(vault: &Path, from: Option<&str>) -> String {
+    use breakglass::clock::Timestamp;
+    use breakglass::governance::{html, report};
+    let v = Vault::open_read_only(vault).unwrap();
+    let r = report::report(
+        &v,
+        from.map(|f| Timestamp::parse(f).unwrap()),
+        None,
+        Some(report::Scenarios::parse(SCENARIOS).unwrap()),
+        Timestamp::parse("2025-01-15T00:00:00Z").unwrap(),
+    )
+    .unwrap();
+    html::render(&r, signed_history::VAULT)
+}
+
+/// The table row (`<tr…>…</tr>`) of the events table naming `ticket`.
+fn row<'a>(page: &'a str, ticket: &str) -> &'a str {
+    let events = &page[page.find("<table class=\"events\">").unwrap()..];
+    events
+        .split("</tr>")
+        .find(|r| r.contains(&format!("<td>{ticket}</td>")))
+        .unwrap_or_else(|| panic!("no row for {ticket}"))
+}
+
+#[test]
+fn html_report_has_legend_ticks_stacks_flags_and_attestation() {
+    let (_d, vault) = report_vault();
+    let p = page(&vault, None);
+    // Legend, with meaning in words.
+    for meaning in [
+        "activation: an unseal was granted",
+        "reseal: credentials rotated",
+        "post-incident review recorded",
+        "drill passed",
+        "drill failed",
+        "custodians or threshold changed",
+        "ringed: activation flagged",
+    ] {
+        assert!(p.contains(meaning), "legend lacks {meaning}");
+    }
+    // Lanes labelled; the axis starts at vault creation; month ticks (every
+    // second month over two years), years in bold.
+    for lane in ["unseals", "reseals", "reviews", "drills", "rekeys"] {
+        assert!(p.contains(&format!(">{lane}</text>")), "lane {lane}");
+    }
+    assert!(p.contains(
+        "Axis from 2023-01-10T10:00:00Z (vault creation) to 2025-01-15T00:00:00Z (report time)"
+    ));
+    for tick in [">2023-03<", ">2023-05<", ">2024<", ">2025<"] {
+        assert!(p.contains(tick), "tick {tick}");
+    }
+    assert!(p.contains("font-weight=\"bold\">2024</text>"));
+    // The three drills of 2023-09-01 are stacked: same x, y one step apart.
+    let drills: Vec<(f64, f64)> = p
+        .lines()
+        .filter(|l| {
+            l.starts_with("<g><title>#") && l.contains(" drill") && l.contains("2023-09-01")
+        })
+        .map(|l| {
+            let pts = l.split("points=\"").nth(1).unwrap();
+            let first = pts.split(' ').next().unwrap();
+            let (x, y) = first.split_once(',').unwrap();
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(drills.len(), 3, "{drills:?}");
+    assert!(drills.iter().all(|d| d.0 == drills[0].0), "{drills:?}");
+    let mut ys: Vec<f64> = drills.iter().map(|d| d.1).collect();
+    ys.sort_by(f64::total_cmp);
+    assert!(
+        ys.windows(2).all(|w| (w[1] - w[0] - 10.0).abs() < 0.01),
+        "{ys:?}"
+    );
+    // Events table: ticket, reason, custodians, flags in words.
+    let r1 = row(&p, "INC-1");
+    assert!(r1.contains("<td>idp-outage: okta down</td>") && r1.contains("<td>alice, bob</td>"));
+    assert!(!r1.contains("class=\"bad\""), "INC-1 is clean: {r1}");
+    assert!(row(&p, "INC-2").contains("<td>outside scenarios</td>"));
+    assert!(row(&p, "INC-3").contains("<td>not reviewed</td>"));
+    let r4 = row(&p, "&lt;script&gt;alert(1)&lt;/script&gt;");
+    assert!(r4.contains("not reviewed, not resealed"), "{r4}");
+    assert!(r4.contains("idp-outage: &quot;x&quot; &amp; &lt;y&gt;"));
+    assert!(!p.contains("<script"));
+    // Print stylesheet, attestation block, fingerprint, no external resource,
+    // footer pointing at the format document that exists.
+    assert!(p.contains("@media print{"));
+    assert!(p.contains("<h2>Attestation</h2>") && p.contains("signature"));
+    let fpr = fingerprint(&vault);
+    assert!(p.contains(&format!("<code class=\"fpr\">{fpr}</code>")));
+    for external in [
+        "src=",
+        "href=",
+        "@import",
+        "url(",
+        "http://www.w3.org/1999/xlink",
+    ] {
+        assert!(!p.contains(external), "external reference {external}");
+    }
+    assert!(p.contains("<code>docs/formats.md</code>") && !p.contains("log-format"));
+    assert!(Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/formats.md")
+        .is_file());
+    // A range start moves the axis there.
+    let p = page(&vault, Some("2023-06-01T00:00:00Z"));
+    assert!(p.contains("Axis from 2023-06-01T00:00:00Z (range start)"));
+    assert!(!p.contains("INC-1"));
+}
+
+/// The page as the CLI writes it (with the receipt's QR code).
+fn cli_page(vault: &Path, dir: &Path) -> (PathBuf, String) {
+    let out = dir.join("report.html");
+    let o = bin()
+        .args(["report", "--vault"])
+        .arg(vault)
+        .arg("--html")
+        .arg(&out)
+        .output()
+        .unwrap();
+    // Exit 1: the page's history misses targets (that is what it shows).
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The receipt of the last entry of the log.
+    let last: Value = serde_json::from_str(export(vault, Format::Jsonl).last().unwrap()).unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let receipt = format!(
+        "bg1:{}:{}:{}",
+        last["vault"].as_str().unwrap(),
+        last["seq"],
+        last["hash"].as_str().unwrap()
+    );
+    assert!(
+        text.contains(&format!("<code>{receipt}</code>")),
+        "receipt on the page"
+    );
+    assert!(text.contains("aria-label=\"QR code of the receipt\""));
+    (out, receipt)
+}
+
+/// Whether `tool` runs; when it does not: a failure in CI
+/// (`BREAKGLASS_REQUIRE_INTEROP`, set by scripts/test-all), else a skip
+/// with a message.
+fn have(tool: &str, package: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("BREAKGLASS_REQUIRE_INTEROP").is_none(),
+            "{tool} is missing: install Debian's {package} (scripts/install-deps)"
+        );
+        eprintln!("SKIPPED: {tool} not found; install Debian's {package} (scripts/install-deps) to run this test");
+    }
+    ok
+}
+
+#[test]
+fn html_report_passes_tidy_with_no_errors() {
+    if !have("tidy", "tidy") {
+        return;
+    }
+    let (d, vault) = report_vault();
+    let (out, _) = cli_page(&vault, d.path());
+    let o = Command::new("tidy")
+        .args(["-e", "-q", "--show-warnings", "yes"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let msgs = String::from_utf8_lossy(&o.stderr);
+    // tidy exits 2 on errors, 1 on warnings only.
+    assert_ne!(o.status.code(), Some(2), "tidy errors:\n{msgs}");
+    assert!(!msgs.contains("Error:"), "{msgs}");
+    // Also the library's page without a receipt, and an empty range.
+    let (d2, vault2) = report_vault();
+    for (name, p) in [
+        ("all.html", page(&vault2, None)),
+        ("empty.html", page(&vault2, Some("2026-01-01T00:00:00Z"))),
+    ] {
+        let f = d2.path().join(name);
+        std::fs::write(&f, p).unwrap();
+        let o = Command::new("tidy")
+            .args(["-e", "-q"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        let msgs = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(2), "{name}: tidy errors:\n{msgs}");
+    }
+}
+
+/// Chromium's flags for one headless run with a fresh profile, nothing
+/// fetched in the background.
+fn chromium(profile: &Path) -> Command {
+    let mut c = Command::new("chromium");
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    if !have("chromium", "chromium") {
+        return;
+    }
+    let (d, vault) = report_vault();
+    let (page_file, receipt) = cli_page(&vault, d.path());
+    let url = format!("file://{}", page_file.display());
+    // The DOM as Chromium parsed it, and its console (no script may fail,
+    // no resource may be fetched).
+    let o = chromium(&d.path().join("profile-dom"))
+        .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(dom.contains("<h2>Attestation</h2>") && dom.contains("class=\"timeline\""));
+    let log = String::from_utf8_lossy(&o.stderr);
+    for bad in ["CONSOLE", "Uncaught", "Failed to load resource", "ERR_"] {
+        let hits: Vec<&str> = log.lines().filter(|l| l.contains(bad)).collect();
+        assert!(hits.is_empty(), "console/resource errors: {hits:#?}");
+    }
+    // A screenshot: a real PNG of some size, not a blank image — the QR code
+    // in it decodes to the receipt (when zbarimg is there).
+    let shot = d.path().join("report.png");
+    let o = chromium(&d.path().join("profile-shot"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .args(["--window-size=1280,3600"])
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert_eq!(&png[12..16], b"IHDR");
+    let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!((w, h), (1280, 3600));
+    // A blank 1280×3600 page compresses to a few kB; this one has text,
+    // tables, the timeline and the QR code.
+    assert!(
+        png.len() > 40_000,
+        "screenshot looks blank: {} bytes",
+        png.len()
+    );
+    if have("zbarimg", "zbar-tools") {
+        let o = Command::new("zbarimg")
+            .args(["--quiet", "--raw"])
+            .arg(&shot)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            receipt,
+            "the QR code on the page"
+        );
+    }
+}

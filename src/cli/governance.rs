@@ -463,7 +463,13 @@ pub fn run_report(a: ReportArgs) -> Result<u8> {
     if let Some(p) = &a.html {
         use std::io::Write;
         let mut f = create_report_file(p, &a.vault)?;
-        f.write_all(html::render(&r, &manifest.vault_id).as_bytes())
+        let receipt = r.head.as_ref().and_then(|h| {
+            let text = super::output::receipt(&manifest.vault_id, h);
+            let qr_svg = super::qr_svg::svg(&text)?;
+            Some(html::PageReceipt { text, qr_svg })
+        });
+        let page = html::render_page(&r, &manifest.vault_id, receipt.as_ref());
+        f.write_all(page.as_bytes())
             .and_then(|()| f.flush())
             .map_err(|source| Error::Output {
                 what: p.display().to_string(),

@@ -14,6 +14,7 @@ mod help;
 mod input;
 pub mod out;
 mod output;
+mod qr_svg;
 mod render;
 mod terminal;
 mod ui;

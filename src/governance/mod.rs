@@ -41,6 +41,7 @@ pub mod receipt;
 pub mod report;
 pub mod siem;
 mod status;
+pub mod timeline;
 
 pub use status::{status, CustodianStatus, Obligation, ObligationKind, ReceiptStatus, Status};
 
