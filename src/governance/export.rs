@@ -118,7 +118,7 @@ pub fn export(
 const CHUNK: usize = 1 << 16;
 
 /// [`export`] in the format of `map`: one pass over the log, entries
-/// gathered into chunks of about [`CHUNK`] bytes, one write each.
+/// gathered into chunks of about 64 KiB, one write each.
 pub fn export_with(
     log_path: &Path,
     anchor: Option<&LogHead>,
