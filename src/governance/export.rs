@@ -118,8 +118,9 @@ pub fn export(
 const CHUNK: usize = 1 << 16;
 
 /// [`export`] in the format of `map` (a [`Mapping`], or a closure holding
-/// what a format adds to every line, such as the vault fingerprint): one pass over the log, entries
-/// gathered into chunks of about [`CHUNK`] bytes, one write each.
+/// what a format adds to every line, such as the vault fingerprint): one
+/// pass over the log, entries gathered into chunks of about 64 KiB, one
+/// write each.
 pub fn export_with(
     log_path: &Path,
     anchor: Option<&LogHead>,
