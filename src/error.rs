@@ -37,6 +37,9 @@ pub enum Error {
         /// "not valid JSON" or "unexpected or missing members".
         why: &'static str,
     },
+    /// A custodian set is refused at init or rekey (exit 2).
+    #[error(transparent)]
+    Custodians(#[from] crate::token::set::CustodianSetError),
     /// The audit log does not verify (exit 1).
     #[error("the audit log does not verify: {explanation}")]
     LogBroken {

@@ -227,6 +227,20 @@ pub struct Payload {
     pub format: String,
 }
 
+/// The host of an `http(s)://host[:port]/…` URL (lower case), if any.
+fn url_host(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?.split(':').next()?;
+    (!host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+    .then(|| host.to_ascii_lowercase())
+}
+
 /// The payload as JSON holds it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -408,6 +422,55 @@ impl Payload {
         Ok(p)
     }
 
+    /// The otpauth URI of TOTP entry `name`, labelled so an authenticator
+    /// app names it: the entry's own issuer, else the provider of the password
+    /// entry it belongs to (see [`Payload::provider_of`]), else the entry name.
+    /// `None` when there is no such TOTP entry.
+    pub fn otpauth_uri(&self, name: &str) -> Option<SecretString> {
+        let entry = self.get(name)?;
+        let mut params = entry.totp_params()?;
+        if params.issuer.is_none() {
+            let provider = self.provider_of(name).unwrap_or_else(|| name.to_owned());
+            // Only an issuer TotpSeed accepts (no ':', no control characters).
+            params.issuer = Some(provider).filter(|i| {
+                TotpParams {
+                    issuer: Some(i.clone()),
+                    ..TotpParams::default()
+                }
+                .validate()
+                .is_ok()
+            });
+        }
+        let Entry::Totp { seed, .. } = entry else {
+            return None;
+        };
+        let seed = TotpSeed::from_base32(seed, params).ok()?;
+        Some(seed.to_otpauth_uri(name))
+    }
+
+    /// The provider a TOTP entry belongs to, from the password entry whose
+    /// name is the longest proper prefix of its name followed by `-`, `_` or
+    /// `.` (`aws-root` for `aws-root-mfa`): that entry's sign-in URL host
+    /// (`signin.aws.amazon.com`), else its account.
+    pub fn provider_of(&self, totp_name: &str) -> Option<String> {
+        self.entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Password {
+                    name, url, account, ..
+                } if totp_name.len() > name.len()
+                    && totp_name.starts_with(name.as_str())
+                    && totp_name[name.len()..].starts_with(['-', '_', '.']) =>
+                {
+                    let host = url.as_deref().and_then(url_host);
+                    Some((name.len(), host.or_else(|| account.clone())?))
+                }
+                _ => None,
+            })
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, provider)| provider)
+    }
+
     /// Names and kinds, for the manifest.
     pub fn index(&self) -> Vec<EntryInfo> {
         self.entries
@@ -438,6 +501,54 @@ pub struct EntryInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10: an otpauth URI without an issuer leaves authenticator apps
+    /// with an unlabelled code; the URI takes the entry's issuer, else its
+    /// password entry's sign-in host or account, else the entry name.
+    #[test]
+    fn otpauth_uris_are_labelled_from_the_provider() {
+        let totp = |name: &str, issuer: Option<&str>| {
+            let mut e = Entry::totp(
+                name.into(),
+                &SecretString::new("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into()),
+            )
+            .unwrap();
+            if let Entry::Totp { issuer: i, .. } = &mut e {
+                *i = issuer.map(str::to_owned);
+            }
+            e
+        };
+        let mut with_url = pw("aws-root", "pw");
+        if let Entry::Password { url, .. } = &mut with_url {
+            *url = Some("https://signin.AWS.amazon.com:443/console?x=1".into());
+        }
+        let p = Payload::new(vec![
+            with_url,
+            pw("gcp", "pw2"),
+            totp("aws-root-mfa", None),
+            totp("gcp.mfa", None),
+            totp("okta-mfa", Some("Okta")),
+            totp("lonely", None),
+        ])
+        .unwrap();
+        let issuer = |name: &str| {
+            let uri = p.otpauth_uri(name).unwrap();
+            TotpSeed::parse(uri.expose()).unwrap().params().issuer
+        };
+        assert_eq!(
+            issuer("aws-root-mfa").as_deref(),
+            Some("signin.aws.amazon.com")
+        );
+        assert_eq!(issuer("gcp.mfa").as_deref(), Some("123456789012"));
+        assert_eq!(issuer("okta-mfa").as_deref(), Some("Okta"));
+        assert_eq!(issuer("lonely").as_deref(), Some("lonely"));
+        assert!(p.otpauth_uri("aws-root").is_none(), "not a TOTP entry");
+        assert!(p.otpauth_uri("nothing").is_none());
+        // A prefix that is not followed by a separator is another provider.
+        assert_eq!(p.provider_of("gcpx"), None);
+        assert_eq!(url_host("ftp://x"), None);
+        assert_eq!(url_host("https://a b/"), None);
+    }
 
     fn pw(name: &str, v: &str) -> Entry {
         Entry::Password {

@@ -56,19 +56,69 @@ fn help_answers_names_every_confirmation() {
     }
 }
 
+/// The subcommands a `--help` page lists under "Commands:" (without `help`).
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        // A wrapped description continues with deeper indentation.
+        .filter(|l| !l[2..].starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|c| c != "help")
+        .collect()
+}
+
+/// Every command and subcommand, found by walking the `--help` pages.
+fn all_commands() -> Vec<Vec<String>> {
+    let mut todo = vec![Vec::<String>::new()];
+    let mut found = Vec::new();
+    while let Some(cmd) = todo.pop() {
+        let mut args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        args.push("--help");
+        let r = common::run(&args, "");
+        assert_eq!(r.code, 0, "{cmd:?}: {}", r.stderr);
+        for sub in subcommands(&r.stdout) {
+            let mut next = cmd.clone();
+            next.push(sub);
+            todo.push(next);
+        }
+        if !cmd.is_empty() {
+            found.push(cmd);
+        }
+    }
+    found
+}
+
 #[test]
-fn ceremony_commands_have_examples_in_their_help() {
-    for cmd in [
+fn every_command_has_examples_in_its_help() {
+    let commands = all_commands();
+    for expected in [
         &["custodian", "enroll"][..],
+        &["custodian", "tokens"],
         &["init"],
         &["unseal"],
         &["reseal"],
         &["rekey"],
+        &["migrate"],
         &["drill"],
         &["review"],
+        &["status"],
+        &["report"],
+        &["check"],
+        &["demo"],
         &["log", "verify"],
+        &["log", "export"],
+        &["log", "show"],
+        &["log", "repair"],
     ] {
-        let mut args = cmd.to_vec();
+        assert!(
+            commands.iter().any(|c| c == expected),
+            "the help walk did not find {expected:?}: {commands:?}"
+        );
+    }
+    for cmd in &commands {
+        let mut args: Vec<&str> = cmd.iter().map(String::as_str).collect();
         args.push("--help");
         let r = common::run(&args, "");
         assert_eq!(r.code, 0, "{cmd:?}");
@@ -77,6 +127,54 @@ fn ceremony_commands_have_examples_in_their_help() {
             "`breakglass {} --help` has no example",
             cmd.join(" ")
         );
-        assert!(r.stdout.contains("breakglass "), "{cmd:?}");
+        let name = format!("breakglass {}", cmd.join(" "));
+        assert!(
+            r.stdout.contains(&name),
+            "`{name} --help` has no example of `{name}` itself"
+        );
     }
+}
+
+/// Every `breakglass …` command that a help page, hint or runbook-style
+/// message names exists: a hint naming `breakglass help answers` (no such
+/// command) was found once.
+#[test]
+fn commands_named_in_help_and_hints_exist() {
+    let commands = all_commands();
+    let mut files = Vec::new();
+    sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut checked = 0;
+    for text in &files {
+        for (i, _) in text.match_indices("`breakglass ") {
+            let rest = &text[i + "`breakglass ".len()..];
+            let words: Vec<&str> = rest
+                .split(['`', '\\', '"'])
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .take_while(|w| {
+                    !w.starts_with('-') && w.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                })
+                .collect();
+            if words.is_empty() {
+                continue;
+            }
+            // The longest prefix that is a command must be at least one word.
+            let known = (1..=words.len().min(2)).rev().any(|n| {
+                commands
+                    .iter()
+                    .any(|c| c.iter().map(String::as_str).eq(words[..n].iter().copied()))
+            });
+            assert!(
+                known || words[0] == "help-answers",
+                "`breakglass {}` is named in src/ but is not a command",
+                words.join(" ")
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "the scan found only {checked} command names");
 }

@@ -324,13 +324,21 @@ impl TrustAnchors {
     }
 
     /// The anchors this build trusts: the bundled Yubico set; in builds with the
-    /// `test-hooks` feature (tests only) plus the DER root named by the
+    /// `test-hooks` feature (tests only) plus the root (DER or PEM) named by the
     /// environment variable `BREAKGLASS_TEST_ATTESTATION_ROOT`, if set.
     pub fn for_this_build() -> Result<Self, AttestationError> {
         let anchors = Self::yubico()?;
         #[cfg(feature = "test-hooks")]
         if let Some(path) = std::env::var_os("BREAKGLASS_TEST_ATTESTATION_ROOT") {
-            if let Ok(der) = std::fs::read(path) {
+            if let Ok(bytes) = std::fs::read(path) {
+                // DER, or PEM as `virtual-yubikey --print-root` writes it; a
+                // bad PEM block stays as is and fails as an invalid test root.
+                let der = match std::str::from_utf8(&bytes) {
+                    Ok(text) if text.trim_start().starts_with("-----BEGIN") => {
+                        pem_to_der(text.trim()).unwrap_or_else(|_| bytes.clone())
+                    }
+                    _ => bytes,
+                };
                 return Ok(anchors.with_test_root(&der));
             }
         }

@@ -37,15 +37,70 @@ use crate::token::{self, CustodianSigner, SuppliedIdentity, TokenError};
 use crate::ui::{Level, Ui};
 use crate::vault::Vault;
 
+/// Which drill ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrillKind {
+    /// One custodian's share opened with their token.
+    Custodian,
+    /// The whole unseal path, nothing shown.
+    Quorum,
+}
+
+impl DrillKind {
+    /// The name in the log's `kind` member: `custodian` or `quorum`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrillKind::Custodian => "custodian",
+            DrillKind::Quorum => "quorum",
+        }
+    }
+}
+
+/// A drill's verdict. A failed drill is a finding (logged, exit 1), not an
+/// operational error: the ceremony itself ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Everything the drill checks held.
+    Passed,
+    /// What did not hold.
+    Failed(String),
+}
+
+impl Verdict {
+    /// Whether the drill passed.
+    pub fn passed(&self) -> bool {
+        matches!(self, Verdict::Passed)
+    }
+
+    /// Why it failed (`None` when it passed).
+    pub fn why(&self) -> Option<&str> {
+        match self {
+            Verdict::Passed => None,
+            Verdict::Failed(why) => Some(why),
+        }
+    }
+
+    /// The log's `result` member: `ok` or `failed`.
+    pub fn as_str(&self) -> &'static str {
+        if self.passed() {
+            "ok"
+        } else {
+            "failed"
+        }
+    }
+
+    fn of(result: std::result::Result<(), String>) -> Self {
+        result.map_or_else(Verdict::Failed, |()| Verdict::Passed)
+    }
+}
+
 /// What a drill proved.
 #[derive(Debug, Clone)]
 pub struct DrillOutcome {
-    /// `custodian` or `quorum`.
-    pub kind: &'static str,
-    /// Whether the drill succeeded.
-    pub ok: bool,
-    /// Why it failed.
-    pub why: Option<String>,
+    /// Which drill.
+    pub kind: DrillKind,
+    /// Passed, or why not.
+    pub verdict: Verdict,
     /// Custodians the drill covered.
     pub custodians: Vec<String>,
     /// Signatures of the log verified (quorum drill: every quorum and
@@ -71,9 +126,21 @@ pub struct CustodianDrillOptions {
     pub expect_receipt: Option<crate::governance::receipt::Receipt>,
 }
 
-/// What a custodian's share check found: the token that opened it and the
-/// custodian's signer, or why it failed.
-type ShareCheck = std::result::Result<(String, Option<CustodianSigner>), String>;
+/// What a custodian's share check found. Not boxed although the first
+/// variant is large: moving a signer into a box would leave a copy of its
+/// key material behind on the stack, unzeroized.
+#[allow(clippy::large_enum_variant)]
+enum ShareCheck {
+    /// The share opened, matches its commitment and its binding.
+    Opened {
+        /// The token that opened it.
+        token: String,
+        /// The custodian's signer for the drill entry, when the token has one.
+        signer: Option<CustodianSigner>,
+    },
+    /// Why it did not.
+    Failed(String),
+}
 
 /// Checks one custodian's share without combining anything.
 fn check_share(
@@ -97,10 +164,14 @@ fn check_share(
     };
     let file = match vault.read_data(&record.share) {
         Ok(f) => f,
-        Err(e) => return Ok(Err(format!("{name}'s share file cannot be read: {e}"))),
+        Err(e) => {
+            return Ok(ShareCheck::Failed(format!(
+                "{name}'s share file cannot be read: {e}"
+            )))
+        }
     };
     if !crate::secret::ct_eq(sha256_hex(&file).as_bytes(), record.commitment.as_bytes()) {
-        return Ok(Err(format!(
+        return Ok(ShareCheck::Failed(format!(
             "{name}'s share file does not match its commitment in the manifest (altered or substituted); restore it from a backup copy"
         )));
     }
@@ -116,11 +187,11 @@ fn check_share(
         Ok(p) => p,
         // Prompts cancelled or unanswered: no drill took place.
         Err(TokenError::Ui(e)) => return Err(e.into()),
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Ok(ShareCheck::Failed(e.to_string())),
     };
     let env = match Envelope::decode(opened.plaintext.expose()) {
         Ok(e) => e,
-        Err(e) => return Ok(Err(format!("{name}'s {e}"))),
+        Err(e) => return Ok(ShareCheck::Failed(format!("{name}'s {e}"))),
     };
     let binding = env.check_binding(
         &manifest.vault_id_bytes()?,
@@ -129,9 +200,13 @@ fn check_share(
         manifest.threshold,
         record.x,
     );
-    Ok(binding
-        .map(|()| (opened.token, opened.signer))
-        .map_err(|e| format!("{name}'s {e}")))
+    Ok(match binding {
+        Ok(()) => ShareCheck::Opened {
+            token: opened.token,
+            signer: opened.signer,
+        },
+        Err(e) => ShareCheck::Failed(format!("{name}'s {e}")),
+    })
 }
 
 /// Runs a custodian drill and logs its result (signed by the custodian's
@@ -165,10 +240,10 @@ pub fn custodian_drill(opts: CustodianDrillOptions, ui: &mut dyn Ui) -> Result<D
     let mut data = log_data! {
         "kind" => "custodian",
         "custodian" => opts.custodian,
-        "result" => if result.is_ok() { "ok" } else { "failed" },
+        "result" => if matches!(result, ShareCheck::Opened { .. }) { "ok" } else { "failed" },
     };
     let (receipt, signed, result) = match result {
-        Ok((token, signer)) => {
+        ShareCheck::Opened { token, signer } => {
             data.insert("token".into(), token.as_str().into());
             let (receipt, signed) = append_signed(
                 &mut log,
@@ -180,7 +255,7 @@ pub fn custodian_drill(opts: CustodianDrillOptions, ui: &mut dyn Ui) -> Result<D
             )?;
             (receipt, signed, Ok(token))
         }
-        Err(why) => {
+        ShareCheck::Failed(why) => {
             data.insert("why".into(), why.as_str().into());
             let receipt = log.append(events::DRILL, manifest.generation, data, By::Nobody)?;
             (receipt, false, Err(why))
@@ -204,9 +279,8 @@ pub fn custodian_drill(opts: CustodianDrillOptions, ui: &mut dyn Ui) -> Result<D
         Err(why) => ui.say(Level::Warn, &format!("drill FAILED: {why}")),
     }
     Ok(DrillOutcome {
-        kind: "custodian",
-        ok: result.is_ok(),
-        why: result.err(),
+        kind: DrillKind::Custodian,
+        verdict: Verdict::of(result.map(drop)),
         custodians: vec![opts.custodian],
         signatures_verified: u64::from(signed),
         vault_id: manifest.vault_id,
@@ -265,9 +339,8 @@ pub fn quorum_drill(mut opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<Dri
             )?;
             ui.say(Level::Warn, &format!("drill FAILED: {why}"));
             return Ok(DrillOutcome {
-                kind: "quorum",
-                ok: false,
-                why: Some(why),
+                kind: DrillKind::Quorum,
+                verdict: Verdict::Failed(why),
                 custodians: Vec::new(),
                 signatures_verified: 0,
                 vault_id: manifest.vault_id,
@@ -309,9 +382,8 @@ pub fn quorum_drill(mut opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<Dri
         Err(why) => ui.say(Level::Warn, &format!("drill FAILED: {why}")),
     }
     Ok(DrillOutcome {
-        kind: "quorum",
-        ok: result.is_ok(),
-        why: result.err(),
+        kind: DrillKind::Quorum,
+        verdict: Verdict::of(result),
         custodians: opened.custodians.clone(),
         signatures_verified: verified,
         vault_id: opened.manifest.vault_id.clone(),

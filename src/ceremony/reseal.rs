@@ -141,13 +141,16 @@ fn apply(
                 let (c1, c2) = seed
                     .two_consecutive(now)
                     .map_err(|err| Error::Usage(format!("entry '{name}': {err}")))?;
+                set_totp(e, &seed);
                 ui.reveal(&format!("{name}.seed"), &seed.to_base32());
-                ui.reveal(&format!("{name}.otpauth"), &seed.to_otpauth_uri(&name));
+                let uri = payload
+                    .otpauth_uri(&name)
+                    .unwrap_or_else(|| seed.to_otpauth_uri(&name));
+                ui.reveal(&format!("{name}.otpauth"), &uri);
                 ui.reveal(
                     &format!("{name}.codes"),
                     &SecretString::new(format!("{c1} {c2}")),
                 );
-                set_totp(e, &seed);
                 described.push(serde_json::json!({"entry": name, "change": "new-totp-seed"}));
             }
             Change::Add(entry) => {

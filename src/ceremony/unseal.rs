@@ -208,6 +208,13 @@ impl Session {
         &self.payload.entries
     }
 
+    /// The otpauth URI of a TOTP entry, labelled with its issuer or its
+    /// provider ([`Payload::otpauth_uri`]); reveal it with
+    /// [`Session::reveal_seed`] first, which logs it.
+    pub fn otpauth_uri(&self, name: &str) -> Option<crate::secret::SecretString> {
+        self.payload.otpauth_uri(name)
+    }
+
     /// Ticket.
     pub fn ticket(&self) -> &str {
         &self.ticket

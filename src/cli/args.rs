@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::help;
-use super::{check, governance};
+use super::{check, drill, governance, review};
 
 #[derive(Parser)]
 #[command(
@@ -24,7 +24,7 @@ pub(crate) struct Cli {
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Manage custodians (enroll a software identity or a YubiKey).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::CUSTODIAN)]
     Custodian(CustodianCmd),
     /// Setup ceremony: create a vault from enrolled custodians and seal the secrets.
     #[command(
@@ -52,7 +52,7 @@ pub(crate) enum Command {
     )]
     Migrate(MigrateArgs),
     /// The audit log: verify, show, export, repair.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::LOG)]
     Log(LogCmd),
     /// Health check of a vault copy: log, manifest and every file's digest; no token, writes nothing.
     #[command(after_help = check::AFTER_HELP)]
@@ -61,19 +61,23 @@ pub(crate) enum Command {
     #[command(
         after_help = help::DRILL
     )]
-    Drill(governance::DrillArgs),
+    Drill(drill::DrillArgs),
     /// Record the post-incident review of an unseal (due within 5 days).
     #[command(
         after_help = help::REVIEW
     )]
-    Review(governance::ReviewArgs),
+    Review(review::ReviewArgs),
     /// Open sessions and obligations (rotation, review, drills); exit 1 when something is overdue.
+    #[command(after_help = help::STATUS)]
     Status(governance::StatusArgs),
     /// Metrics per quarter for auditors (table, --json, --html FILE).
+    #[command(after_help = help::REPORT)]
     Report(governance::ReportArgs),
     /// Walk every ceremony on a throwaway vault (no prompts).
+    #[command(after_help = help::DEMO)]
     Demo(DemoArgs),
     /// Describe the answers file used for non-interactive runs.
+    #[command(after_help = help::HELP_ANSWERS)]
     HelpAnswers,
 }
 
@@ -85,6 +89,7 @@ pub(crate) enum CustodianCmd {
     )]
     Enroll(Box<EnrollArgs>),
     /// List the YubiKeys inserted (serial, firmware, reader).
+    #[command(after_help = help::TOKENS)]
     Tokens {
         /// Machine-readable output.
         #[arg(long)]
@@ -287,10 +292,13 @@ pub(crate) enum LogCmd {
     )]
     Verify(governance::VerifyArgs),
     /// Export the verified log as JSON Lines for a SIEM (fields: see docs/governance.md).
+    #[command(after_help = help::LOG_EXPORT)]
     Export(governance::ExportArgs),
     /// Show the log entries.
+    #[command(after_help = help::LOG_SHOW)]
     Show(LogArgs),
     /// Remove a torn last line left by a crash (logged as `log-repaired`).
+    #[command(after_help = help::LOG_REPAIR)]
     Repair(LogArgs),
 }
 

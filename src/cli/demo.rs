@@ -313,15 +313,18 @@ fn walk(base: &Path) -> Result<u8> {
     for d in [&alone, &quorum] {
         outln!(
             "  - {} drill of {}: {}",
-            d.kind,
+            d.kind.as_str(),
             d.custodians.join(", "),
-            if d.ok { "passed" } else { "FAILED" }
+            if d.verdict.passed() {
+                "passed"
+            } else {
+                "FAILED"
+            }
         )?;
-        if !d.ok {
+        if let Some(why) = d.verdict.why() {
             return Err(Error::Usage(format!(
-                "demo: the {} drill failed: {}",
-                d.kind,
-                d.why.clone().unwrap_or_default()
+                "demo: the {} drill failed: {why}",
+                d.kind.as_str()
             )));
         }
     }

@@ -38,11 +38,94 @@ pub const DRILL: &str = "Examples:\n  breakglass drill --vault /media/vault --cu
 /// `breakglass review --help` examples.
 pub const REVIEW: &str = "Examples:\n  breakglass review --vault /media/vault --ticket INC-4711 --from review.txt\n  breakglass review --vault /media/vault --ticket INC-4711 --edit    (in $EDITOR, on a template)\n\nAn incomplete review is refused, naming what is missing. See\nceremonies/post-incident-review.md for the document format.";
 
-/// `breakglass enroll --help` examples.
+/// `breakglass custodian enroll --help` examples.
 pub const ENROLL: &str = "Examples:\n  breakglass custodian enroll --name alice --yubikey --serial 12345678 --serial 23456789\n      (a main token and a spare kept in a safe: one share, either token opens it)\n  breakglass custodian enroll --name bob --out /media/bob/bob.identity\n      (software custodian, for small teams and drills)\n\nYubiKey: the key is generated ON the token in a retired PIV slot; a default PIN or PUK\nis refused and changed first; the attestation is verified to Yubico's roots.\nWrites NAME.custodian.json (public) and, for software, the identity (secret, 0600).";
 
 /// `breakglass log verify --help` examples.
 pub const LOG_VERIFY: &str = "Exit 0 when the log verifies, 1 naming the first bad entry otherwise.\nExample:\n  breakglass log verify --vault /media/vault";
+
+/// `breakglass custodian --help` examples.
+pub const CUSTODIAN: &str = "\
+Examples:
+  breakglass custodian enroll --name alice --yubikey
+  breakglass custodian enroll --name bob --out /media/bob/bob.identity
+  breakglass custodian tokens";
+
+/// `breakglass log --help` examples.
+pub const LOG: &str = "\
+Examples:
+  breakglass log verify --vault /media/vault
+  breakglass log show --vault /media/vault
+  breakglass log export --vault /media/vault --out audit.jsonl
+  breakglass log repair --vault /media/vault";
+
+/// `breakglass custodian tokens --help` examples.
+pub const TOKENS: &str = "\
+Examples:
+  breakglass custodian tokens
+  breakglass custodian tokens --json
+
+Lists the YubiKeys the PC/SC service sees (serial, firmware, reader). Needs pcscd
+running; software custodians have no token to list.";
+
+/// `breakglass status --help` examples.
+pub const STATUS: &str = "\
+Examples:
+  breakglass status --vault /media/vault
+  breakglass status --vault /media/vault --json --expect-receipt bg1:…   (cron, monitoring)
+
+Exit 0 when nothing is owed, 1 when something is overdue (rotation within 24 h of an
+unseal, post-incident review within 5 days, a yearly drill per custodian) or the log
+holds forged entries, 2 when the vault cannot be read. See docs/governance.md.";
+
+/// `breakglass report --help` examples.
+pub const REPORT: &str = "\
+Examples:
+  breakglass report --vault /media/vault
+  breakglass report --vault /media/vault --from 2026-01-01 --to 2026-12-31 --html audit-2026.html
+  breakglass report --vault /media/vault --json > metrics.json
+
+Per quarter: activations, time to rotation and to review, drills per custodian, and
+activations outside the documented scenarios. The HTML page is self-contained (no
+external resources) and prints on paper.";
+
+/// `breakglass log export --help` examples.
+pub const LOG_EXPORT: &str = "\
+Examples:
+  breakglass log export --vault /media/vault --out audit.jsonl
+  breakglass log export --vault /media/vault --after 1200 >> siem-spool.jsonl   (incremental)
+
+The log is verified first; only a verified log is exported. Fields: docs/governance.md.";
+
+/// `breakglass log show --help` examples.
+pub const LOG_SHOW: &str = "\
+Examples:
+  breakglass log show --vault /media/vault
+  breakglass log show --vault /media/vault --json | jq 'select(.event == \"unseal-granted\")'
+
+Text read from the log is shown escaped: a control character never reaches the terminal.";
+
+/// `breakglass log repair --help` examples.
+pub const LOG_REPAIR: &str = "\
+Example:
+  breakglass log repair --vault /media/vault
+
+Only a torn last line (a crash in the middle of an append) is removed, and the repair
+is logged; any other damage is refused: restore the vault from a backup copy.";
+
+/// `breakglass demo --help` examples.
+pub const DEMO: &str = "\
+Examples:
+  breakglass demo
+  breakglass demo --dir /tmp/bg-demo --keep   (look at the vault and its log afterwards)
+
+Software custodians with demo-grade KDF parameters and fixed passphrases: never use
+what it makes for real credentials.";
+
+/// `breakglass help-answers --help` examples.
+pub const HELP_ANSWERS: &str = "\
+Example:
+  breakglass help-answers | less";
 
 pub const ANSWERS_HELP: &str = r#"The answers file (--answers FILE, or '-' for stdin) answers every prompt of a
 command non-interactively. It is JSON; every member is optional; a prompt without an

@@ -9,6 +9,7 @@ mod ceremony;
 mod check;
 mod custodian;
 mod demo;
+mod drill;
 mod governance;
 mod help;
 mod input;
@@ -16,6 +17,7 @@ pub mod out;
 mod output;
 mod qr_svg;
 mod render;
+mod review;
 mod terminal;
 mod ui;
 
@@ -88,8 +90,8 @@ pub fn run() -> Result<u8> {
         Command::Reseal(a) => ceremony::run_reseal(a),
         Command::Rekey(a) => ceremony::run_rekey(a),
         Command::Migrate(a) => ceremony::run_migrate(a),
-        Command::Drill(a) => governance::run_drill(a),
-        Command::Review(a) => governance::run_review(a),
+        Command::Drill(a) => drill::run_drill(a),
+        Command::Review(a) => review::run_review(a),
         Command::Status(a) => governance::run_status(a),
         Command::Report(a) => governance::run_report(a),
         Command::Check(a) => check::run(a),

@@ -405,9 +405,9 @@ pub fn present_session(
     let mut revealed = Zeroizing::new(String::new());
     for name in reveal_seeds {
         // Logged as `seed-revealed` before it is shown.
-        let entry = session.reveal_seed(name)?;
-        if let Some(seed) = entry.totp_seed() {
-            let (base32, uri) = (seed.to_base32(), seed.to_otpauth_uri(name));
+        let seed = session.reveal_seed(name)?.totp_seed();
+        if let (Some(seed), Some(uri)) = (seed, session.otpauth_uri(name)) {
+            let base32 = seed.to_base32();
             if !interactive {
                 show_new_value(&format!("{name}.seed"), &base32);
                 show_new_value(&format!("{name}.otpauth"), &uri);

@@ -11,6 +11,7 @@
 
 pub mod agefile;
 pub mod piv_p256;
+pub mod set;
 pub mod software;
 pub mod yubikey;
 

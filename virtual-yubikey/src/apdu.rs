@@ -1,5 +1,7 @@
 //! Command APDU parsing and BER-TLV helpers for the card core.
 //!
+//! Short and extended-length APDUs are accepted (yubikit sends extended ones).
+//!
 //! Invariant: parsing never panics and never indexes out of bounds; malformed
 //! input becomes an [`Sw`] error that the card returns as the status word.
 
@@ -50,7 +52,9 @@ pub struct Command<'a> {
 }
 
 impl<'a> Command<'a> {
-    /// Parses a short APDU (cases 1–4). Extended length is refused with `6700`.
+    /// Parses a command APDU, short (cases 1–4) or extended length (cases
+    /// 2E–4E, as yubikit sends to a YubiKey 4.3+ over USB: `00 Lc1 Lc2 data
+    /// [Le1 Le2]` or `00 Le1 Le2`). An inconsistent length gets `6700`.
     pub fn parse(apdu: &'a [u8]) -> Result<Self, Sw> {
         let (header, body) = match apdu {
             [cla, ins, p1, p2, rest @ ..] => ([*cla, *ins, *p1, *p2], rest),
@@ -59,7 +63,17 @@ impl<'a> Command<'a> {
         let data: &[u8] = match body {
             // Case 1, or case 2 (a lone Le byte; also the `Lc = 00` the yubikey crate sends).
             [] | [_] => &[],
-            [0, ..] => return Err(sw::WRONG_LENGTH), // extended length: unsupported
+            // Case 2E: extended Le only.
+            [0, _, _] => &[],
+            // Cases 3E / 4E: 3-byte Lc, data, optional 2-byte Le.
+            [0, hi, lo, rest @ ..] => {
+                let lc = usize::from(u16::from_be_bytes([*hi, *lo]));
+                match rest.len().checked_sub(lc) {
+                    Some(0) | Some(2) if lc > 0 => &rest[..lc],
+                    _ => return Err(sw::WRONG_LENGTH),
+                }
+            }
+            [0, ..] => return Err(sw::WRONG_LENGTH),
             [lc, rest @ ..] => {
                 let lc = usize::from(*lc);
                 match rest.len().checked_sub(lc) {
@@ -152,8 +166,21 @@ mod tests {
             Command::parse(&[0, 1, 2, 3, 1, 1, 2, 3]),
             Err(sw::WRONG_LENGTH)
         );
+        // Extended length: case 3E, 4E, 2E; inconsistent ones are refused.
+        let c = Command::parse(&[0, 1, 2, 3, 0, 0, 1, 9]).unwrap();
+        assert_eq!(c.data, [9]);
+        let c = Command::parse(&[0, 1, 2, 3, 0, 0, 1, 9, 0, 0]).unwrap();
+        assert_eq!(c.data, [9]);
+        assert!(Command::parse(&[0, 1, 2, 3, 0, 1, 0])
+            .unwrap()
+            .data
+            .is_empty());
         assert_eq!(
-            Command::parse(&[0, 1, 2, 3, 0, 0, 1, 9]),
+            Command::parse(&[0, 1, 2, 3, 0, 0, 2, 9]),
+            Err(sw::WRONG_LENGTH)
+        );
+        assert_eq!(
+            Command::parse(&[0, 1, 2, 3, 0, 0, 1, 9, 0]),
             Err(sw::WRONG_LENGTH)
         );
     }

@@ -57,6 +57,8 @@ mod alg {
 
 /// Instructions the card implements.
 mod ins {
+    /// Management application: read the device info.
+    pub const READ_CONFIG: u8 = 0x1D;
     pub const VERIFY: u8 = 0x20;
     pub const CHANGE_REFERENCE: u8 = 0x24;
     pub const RESET_RETRY: u8 = 0x2C;
@@ -174,14 +176,14 @@ impl Config {
 
 /// Management key algorithm and key bytes.
 #[derive(Clone)]
-struct MgmKey {
-    alg: u8,
-    key: Vec<u8>,
-    touch: bool,
+pub(crate) struct MgmKey {
+    pub(crate) alg: u8,
+    pub(crate) key: Vec<u8>,
+    pub(crate) touch: bool,
 }
 
 impl MgmKey {
-    fn default_for(firmware: [u8; 3]) -> Self {
+    pub(crate) fn default_for(firmware: [u8; 3]) -> Self {
         let alg = if firmware >= [5, 7, 0] {
             alg::AES192
         } else {
@@ -194,7 +196,7 @@ impl MgmKey {
         }
     }
 
-    fn key_len(alg: u8) -> Option<usize> {
+    pub(crate) fn key_len(alg: u8) -> Option<usize> {
         match alg {
             alg::TDES | alg::AES192 => Some(24),
             alg::AES128 => Some(16),
@@ -237,11 +239,11 @@ impl MgmKey {
 }
 
 /// A private key held in a slot.
-struct SlotKey {
-    secret: SecretKey,
-    pin_policy: u8,
-    touch_policy: u8,
-    generated: bool,
+pub(crate) struct SlotKey {
+    pub(crate) secret: SecretKey,
+    pub(crate) pin_policy: u8,
+    pub(crate) touch_policy: u8,
+    pub(crate) generated: bool,
 }
 
 /// A pending management-key authentication step.
@@ -261,15 +263,15 @@ enum App {
 }
 
 /// A retry-counted reference (PIN or PUK), stored padded to 8 bytes with 0xFF.
-struct Reference {
-    value: [u8; 8],
-    max: u8,
-    left: u8,
-    default: [u8; 8],
+pub(crate) struct Reference {
+    pub(crate) value: [u8; 8],
+    pub(crate) max: u8,
+    pub(crate) left: u8,
+    pub(crate) default: [u8; 8],
 }
 
 impl Reference {
-    fn new(value: &[u8], default: &[u8], max: u8) -> Self {
+    pub(crate) fn new(value: &[u8], default: &[u8], max: u8) -> Self {
         Reference {
             value: pad8(value),
             max,
@@ -278,7 +280,7 @@ impl Reference {
         }
     }
 
-    fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         bool::from(self.value.ct_eq(&self.default))
     }
 
@@ -306,23 +308,23 @@ fn pad8(v: &[u8]) -> [u8; 8] {
 }
 
 /// Validates an 8-byte padded PIN/PUK field: 6–8 bytes then 0xFF padding.
-fn valid_padded(v: &[u8]) -> bool {
+pub(crate) fn valid_padded(v: &[u8]) -> bool {
     let n = v.iter().position(|b| *b == 0xFF).unwrap_or(v.len());
     v.len() == 8 && (6..=8).contains(&n) && v[n..].iter().all(|b| *b == 0xFF)
 }
 
-fn valid_key_slot(s: u8) -> bool {
+pub(crate) fn valid_key_slot(s: u8) -> bool {
     matches!(s, 0x9A | 0x9C | 0x9D | 0x9E | 0x82..=0x95)
 }
 
 /// The virtual PIV card.
 pub struct Card {
-    config: Config,
-    pin: Reference,
-    puk: Reference,
-    mgm: MgmKey,
-    keys: BTreeMap<u8, SlotKey>,
-    objects: BTreeMap<[u8; 3], Vec<u8>>,
+    pub(crate) config: Config,
+    pub(crate) pin: Reference,
+    pub(crate) puk: Reference,
+    pub(crate) mgm: MgmKey,
+    pub(crate) keys: BTreeMap<u8, SlotKey>,
+    pub(crate) objects: BTreeMap<[u8; 3], Vec<u8>>,
     // Session state, cleared by power cycle / reset.
     app: App,
     pin_verified: bool,
@@ -496,6 +498,9 @@ impl Card {
         }
         match self.app {
             App::Piv => {}
+            App::Management if cmd.ins == ins::READ_CONFIG => {
+                return crate::management::device_info(&self.config, cmd.p1);
+            }
             App::Management | App::None => return Err(sw::INS_NOT_SUPPORTED),
         }
         match cmd.ins {
@@ -532,8 +537,9 @@ impl Card {
         if cmd.data == MGMT_AID {
             self.app = App::Management;
             self.clear_auth();
+            // A YubiKey 5 answers with its version as text; yubikit parses it.
             let [a, b, c] = self.config.firmware;
-            return Ok(format!("Virtual mgr - FW version {a}.{b}.{c}").into_bytes());
+            return Ok(format!("{a}.{b}.{c}").into_bytes());
         }
         Err(sw::NOT_FOUND)
     }

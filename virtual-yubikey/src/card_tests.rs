@@ -592,3 +592,162 @@ fn random_apdus_never_panic() {
         }
     }
 }
+
+#[test]
+fn state_snapshot_sees_every_persistent_change_and_ignores_session_state() {
+    let mut c = fresh(FW_5_7_1);
+    let before = c.state();
+    // Session-only activity leaves the snapshot unchanged.
+    assert_eq!(sw_of(&mut c, &pin_apdu(b"123456")), 0x9000);
+    assert_eq!(mgm_auth(&mut c, 0x0A, &DEFAULT_MGM_KEY), 0x9000);
+    c.power_cycle();
+    assert_eq!(
+        c.state(),
+        before,
+        "verify/auth/power cycle changed the snapshot"
+    );
+
+    // A wrong PIN changes the counter.
+    assert_eq!(sw_of(&mut c, &h("00A4040005A000000308")), 0x9000);
+    assert_eq!(sw_of(&mut c, &pin_apdu(b"000000")), 0x63C2);
+    let after_wrong = c.state();
+    assert_ne!(after_wrong, before);
+    assert_eq!(after_wrong.pin.left, 2);
+    assert_eq!(sw_of(&mut c, &pin_apdu(b"123456")), 0x9000);
+    assert_eq!(c.state(), before, "a right PIN restores the counter");
+
+    // A PIN change keeps every public fact but the default flag, and the digest moves.
+    assert_eq!(
+        sw_of(&mut c, &h("00240080 10 313233343536FFFF 363534333231FFFF")),
+        0x9000
+    );
+    let changed = c.state();
+    assert!(!changed.pin.is_default);
+    assert_ne!(changed.secrets_digest, before.secrets_digest);
+
+    // Generating a key adds a slot; a certificate adds an object.
+    let mut c = fresh(FW_5_7_1);
+    let before = c.state();
+    assert_eq!(mgm_auth(&mut c, 0x0A, &DEFAULT_MGM_KEY), 0x9000);
+    assert_eq!(generate(&mut c, 0x82, 2, 2).1, 0x9000);
+    let generated = c.state();
+    assert_eq!(generated.slots.len(), 1);
+    assert_eq!(generated.slots[&0x82].public_key.len(), 65);
+    assert_eq!(generated.slots[&0x82].touch_policy, 2);
+    assert_ne!(generated.secrets_digest, before.secrets_digest);
+    assert_eq!(sw_of(&mut c, &h("00DB3FFF0A5C035FC10A5303700100")), 0x9000);
+    assert!(c.state().objects.contains_key(&[0x5F, 0xC1, 0x0A]));
+}
+
+#[test]
+fn extended_length_apdus_as_yubikit_sends_them() {
+    let mut c = fresh(FW_5_7_1);
+    // GET DATA of the discovery object, case 4E: 00 Lc(2) data Le(2).
+    let (short, sw1) = tx(&mut c, &h("00CB3FFF 03 5C017E 00"));
+    let (ext, sw2) = tx(&mut c, &h("00CB3FFF 000003 5C017E 0000"));
+    assert_eq!((sw1, sw2), (0x9000, 0x9000));
+    assert_eq!(short, ext);
+    // Case 3E (no Le) and case 2E (extended Le only).
+    assert_eq!(tx(&mut c, &h("00CB3FFF 000003 5C017E")).0, short);
+    assert_eq!(
+        tx(&mut c, &h("00FD0000 000000")),
+        (FW_5_7_1.to_vec(), 0x9000)
+    );
+    // Inconsistent extended lengths are refused.
+    assert_eq!(sw_of(&mut c, &h("00CB3FFF 000004 5C017E")), 0x6700);
+    assert_eq!(sw_of(&mut c, &h("00CB3FFF 000003 5C017E 00")), 0x6700);
+    assert_eq!(sw_of(&mut c, &h("00CB3FFF 000000 0000")), 0x6700);
+    // A certificate over 256 bytes still comes back whole through 61xx.
+    let (data, sw) = tx(&mut c, &h("00CB3FFF 000005 5C035FFF01 0000"));
+    assert_eq!(sw >> 8, 0x61);
+    assert_eq!(data.len(), 256);
+}
+
+#[test]
+fn management_device_info_as_a_yubikey_5() {
+    let mut c = Card::new(Config::new(SERIAL, FW_5_4_3));
+    let (select, sw) = tx(&mut c, &h("00A4040008A000000527471117"));
+    assert_eq!(sw, 0x9000);
+    assert_eq!(select, b"5.4.3");
+    let (info, sw) = tx(&mut c, &h("001D000000"));
+    assert_eq!(sw, 0x9000);
+    assert_eq!(usize::from(info[0]), info.len() - 1, "length prefix");
+    let items = parse_all(&info[1..]).unwrap();
+    let get = |tag: u16| {
+        items
+            .iter()
+            .find(|t| t.tag == tag)
+            .map(|t| t.value.to_vec())
+    };
+    assert_eq!(get(0x01), Some(vec![0x00, 0x10]), "PIV only");
+    assert_eq!(get(0x02), Some(SERIAL.to_be_bytes().to_vec()));
+    assert_eq!(get(0x03), Some(vec![0x00, 0x10]));
+    assert_eq!(get(0x04), Some(vec![0x03]));
+    assert_eq!(get(0x05), Some(FW_5_4_3.to_vec()));
+    assert_eq!(get(0x0A), Some(vec![0x00]));
+    // Firmware before 5.6 has no pages; PIV instructions are not management ones.
+    assert_eq!(sw_of(&mut c, &h("001D010000")), 0x6A86);
+    assert_eq!(sw_of(&mut c, &h("00FD000000")), 0x6D00);
+    let mut c = Card::new(Config::new(SERIAL, FW_5_7_1));
+    assert_eq!(sw_of(&mut c, &h("00A4040008A000000527471117")), 0x9000);
+    assert_eq!(tx(&mut c, &h("001D010000")), (vec![0], 0x9000));
+}
+
+#[test]
+fn state_text_round_trips_and_bad_files_are_named() {
+    let mut c = fresh(FW_5_4_3);
+    assert_eq!(mgm_auth(&mut c, 0x03, &DEFAULT_MGM_KEY), 0x9000);
+    let (_, sw) = generate(&mut c, 0x82, 2, 3);
+    assert_eq!(sw, 0x9000);
+    assert_eq!(sw_of(&mut c, &h("00DB3FFF0A5C035FC10A5303700100")), 0x9000);
+    assert_eq!(sw_of(&mut c, &pin_apdu(b"999999")), 0x63C2);
+    c.set_touch(Touch::Never);
+    let text = c.to_state_text();
+    let loaded = Card::from_state_text(&text).unwrap();
+    assert_eq!(loaded.state(), c.state());
+    assert_eq!(loaded.config(), c.config());
+    assert_eq!(loaded.to_state_text(), text);
+
+    // The loaded card still answers with the same key.
+    let mut loaded = loaded;
+    loaded.set_touch(Touch::Immediate);
+    assert_eq!(sw_of(&mut loaded, &h("00A4040005A000000308")), 0x9000);
+    assert_eq!(sw_of(&mut loaded, &pin_apdu(b"123456")), 0x9000);
+    let peer = SecretKey::generate_from_rng(&mut rand::rng());
+    let point = peer.public_key().to_sec1_point(false);
+    let (resp, sw) = tx(&mut loaded, &ecdh_apdu(0x82, point.as_bytes()));
+    assert_eq!(sw, 0x9000);
+    let expected = (ProjectivePoint::from(*c.public_key(0x82).unwrap().as_affine())
+        * *peer.to_nonzero_scalar())
+    .to_affine()
+    .to_sec1_point(false);
+    assert_eq!(&resp[resp.len() - 32..], expected.x().unwrap().as_slice());
+
+    // Damaged files are refused with the line and the reason.
+    let e = Card::from_state_text("hello\n").err().unwrap();
+    assert!(e.contains("not a virtual card state file"), "{e}");
+    let bad = text.replace("pin ", "pin zz");
+    let e = Card::from_state_text(&bad).err().unwrap();
+    assert!(e.starts_with("line 6:") && e.contains("not hex"), "{e}");
+    let bad = text.replace("firmware 5.4.3\n", "");
+    let e = Card::from_state_text(&bad).err().unwrap();
+    assert!(e.contains("serial and firmware must come before"), "{e}");
+    let truncated: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let e = Card::from_state_text(&truncated).err().unwrap();
+    assert!(e.contains("ends before"), "{e}");
+}
+
+#[test]
+fn state_files_are_private_and_refused_when_not() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alice.card");
+    let c = fresh(FW_5_7_1);
+    crate::persist::save(&c, &path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(crate::persist::load(&path).unwrap().state(), c.state());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = crate::persist::load(&path).err().unwrap();
+    assert!(e.contains("chmod 600"), "{e}");
+}

@@ -189,7 +189,7 @@ impl Harness {
 
 impl Drop for Harness {
     /// Leaves pcscd (stopping it if this was its last user), then releases
-    /// the slot, in that order: see [`Harness::join`].
+    /// the slot, in that order: see `Harness::join`.
     fn drop(&mut self) {
         if let (Some(users), Ok(start)) = (self.users.take(), open_state("start.lock")) {
             if start.lock().is_ok() {

@@ -12,10 +12,13 @@
 //! - `TCP_NODELAY` is set once and `TCP_QUICKACK` is re-armed before every
 //!   read (Linux clears it); without them each APDU costs ~45 ms of delayed ACK.
 //! - Card state lives in an `Arc<Mutex<Card>>` owned by the handle, so it
-//!   survives [`VirtualYubiKey::remove`] and a later [`VirtualYubiKey::insert`].
+//!   survives [`VirtualYubiKey::remove`] and a later [`VirtualYubiKey::insert`];
+//!   with a state file ([`VirtualYubiKey::with_state_file`]) it also survives
+//!   the process: the file is rewritten after every command that changed it.
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -40,6 +43,8 @@ struct Shared {
     card: Mutex<Card>,
     /// Command APDUs still allowed before a simulated removal.
     apdus_before_removal: AtomicU64,
+    /// State file kept up to date after every change, and what it holds.
+    state_file: Option<(PathBuf, Mutex<String>)>,
 }
 
 struct Connection {
@@ -57,14 +62,54 @@ pub struct VirtualYubiKey {
 impl VirtualYubiKey {
     /// A new card, not inserted.
     pub fn new(config: Config) -> Self {
+        Self::from_card(Card::new(config), None)
+    }
+
+    /// A card whose state lives in `path` (see [`crate::persist`]): loaded
+    /// from it if it exists (then `config` only supplies defaults and its
+    /// serial must match), else created from `config` and written there. The
+    /// file is rewritten (atomically, 0600) after every command that changes
+    /// the card's persistent state.
+    pub fn with_state_file(config: Config, path: &Path) -> Result<Self, String> {
+        let card = if path.exists() {
+            let card = crate::persist::load(path)?;
+            if card.config().serial != config.serial {
+                return Err(format!(
+                    "{} holds card {}, not {}",
+                    path.display(),
+                    card.config().serial,
+                    config.serial
+                ));
+            }
+            card
+        } else {
+            Card::new(config)
+        };
+        let text = card.to_state_text();
+        crate::persist::write_private(path, text.as_bytes())
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok(Self::from_card(
+            card,
+            Some((path.to_path_buf(), Mutex::new(text))),
+        ))
+    }
+
+    fn from_card(card: Card, state_file: Option<(PathBuf, Mutex<String>)>) -> Self {
         VirtualYubiKey {
             shared: Arc::new(Shared {
-                card: Mutex::new(Card::new(config)),
+                card: Mutex::new(card),
                 apdus_before_removal: AtomicU64::new(NO_REMOVAL),
+                state_file,
             }),
             connection: None,
             port: None,
         }
+    }
+
+    /// Writes the state file now if the card changed since it was last written
+    /// (a no-op without a state file). Also done after every command APDU.
+    pub fn save(&self) -> io::Result<()> {
+        persist(&self.shared)
     }
 
     /// Locks the card for inspection or configuration (e.g. touch, faults).
@@ -73,6 +118,12 @@ impl VirtualYubiKey {
             .card
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Snapshot of the card's persistent security state, to compare before
+    /// and after an operation that must leave the token unchanged.
+    pub fn state(&self) -> crate::CardState {
+        self.card().state()
     }
 
     /// The card's serial number.
@@ -199,7 +250,11 @@ fn serve_inner(stream: &mut TcpStream, shared: &Shared) -> io::Result<()> {
                         .apdus_before_removal
                         .store(left - 1, Ordering::SeqCst);
                 }
-                lock(shared).execute(apdu)
+                let reply = lock(shared).execute(apdu);
+                if let Err(e) = persist(shared) {
+                    eprintln!("virtual-yubikey: cannot write the card's state file: {e}");
+                }
+                reply
             }
         };
         let n = u16::try_from(reply.len())
@@ -209,6 +264,20 @@ fn serve_inner(stream: &mut TcpStream, shared: &Shared) -> io::Result<()> {
         frame.extend(reply);
         stream.write_all(&frame)?;
     }
+}
+
+/// Rewrites the state file if the card's persistent state changed.
+fn persist(shared: &Shared) -> io::Result<()> {
+    let Some((path, saved)) = &shared.state_file else {
+        return Ok(());
+    };
+    let text = lock(shared).to_state_text();
+    let mut saved = saved.lock().unwrap_or_else(|p| p.into_inner());
+    if *saved != text {
+        crate::persist::write_private(path, text.as_bytes())?;
+        *saved = text;
+    }
+    Ok(())
 }
 
 fn lock(shared: &Shared) -> MutexGuard<'_, Card> {
