@@ -414,7 +414,7 @@ th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;font-size:13px;verti
 svg.timeline{width:100%;height:auto;display:block}\n\
 ul.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:0.3em 1.5em;font-size:13px}\n\
 ul.legend svg{vertical-align:middle}\n\
-.qr svg{width:38mm;height:38mm;display:block;margin-bottom:4px}\n\
+.qr svg{width:38mm;height:38mm;display:block;margin-bottom:4px;shape-rendering:crispEdges}\n\
 .fpr{font-size:15px;font-weight:bold}\n\
 table.signature td{width:24em;height:2.4em}\n\
 @media print{\n\
