@@ -299,7 +299,7 @@ impl Format {
             "ocsf" => Ok(Format::Ocsf),
             _ => Err(crate::error::Error::Usage(format!(
                 "unknown export format '{}'; use one of: {}",
-                crate::text::bounded(s),
+                crate::text::for_terminal(&crate::text::bounded(s)),
                 Format::NAMES.join(", ")
             ))),
         }
@@ -328,5 +328,120 @@ pub fn export(
             let m = super::ocsf::Ocsf { fingerprint };
             export_with(log_path, anchor, after, |e, a, o| m.write(e, a, o), out)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::log::{Seal, Signer};
+    use serde_json::json;
+
+    fn entry(event: &str, data: Value) -> Entry {
+        Entry {
+            seq: 7,
+            time: Timestamp(1_800_000_000),
+            event: event.into(),
+            generation: 2,
+            vault: "ab".repeat(16),
+            data: data.as_object().cloned().unwrap_or_default(),
+            prev: "0".repeat(64),
+            hash: "f".repeat(64),
+            seal: Seal::Signed {
+                by: Signer::Quorum,
+                value: vec![1; 64],
+            },
+        }
+    }
+
+    #[test]
+    fn failures_requests_and_unknown_events() {
+        let q = Authn::Quorum;
+        for (ev, data, want) in [
+            (events::DRILL, json!({"result": "ok"}), Outcome::Success),
+            (events::DRILL, json!({"result": "failed"}), Outcome::Failure),
+            (events::DRILL, json!({}), Outcome::Failure),
+            (events::SHARE_REJECTED, json!({}), Outcome::Failure),
+            (events::UNSEAL_ABORTED, json!({}), Outcome::Failure),
+            (events::SEAL_ROLLED_BACK, json!({}), Outcome::Failure),
+            (events::INTEGRITY_OVERRIDE, json!({}), Outcome::Failure),
+            (events::UNSEAL_REQUESTED, json!({}), Outcome::Unknown),
+            (events::UNSEAL_GRANTED, json!({}), Outcome::Success),
+            ("from-the-future", json!({}), Outcome::Unknown),
+        ] {
+            let e = entry(ev, data);
+            assert_eq!(Fact::of(&e, &q).outcome, want, "{ev}");
+        }
+        let e = entry(events::INTEGRITY_OVERRIDE, json!({"problem": "p"}));
+        assert_eq!(Fact::of(&e, &q).severity, Severity::Critical);
+        assert_eq!(Fact::of(&e, &q).reason, Some("p"));
+        let e = entry(events::SESSION_ENDED, json!({"grant": 5}));
+        let forged = Authn::Forged { why: "x".into() };
+        assert_eq!(Fact::of(&e, &forged).severity, Severity::High);
+        assert_eq!(Fact::of(&e, &q).request, Some(5));
+    }
+
+    #[test]
+    fn users_ticket_and_reason() {
+        let e = entry(
+            events::UNSEAL_GRANTED,
+            json!({"custodians": ["alice", "bob"], "ticket": "", "reason": "r"}),
+        );
+        let alice = Authn::Custodian {
+            custodian: "alice".into(),
+            token: "t".into(),
+        };
+        let f = Fact::of(&e, &alice);
+        assert_eq!(f.users, ["alice", "bob"]);
+        assert_eq!(
+            (f.user, f.ticket, f.reason),
+            (Some("alice"), None, Some("r"))
+        );
+        let e = entry(
+            events::REKEY_REQUESTED,
+            json!({"add": ["dave"], "remove": ["carol"], "ticket": "T"}),
+        );
+        let f = Fact::of(&e, &Authn::Unsigned);
+        assert_eq!(
+            (f.users, f.user, f.ticket),
+            (vec!["dave", "carol"], None, Some("T"))
+        );
+        assert_eq!(
+            message(&e, &Fact::of(&e, &Authn::Unsigned)),
+            "rekey-requested ticket T custodians dave,carol"
+        );
+    }
+
+    /// The writer gives what serde_json gives for the same object.
+    #[test]
+    fn obj_writes_valid_json() {
+        let mut out = b"x\n".to_vec();
+        let hostile = "\"}\u{1}\\\n<é>";
+        Obj::write(&mut out, |o| {
+            o.str("a", hostile);
+            o.obj("b", |o| {
+                o.num("n", u64::MAX);
+                o.strs("l", &[hostile, ""]);
+                o.obj("empty", |_| {});
+            });
+            o.opt_str("none", None);
+            o.value("d", &json!({"k": [1, null]}));
+        });
+        let v: Value = serde_json::from_slice(&out[2..]).unwrap();
+        assert_eq!(
+            v,
+            json!({"a": hostile, "b": {"n": u64::MAX, "l": [hostile, ""], "empty": {}}, "d": {"k": [1, null]}})
+        );
+    }
+
+    #[test]
+    fn format_names() {
+        for n in Format::NAMES {
+            assert!(Format::parse(n).is_ok());
+        }
+        let e = Format::parse("cef\u{1b}[2J").unwrap_err().to_string();
+        assert!(e.contains("jsonl, ecs, ocsf"), "{e}");
+        assert!(!e.contains('\u{1b}'), "shown escaped: {e}");
     }
 }
