@@ -912,11 +912,35 @@ fn html_report_renders_in_headless_chromium() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let dom = String::from_utf8_lossy(&o.stdout);
     assert!(dom.contains("<h2>Attestation</h2>") && dom.contains("class=\"timeline\""));
-    let log = String::from_utf8_lossy(&o.stderr);
-    for bad in ["CONSOLE", "Uncaught", "Failed to load resource", "ERR_"] {
-        let hits: Vec<&str> = log.lines().filter(|l| l.contains(bad)).collect();
-        assert!(hits.is_empty(), "console/resource errors: {hits:#?}");
-    }
+    let console = |log: &str| -> Vec<String> {
+        log.lines()
+            .filter(|l| {
+                ["CONSOLE", "Uncaught", "Failed to load resource"]
+                    .iter()
+                    .any(|b| l.contains(b))
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let hits = console(&String::from_utf8_lossy(&o.stderr));
+    assert!(hits.is_empty(), "console errors: {hits:#?}");
+    // The console check sees errors (a control page with a failing script).
+    let bad = d.path().join("bad.html");
+    std::fs::write(
+        &bad,
+        "<!DOCTYPE html><title>x</title><script>nope();</script>",
+    )
+    .unwrap();
+    let o = chromium(&d.path().join("profile-bad"))
+        .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
+        .arg(format!("file://{}", bad.display()))
+        .output()
+        .unwrap();
+    let hits = console(&String::from_utf8_lossy(&o.stderr));
+    assert!(
+        hits.iter().any(|l| l.contains("nope")),
+        "the console check is blind: {hits:?}"
+    );
     // A screenshot: a real PNG of some size, not a blank image — the QR code
     // in it decodes to the receipt (when zbarimg is there).
     let shot = d.path().join("report.png");
@@ -933,11 +957,23 @@ fn html_report_renders_in_headless_chromium() {
     let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
     let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
     assert_eq!((w, h), (1280, 3600));
-    // A blank 1280×3600 page compresses to a few kB; this one has text,
-    // tables, the timeline and the QR code.
+    // Not blank: a blank page of the same size, shot the same way,
+    // compresses to a few kB; this one has text, tables, the timeline and
+    // the QR code (decoded below).
+    let empty = d.path().join("empty.html");
+    std::fs::write(&empty, "<!DOCTYPE html><title>x</title>").unwrap();
+    let blank = d.path().join("blank.png");
+    let o = chromium(&d.path().join("profile-blank"))
+        .arg(format!("--screenshot={}", blank.display()))
+        .args(["--window-size=1280,3600"])
+        .arg(format!("file://{}", empty.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let blank = std::fs::read(&blank).unwrap().len();
     assert!(
-        png.len() > 40_000,
-        "screenshot looks blank: {} bytes",
+        png.len() > 10 * blank && png.len() > 40_000,
+        "screenshot looks blank: {} bytes, a blank page {blank}",
         png.len()
     );
     if have("zbarimg", "zbar-tools") {
