@@ -976,6 +976,43 @@ fn html_report_renders_in_headless_chromium() {
         "screenshot looks blank: {} bytes, a blank page {blank}",
         png.len()
     );
+    // Printed (the print stylesheet): A4 landscape, the attestation on a
+    // page of its own, so at least two pages.
+    let pdf = d.path().join("report.pdf");
+    let o = chromium(&d.path().join("profile-pdf"))
+        .arg("--no-pdf-header-footer")
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pdf = std::fs::read(&pdf).unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    // Numbers after `key` in the first dictionary that has it.
+    let numbers = |key: &str, from: usize| -> Vec<f64> {
+        let at = from
+            + text[from..]
+                .find(key)
+                .unwrap_or_else(|| panic!("no {key} in the PDF"));
+        text[at + key.len()..]
+            .split(['/', '>', ']'])
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .map(|n| n.trim_start_matches('[').parse().unwrap())
+            .collect()
+    };
+    // The page tree's dictionary, whichever order its keys come in.
+    let tree = text.find("/Type /Pages").expect("no page tree in the PDF");
+    let dict = text[..tree].rfind("<<").unwrap();
+    let pages = numbers("/Count", dict)[0];
+    assert!(pages >= 2.0, "{pages} pages");
+    let media = numbers("/MediaBox", 0);
+    let (w, h) = (media[2] - media[0], media[3] - media[1]);
+    assert!(
+        (w - 841.9).abs() < 2.0 && (h - 595.3).abs() < 2.0,
+        "not A4 landscape: {media:?}"
+    );
     if have("zbarimg", "zbar-tools") {
         let o = Command::new("zbarimg")
             .args(["--quiet", "--raw"])
