@@ -1026,3 +1026,29 @@ fn html_report_renders_in_headless_chromium() {
         );
     }
 }
+
+#[test]
+fn html_report_counts_what_a_full_stack_cannot_draw() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault");
+    let mut b = SignedHistory::new();
+    b.init("2024-01-10T10:00:00Z", &["alice", "bob", "carol"], 2);
+    for i in 0..6 {
+        b.by(
+            "alice",
+            events::DRILL,
+            format!("2024-03-01T09:{i:02}:00Z").as_str(),
+            log_data! {"kind" => "custodian", "custodian" => "alice", "result" => "ok"},
+        );
+    }
+    b.write(&vault);
+    let p = page(&vault, None);
+    let drawn = p
+        .lines()
+        .filter(|l| l.starts_with("<g><title>#") && l.contains("2024-03-01"))
+        .count();
+    assert_eq!(drawn, 3, "three marks and +3");
+    assert!(p.contains(">+3</text>"));
+    // The table still lists all six.
+    assert_eq!(p.matches("<td>drill</td>").count(), 6);
+}
