@@ -20,7 +20,7 @@ pub mod error;
 pub mod fsutil;
 pub mod governance;
 pub mod history;
-pub mod hooks;
+mod hooks;
 pub mod kdf;
 pub mod keys;
 pub mod log;

@@ -88,6 +88,13 @@ pub enum UiError {
         /// What is wrong with it.
         why: String,
     },
+    /// The person pressed Ctrl-C at a prompt: the ceremony stops, and a
+    /// ceremony that logged a request logs that it was aborted.
+    #[error("interrupted (Ctrl-C) at the prompt '{prompt}'; nothing more was done")]
+    Interrupted {
+        /// Prompt identifier.
+        prompt: String,
+    },
     /// Reading from the terminal failed.
     #[error("cannot read from the terminal: {0}")]
     Io(#[from] std::io::Error),
@@ -117,6 +124,14 @@ pub trait Ui {
     fn insert_token(&mut self, custodian: &str, serials: &[u32]) -> Result<(), UiError>;
     /// Asks which of `options` comes next; returns its index.
     fn choose(&mut self, id: &str, question: &str, options: &[String]) -> Result<usize, UiError>;
+    /// After `custodian`'s share was rejected (`why`, already logged): whether
+    /// they try again now (`true`) or step aside for another custodian. The
+    /// default, and the answers file, never retry: an answer that failed
+    /// once fails again (and a wrong PIN would only use up the token's tries).
+    fn retry(&mut self, custodian: &str, why: &str) -> Result<bool, UiError> {
+        let _ = (custodian, why);
+        Ok(false)
+    }
     /// Shows a new secret value to the custodians (a generated password to set
     /// at the provider). Only called after the showing has been logged.
     fn reveal(&mut self, label: &str, value: &SecretString) {

@@ -32,8 +32,12 @@ use common::{Fixture, PASSWORD, TOTP_SEED};
 
 /// How long any single wait may take before the test fails.
 const WAIT: Duration = Duration::from_secs(30);
-/// What the session loop writes to clear the screen (erase all, cursor home).
-const CLEAR: &str = "\x1b[2J\x1b[H";
+/// What the session loop writes to clear the screen: cursor home, erase the
+/// screen, then erase the scrollback (in this order: a terminal that saves a
+/// cleared screen into its history, as tmux does, has that copy erased too).
+const CLEAR: &str = "\x1b[H\x1b[2J\x1b[3J";
+/// The session is drawn on the alternate screen, left when it ends.
+const LEAVE_ALTERNATE: &str = "\x1b[?1049l";
 /// The note entry's text in the fixture.
 const NOTE: &str = "code-one code-two";
 
@@ -419,11 +423,11 @@ fn assert_cleared_after_secrets(out: &str, how: &str) {
         "the screen was not cleared after the entries:\n{}",
         out.escape_debug()
     );
-    assert!(
-        out[..last_clear].ends_with("\x1b[3J"),
-        "the final clear does not erase the scrollback (ESC[3J)"
-    );
     let remains = &out[last_clear + CLEAR.len()..];
+    assert!(
+        remains.starts_with(LEAVE_ALTERNATE),
+        "the session does not leave the alternate screen after the final clear: {remains:?}"
+    );
     for secret in [PASSWORD, NOTE, "code      ", TOTP_SEED] {
         assert!(
             !remains.contains(secret),

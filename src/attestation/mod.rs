@@ -578,6 +578,30 @@ pub fn verify(
     Ok(facts)
 }
 
+/// Verifies a device attestation certificate alone (slot F9) up to `anchors`:
+/// the path to a trusted root and the CA constraints along it, as [`verify`]
+/// does above the slot certificate. Enrollment checks this before it changes
+/// anything on a token, since the chain needs no PIN and no key. Returns the
+/// PKI the device chains to.
+///
+/// # Errors
+/// The parse, path and constraint errors of [`verify`].
+pub fn verify_device(f9_cert_der: &[u8], anchors: &TrustAnchors) -> Result<Pki, AttestationError> {
+    let f9 = parse_cert(f9_cert_der, CertRole::F9)?;
+    let roots = anchors.effective_roots()?;
+    let (intermediates, anchor) = build_path(
+        &f9,
+        &anchors.intermediates,
+        &roots,
+        &anchors.refused_u2f_root,
+    )?;
+    let mut issuers: Vec<(&ParsedCert, CertRole)> = vec![(&f9, CertRole::F9)];
+    issuers.extend(intermediates.iter().map(|c| (*c, CertRole::Intermediate)));
+    issuers.push((&anchor.cert, role_of(issuers.len(), true, anchor.pki)));
+    check_constraints(&issuers)?;
+    Ok(anchor.pki)
+}
+
 /// Firmware 5.7.4+ attests under Attestation Root 1, older firmware under the legacy
 /// PIV root; test roots are exempt.
 fn check_firmware_matches_pki(firmware: (u8, u8, u8), pki: Pki) -> Result<(), AttestationError> {

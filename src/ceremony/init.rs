@@ -113,10 +113,33 @@ pub fn init(opts: InitOptions, ui: &mut dyn Ui) -> Result<Sealed> {
         &|step| crate::hooks::kill_point(&format!("init.{step}")),
     )?;
     ui.say(Level::Step, "Vault sealed (generation 1)");
+    for line in sealed_summary(&payload, Timestamp::now().0.max(0) as u64) {
+        ui.say(Level::Info, &line);
+    }
     Ok(Sealed {
         vault_id: vault_hex,
         generation: 1,
         fingerprint: manifest.fingerprint(),
         receipt: head,
     })
+}
+
+/// One line per sealed entry: its name and kind, and for a TOTP seed the
+/// current code, to compare with the authenticator app before the seed's
+/// only other copy is destroyed.
+fn sealed_summary(payload: &Payload, unix_now: u64) -> Vec<String> {
+    payload
+        .entries
+        .iter()
+        .map(|e| {
+            let code = e.totp_seed().and_then(|seed| seed.code_at(unix_now).ok());
+            match code {
+                Some(code) => format!(
+                    "sealed: {} (totp): current code {code}; compare it with the authenticator app",
+                    e.name()
+                ),
+                None => format!("sealed: {} ({})", e.name(), e.kind()),
+            }
+        })
+        .collect()
 }

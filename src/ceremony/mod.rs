@@ -4,13 +4,14 @@
 //!
 //! Floors, from the bottom: [`custodians`] (set checks) and [`generation`]
 //! (build and commit a generation) serve [`quorum`] (authenticate the vault,
-//! bring a quorum together), which serves the ceremonies themselves.
+//! bring a quorum together, through [`presenting`]: each custodian's tries), which serves the ceremonies themselves.
 
 pub mod custodians;
 pub mod drill;
 pub mod generation;
 pub mod init;
 pub mod migrate;
+pub mod presenting;
 pub mod quorum;
 pub mod rekey;
 pub mod reseal;

@@ -13,7 +13,6 @@
 
 use serde_json::{Map, Value};
 
-use crate::envelope::Envelope;
 use crate::error::{Error, Result};
 use crate::governance::receipt::{self, Receipt};
 use crate::history::{self, History, Standing};
@@ -414,6 +413,10 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
     let vault_id = manifest.vault_id_bytes()?;
     let g = manifest.generation;
     let t = manifest.threshold;
+    if super::presenting::needs_pcscd(&manifest) {
+        // One clear error before anything is logged, not one per custodian.
+        token::yubikey::check_service().map_err(token::TokenError::from)?;
+    }
     let request = log.append(req.event, g, req.data, By::Nobody)?;
     ui.say(
         Level::Info,
@@ -422,81 +425,14 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
             manifest.custodians.len()
         ),
     );
-    let mut accepted: Vec<(String, Share)> = Vec::new();
-    let mut rejected: Vec<(String, String)> = Vec::new();
-    let mut tried: Vec<String> = Vec::new();
-    let mut order = input.order.iter();
-    while accepted.len() < t as usize {
-        // Next custodian: from the given order, else ask among those not yet tried.
-        let name = match order.next() {
-            Some(n) => n.clone(),
-            None if !input.order.is_empty() => break,
-            None => {
-                let remaining: Vec<String> = manifest
-                    .custodians
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .filter(|n| !tried.contains(n))
-                    .collect();
-                if remaining.len() + accepted.len() < t as usize {
-                    break;
-                }
-                let i = ui.choose(
-                    &format!("unseal.custodian.{}", accepted.len() + 1),
-                    &format!(
-                        "Custodian {} of {t}: who presents their share?",
-                        accepted.len() + 1
-                    ),
-                    &remaining,
-                )?;
-                remaining.get(i).cloned().unwrap_or_default()
-            }
-        };
-        if accepted.iter().any(|(n, _)| *n == name) || tried.contains(&name) {
-            ui.say(
-                Level::Warn,
-                &format!("{name} has already presented; the same custodian counts once — another custodian is needed"),
-            );
-            continue;
-        }
-        tried.push(name.clone());
-        let Some(record) = manifest.custodian(&name) else {
-            let why = format!("'{name}' is not a custodian of this vault");
-            ui.say(Level::Warn, &why);
-            rejected.push((name.clone(), why));
-            continue;
-        };
-        ui.say(Level::Step, &format!("{name}: presenting share"));
-        match present(
-            vault,
-            &manifest,
-            record,
-            &input.identities,
-            &fingerprint,
-            ui,
-        ) {
-            Ok((share, token)) => {
-                log.append(
-                    events::SHARE_ACCEPTED,
-                    g,
-                    log_data! {"custodian" => name, "request" => request.seq, "token" => token},
-                    By::Nobody,
-                )?;
-                ui.say(Level::Info, &format!("{name}: share accepted"));
-                accepted.push((name, share));
-            }
-            Err(why) => {
-                log.append(
-                    events::SHARE_REJECTED,
-                    g,
-                    log_data! {"custodian" => name, "request" => request.seq, "why" => why},
-                    By::Nobody,
-                )?;
-                ui.say(Level::Warn, &format!("{name}: share rejected: {why}"));
-                rejected.push((name, why));
-            }
-        }
-    }
+    let presentation = super::presenting::Presentation {
+        vault,
+        manifest: &manifest,
+        request: request.seq,
+        fingerprint: &fingerprint,
+    };
+    let super::presenting::Collected { accepted, rejected } =
+        super::presenting::collect(&presentation, &mut log, input, ui)?;
     if accepted.len() < t as usize {
         let details: String = rejected
             .iter()
@@ -547,44 +483,4 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
         request_seq: request.seq,
         vault_id,
     })
-}
-
-/// One custodian presents: commitment, token, envelope binding. Returns the
-/// share and the fingerprint of the token that opened it. Errors are
-/// returned as text for the log (never containing secret material).
-fn present(
-    vault: &Vault,
-    manifest: &Manifest,
-    record: &crate::manifest::CustodianRecord,
-    identities: &[SuppliedIdentity],
-    fingerprint: &str,
-    ui: &mut dyn Ui,
-) -> std::result::Result<(Share, String), String> {
-    let file = vault.read_data(&record.share).map_err(|e| e.to_string())?;
-    if !crate::secret::ct_eq(sha256_hex(&file).as_bytes(), record.commitment.as_bytes()) {
-        return Err(format!(
-            "{}'s share file does not match its commitment in the manifest (altered or substituted); restore it from a backup copy",
-            record.name
-        ));
-    }
-    let opened = token::open_share(
-        &record.name,
-        &record.tokens,
-        &file,
-        identities,
-        fingerprint,
-        ui,
-    )
-    .map_err(|e| e.to_string())?;
-    let env = Envelope::decode(opened.plaintext.expose())
-        .map_err(|e| format!("{}'s {e}", record.name))?;
-    env.check_binding(
-        &manifest.vault_id_bytes().map_err(|e| e.to_string())?,
-        manifest.generation,
-        &record.name,
-        manifest.threshold,
-        record.x,
-    )
-    .map_err(|e| format!("{}'s {e}", record.name))?;
-    Ok((env.share, opened.token))
 }

@@ -186,8 +186,12 @@ pub(crate) fn enroll_yubikey(a: EnrollArgs) -> Result<u8> {
         ui.say(
             Level::Info,
             &format!(
-                "YubiKey {} slot {}: P-256 key generated on the token, attestation verified ({}), firmware {}",
-                desc.serial, desc.slot, desc.attestation.pki, desc.firmware
+                "YubiKey {} slot {}: P-256 key {} the token, attestation verified ({}), firmware {}",
+                desc.serial,
+                desc.slot,
+                if a.adopt { "already on" } else { "generated on" },
+                desc.attestation.pki,
+                desc.firmware
             ),
         );
         if tokens

@@ -405,6 +405,10 @@ pub struct VerifyArgs {
     /// (bg1:<vault>:<seq>:<hash>, or <seq>:<first 16+ hex digits of the hash>).
     #[arg(long, value_name = "RECEIPT")]
     receipt: Option<String>,
+    /// Also draw the receipt of the log's head as a QR code (at a terminal),
+    /// to photograph for the ticket.
+    #[arg(long)]
+    qr: bool,
     /// Machine-readable output on stdout.
     #[arg(long)]
     json: bool,
@@ -412,7 +416,7 @@ pub struct VerifyArgs {
 
 pub fn run_verify(a: VerifyArgs) -> Result<u8> {
     let Some(text) = &a.receipt else {
-        return super::output::log_verify(&a.vault, a.json);
+        return super::output::log_verify(&a.vault, a.json, a.qr);
     };
     let r = receipt::Receipt::parse(text)?;
     let vault = Vault::open_read_only(&a.vault)?;

@@ -38,6 +38,19 @@ pub fn show_new_value(label: &str, value: &SecretString) {
     }
 }
 
+/// Asks for a secret twice until both entries agree: a typo sealed at setup
+/// is found only when the vault is opened in an emergency.
+fn secret_twice(ui: &mut dyn Ui, id: &str, question: &str) -> Result<SecretString> {
+    loop {
+        let a = ui.secret(id, question)?;
+        let b = ui.secret(id, "Type it again")?;
+        if a.ct_eq(&b) {
+            return Ok(a);
+        }
+        ui.say(Level::Warn, "The two entries differ; type the value again.");
+    }
+}
+
 /// Asks for entries at the terminal (setup ceremony, interactive form).
 pub fn prompt_entries(ui: &mut dyn Ui) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
@@ -67,7 +80,7 @@ pub fn prompt_entries(ui: &mut dyn Ui) -> Result<Vec<Entry>> {
         let entry = match kind.as_str() {
             "password" => Entry::Password {
                 value: zeroize::Zeroizing::new(
-                    ui.secret(&format!("entry.{name}.value"), "Password (not echoed)")?
+                    secret_twice(ui, &format!("entry.{name}.value"), "Password (not echoed)")?
                         .expose()
                         .to_owned(),
                 ),
@@ -91,7 +104,8 @@ pub fn prompt_entries(ui: &mut dyn Ui) -> Result<Vec<Entry>> {
             },
             "note" => Entry::Note {
                 text: zeroize::Zeroizing::new(
-                    ui.secret(
+                    secret_twice(
+                        ui,
                         &format!("entry.{name}.value"),
                         "Text (not echoed; one line)",
                     )?
@@ -102,7 +116,8 @@ pub fn prompt_entries(ui: &mut dyn Ui) -> Result<Vec<Entry>> {
             },
             "totp" => crate::cli::render::totp_entry(
                 name.clone(),
-                &ui.secret(
+                &secret_twice(
+                    ui,
                     &format!("entry.{name}.value"),
                     "TOTP seed (base32) or otpauth:// URI (not echoed)",
                 )?,
@@ -133,11 +148,37 @@ pub fn qr(text: &str) -> Option<String> {
     )
 }
 
+/// What a receipt is written into, for its hint line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptFor {
+    /// Setup: the vault's setup record.
+    Setup,
+    /// An emergency unseal: the incident ticket.
+    Incident,
+    /// Any other ceremony or check: its ticket or record.
+    Record,
+}
+
+/// Prints the log receipt and its hint, without the QR code (after checks,
+/// drills, reviews and reports; `print_receipt_for` draws it at the end of a
+/// ceremony).
 pub fn print_receipt(vault: &str, head: &LogHead) -> Result<()> {
+    print_receipt_for(vault, head, ReceiptFor::Record, false)
+}
+
+/// Prints the log receipt, a hint naming where it is written, and, when `qr`
+/// and stdout is a terminal, its QR code (at the end of a ceremony that
+/// succeeded: never after a failure's message).
+pub fn print_receipt_for(vault: &str, head: &LogHead, to: ReceiptFor, qr_code: bool) -> Result<()> {
     let r = receipt(vault, head);
+    let into = match to {
+        ReceiptFor::Setup => "the vault's setup record",
+        ReceiptFor::Incident => "the incident ticket",
+        ReceiptFor::Record => "the ticket or record of this ceremony",
+    };
     outln!("log receipt: {r}")?;
-    outln!("  (write \"seq {} · {}\" into the incident ticket; verify later with `breakglass log verify --receipt {r}`)", head.seq, head.hash.get(..16).unwrap_or(&head.hash))?;
-    if std::io::stdout().is_terminal() {
+    outln!("  (write \"seq {} · {}\" into {into}; verify later with `breakglass log verify --receipt {r}`)", head.seq, head.hash.get(..16).unwrap_or(&head.hash))?;
+    if qr_code && std::io::stdout().is_terminal() {
         if let Some(q) = qr(&r) {
             out::raw(&q)?;
             out::raw("\n")?;
@@ -159,7 +200,12 @@ pub fn print_sealed(s: &Sealed, json: bool) -> Result<()> {
         "fingerprint:  {}   <- every custodian writes this down",
         s.fingerprint
     )?;
-    print_receipt(&s.vault_id, &s.receipt)
+    let to = if s.generation == 1 {
+        ReceiptFor::Setup
+    } else {
+        ReceiptFor::Record
+    };
+    print_receipt_for(&s.vault_id, &s.receipt, to, true)
 }
 
 /// How an entry is authenticated, for people: a short label.
@@ -192,7 +238,7 @@ fn anchor_json(a: &log::AnchorStatus) -> serde_json::Value {
 
 /// `log verify`: the chain, the anchor, every signature and the certified
 /// generations, with no secret.
-pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
+pub fn log_verify(dir: &Path, json: bool, qr_code: bool) -> Result<u8> {
     let vault = Vault::open_read_only(dir)?;
     let h = breakglass::history::read(&vault, |_, _| {})?;
     let report = &h.report;
@@ -259,7 +305,7 @@ pub fn log_verify(dir: &Path, json: bool) -> Result<u8> {
             )?;
         }
         if let Some(head) = &report.head {
-            print_receipt(&h.manifest.vault_id, head)?;
+            print_receipt_for(&h.manifest.vault_id, head, ReceiptFor::Record, qr_code)?;
         }
         print_time_regressions(report)?;
     } else {
@@ -393,6 +439,17 @@ pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
     Ok(0)
 }
 
+/// Cursor home, erase the screen, then erase the scrollback, in that order:
+/// terminals that save a cleared screen into the scrollback (tmux's
+/// `scroll-on-clear`, on by default) have the copy erased by the `ESC[3J`
+/// that follows; the reverse order left the last screen, secrets and all, in
+/// the history.
+pub const CLEAR_ALL: &str = "\x1b[H\x1b[2J\x1b[3J";
+/// The alternate screen: what is drawn there never enters the scrollback.
+pub const ENTER_ALTERNATE: &str = "\x1b[?1049h";
+/// Back to the normal screen (as it was before the alternate one).
+pub const LEAVE_ALTERNATE: &str = "\x1b[?1049l";
+
 /// Shows the session: one-shot (JSON or plain) or interactive until Enter or timeout.
 pub fn present_session(
     mut session: Session,
@@ -461,7 +518,7 @@ pub fn present_session(
             out::raw("\n")?;
         } else {
             out::raw(&text)?;
-            print_receipt(&vault_id, &head)?;
+            print_receipt_for(&vault_id, &head, ReceiptFor::Incident, true)?;
         }
         return Ok(0);
     }
@@ -473,6 +530,9 @@ pub fn present_session(
         .then(|| super::terminal::RawKeys::new(std::io::stdin().as_fd()).ok())
         .flatten();
     let raw = keys.is_some();
+    // The session is drawn on the alternate screen and cleared with
+    // CLEAR_ALL: neither leaves a copy in the scrollback.
+    let _ = out::raw(ENTER_ALTERNATE);
     let (tx, rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin().lock();
@@ -495,7 +555,7 @@ pub fn present_session(
         let now = Timestamp::now();
         let left = session.seconds_left(now);
         let header = format!(
-            "\x1b[3J\x1b[2J\x1b[Hbreakglass session · ticket {} · vault {} · ends in {}:{:02} · press Enter to close\n\n",
+            "{CLEAR_ALL}breakglass session · ticket {} · vault {} · ends in {}:{:02} · press Enter to close\n\n",
             session.ticket(),
             session.fingerprint(),
             left / 60,
@@ -532,7 +592,9 @@ pub fn present_session(
     };
     drop(keys);
     // Cleared and logged as ended even when the screen could not be drawn.
-    let cleared = out::raw("\x1b[3J\x1b[2J\x1b[H").and_then(|()| out::flush());
+    let cleared = out::raw(CLEAR_ALL)
+        .and_then(|()| out::raw(LEAVE_ALTERNATE))
+        .and_then(|()| out::flush());
     let vault_id = session.vault_id().to_owned();
     let head = session.end(how)?;
     shown?;
@@ -542,6 +604,6 @@ pub fn present_session(
         how.as_str(),
         head.seq
     )?;
-    print_receipt(&vault_id, &head)?;
+    print_receipt_for(&vault_id, &head, ReceiptFor::Incident, true)?;
     Ok(0)
 }

@@ -30,13 +30,49 @@ pub fn checklist_line(step: &mut usize, level: Level, text: &str) {
 }
 
 /// Prompts on the controlling terminal.
+///
+/// Ctrl-C at a hidden prompt (PIN, passphrase, secret) returns
+/// [`UiError::Interrupted`], so that the ceremony can log its abort; when
+/// the Terminal is dropped afterwards, the process ends as Ctrl-C ends any
+/// program (SIGINT).
 pub struct Terminal {
     step: usize,
+    interrupted: bool,
+    /// New values are on the (alternate) screen, to be cleared.
+    revealing: bool,
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        if self.revealing && !self.interrupted {
+            let _ = self.line("Press Enter to clear the new values from the screen");
+        }
+        self.clear_revealed();
+        if self.interrupted {
+            let _ = out::flush();
+            // As if the terminal had sent it; returns only if SIGINT is ignored.
+            let _ = kill_process(getpid(), Signal::INT);
+        }
+    }
 }
 
 impl Terminal {
     pub fn new() -> Self {
-        Terminal { step: 0 }
+        Terminal {
+            step: 0,
+            interrupted: false,
+            revealing: false,
+        }
+    }
+
+    /// Clears shown new values from the screen and the scrollback, and
+    /// leaves the alternate screen they were drawn on.
+    fn clear_revealed(&mut self) {
+        if std::mem::take(&mut self.revealing) {
+            out::err_raw(super::output::CLEAR_ALL);
+            out::err_raw(super::output::LEAVE_ALTERNATE);
+            errln!("     The new values were cleared from the screen.");
+        }
     }
 
     fn line(&mut self, question: &str) -> Result<String, UiError> {
@@ -52,8 +88,9 @@ impl Terminal {
     }
 
     fn hidden(&mut self, question: &str) -> Result<SecretString, UiError> {
-        let v = read_hidden(&format!("{question}: "))?;
-        Ok(SecretString::new(v))
+        let v = read_hidden(&format!("{question}: "));
+        self.interrupted |= matches!(v, Err(UiError::Interrupted { .. }));
+        Ok(SecretString::new(v?))
     }
 }
 
@@ -134,13 +171,11 @@ fn read_hidden(prompt: &str) -> Result<String, UiError> {
     drop(raw);
     let _ = (&tty).write_all(b"\n");
     match read {
-        Err(e) if e.get_ref().is_some_and(|e| e.is::<CtrlC>()) => {
-            // As if the terminal had sent it; returns only if SIGINT is ignored.
-            let _ = kill_process(getpid(), Signal::INT);
-            Err(UiError::Cancelled {
-                prompt: prompt.trim_end_matches([':', ' ']).into(),
-            })
-        }
+        // The caller stops (a ceremony logs its abort first); the process
+        // then ends by SIGINT when the Terminal is dropped.
+        Err(e) if e.get_ref().is_some_and(|e| e.is::<CtrlC>()) => Err(UiError::Interrupted {
+            prompt: prompt.trim_end_matches([':', ' ']).into(),
+        }),
         read => Ok(read?),
     }
 }
@@ -151,8 +186,10 @@ impl Ui for Terminal {
     }
 
     fn confirm(&mut self, _id: &str, question: &str) -> Result<bool, UiError> {
-        let a = self.line(&format!("{question} [y/N]"))?;
-        Ok(matches!(a.trim(), "y" | "Y" | "yes" | "YES"))
+        let a = self.line(&format!("{question} [y/N]"));
+        // New values shown for this question are gone once it is answered.
+        self.clear_revealed();
+        Ok(matches!(a?.trim(), "y" | "Y" | "yes" | "YES"))
     }
 
     fn text(&mut self, _id: &str, question: &str) -> Result<String, UiError> {
@@ -187,20 +224,41 @@ impl Ui for Terminal {
         if let Some(fp) = r.vault_fingerprint {
             errln!("     You are opening vault {fp}. Compare it with the fingerprint on paper.");
         }
-        let tries = r
-            .retries_left
-            .map(|t| format!(" ({t} tries left)"))
-            .unwrap_or_default();
+        let tries = match r.retries_left {
+            Some(1) => " (1 try left)".to_owned(),
+            Some(t) => format!(" ({t} tries left)"),
+            None => String::new(),
+        };
         let what = match r.purpose {
             PinPurpose::Verify => "PIN",
             PinPurpose::New => "new PIN (6-8 characters)",
             PinPurpose::Puk => "PUK",
             PinPurpose::NewPuk => "new PUK (6-8 characters)",
         };
-        self.hidden(&format!(
+        let question = format!(
             "{}, enter the {what} of YubiKey {}{tries}",
             r.custodian, r.serial
-        ))
+        );
+        if !matches!(r.purpose, PinPurpose::New | PinPurpose::NewPuk) {
+            return self.hidden(&question);
+        }
+        // A new PIN or PUK is typed twice: a typo now locks the custodian out
+        // years later.
+        loop {
+            let a = self.hidden(&question)?;
+            let b = self.hidden("Type it again")?;
+            if a.ct_eq(&b) {
+                return Ok(a);
+            }
+            errln!("  !  The two entries differ; try again.");
+        }
+    }
+
+    fn retry(&mut self, custodian: &str, _why: &str) -> Result<bool, UiError> {
+        let a = self.line(&format!(
+            "{custodian}: try again now? [Y/n] (n: step aside; another custodian presents)"
+        ))?;
+        Ok(!matches!(a.trim(), "n" | "N" | "no" | "NO"))
     }
 
     fn touch(&mut self, custodian: &str, serial: u32) {
@@ -217,6 +275,15 @@ impl Ui for Terminal {
     }
 
     fn reveal(&mut self, label: &str, value: &SecretString) {
+        // Drawn on the alternate screen (never in the scrollback) and cleared
+        // at the next question or when the command ends.
+        if !std::mem::replace(&mut self.revealing, true) {
+            out::err_raw(super::output::ENTER_ALTERNATE);
+            out::err_raw(super::output::CLEAR_ALL);
+            errln!(
+                "     New values, shown only here; cleared from the screen at the next question."
+            );
+        }
         super::output::show_new_value(label, value);
     }
 

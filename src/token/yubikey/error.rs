@@ -158,8 +158,9 @@ pub enum YubikeyError {
 
     /// Wrong PUK.
     #[error(
-        "wrong PUK for YubiKey {serial}: {tries_left} tries left before the PUK is blocked; retry \
-         with the right PUK"
+        "wrong PUK for YubiKey {serial}: {tries_left} {} left before the PUK is blocked; retry \
+         with the right PUK",
+        if *.tries_left == 1 { "try" } else { "tries" }
     )]
     WrongPuk {
         /// Token serial.
@@ -313,6 +314,21 @@ pub enum YubikeyError {
         serial: u32,
         /// PIV slot.
         slot: u8,
+        /// The verifier's error.
+        #[source]
+        source: AttestationError,
+    },
+
+    /// The device attestation (the F9 certificate and its chain) did not
+    /// verify; checked at enrollment before anything on the token changes.
+    #[error(
+        "the device attestation of YubiKey {serial} (its F9 certificate) failed: {source}; it \
+         cannot be proven to be a genuine YubiKey, so it is not enrolled, and nothing on it \
+         was changed (PIN, PUK, management key and slots are as they were)"
+    )]
+    DeviceAttestationFailed {
+        /// Token serial.
+        serial: u32,
         /// The verifier's error.
         #[source]
         source: AttestationError,

@@ -8,10 +8,10 @@
 
 use yubikey::piv::{self, AlgorithmId, SlotId};
 
-use super::{find_token, parse_descriptor, removal_check, retired_slot, Session, YubikeyError};
-use crate::attestation::{PinPolicy, TouchPolicy};
+use super::open::{parse_tokens, ready_token};
+use super::{removal_check, retired_slot, YubikeyError};
 use crate::token::YubikeyDescriptor;
-use crate::ui::{Level, Ui};
+use crate::ui::Ui;
 
 /// Signs with one of `custodian`'s YubiKeys: finds which is inserted, then
 /// signs `digest_for(index)` (32 bytes, domain-separated by
@@ -34,52 +34,14 @@ fn sign_inner(
     vault_fingerprint: &str,
     ui: &mut dyn Ui,
 ) -> Result<(Vec<u8>, usize), YubikeyError> {
-    if tokens.is_empty() {
-        return Err(YubikeyError::BadDescriptor {
-            custodian: custodian.to_owned(),
-            why: "no YubiKey is enrolled for this custodian".into(),
-        });
-    }
-    let parsed: Vec<_> = tokens
-        .iter()
-        .map(|d| parse_descriptor(custodian, d).map(|(slot, r)| (*d, slot, r)))
-        .collect::<Result<_, _>>()?;
-    let (yk, index) = find_token(custodian, &parsed, ui)?;
-    let Some((desc, slot, recipient)) = parsed.get(index) else {
-        return Err(YubikeyError::NoToken {
-            custodian: custodian.to_owned(),
-            expected: vec![],
-        });
-    };
-    let mut session = Session {
-        yk,
-        serial: desc.serial,
-        custodian,
-    };
-    let point = session.slot_public_point(*slot)?;
-    if point.as_ref() != Some(&recipient.uncompressed()) {
-        return Err(YubikeyError::KeyMismatch {
-            custodian: custodian.to_owned(),
-            serial: desc.serial,
-            slot: *slot,
-        });
-    }
-    if desc.pin_policy.parse::<PinPolicy>().ok() != Some(PinPolicy::Never) {
-        ui.say(
-            Level::Step,
-            &format!(
-                "{custodian}: PIN of YubiKey {} to sign for vault {vault_fingerprint}",
-                desc.serial
-            ),
-        );
-        drop(session.verify_pin(ui, Some(vault_fingerprint))?);
-    }
-    let touch = desc.touch_policy.parse::<TouchPolicy>().ok() != Some(TouchPolicy::Never);
+    let parsed = parse_tokens(custodian, tokens)?;
+    let ready = ready_token(custodian, &parsed, vault_fingerprint, " to sign", ui)?;
+    let (mut session, index, slot, touch) = (ready.session, ready.index, ready.slot, ready.touch);
+    let serial = session.serial;
     if touch {
-        ui.touch(custodian, desc.serial);
+        ui.touch(custodian, serial);
     }
-    let id = SlotId::Retired(retired_slot(*slot)?);
-    let serial = desc.serial;
+    let id = SlotId::Retired(retired_slot(slot)?);
     let digest = digest_for(index);
     let der =
         piv::sign_data(&mut session.yk, &digest, AlgorithmId::EccP256, id).map_err(

@@ -45,11 +45,19 @@
     )
 )]
 
-use data_encoding::BASE32_NOPAD;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
+
+mod error;
+mod text;
+
+pub use error::TotpError;
+use text::{
+    decode_base32, encode_base32, encode_base32_into, parse_decimal, percent_decode,
+    percent_encode_into, set_once, split_label, strip_prefix_ignore_case,
+};
 
 use crate::secret::{SecretBytes, SecretString};
 
@@ -75,147 +83,6 @@ pub const DEFAULT_PERIOD: u32 = 30;
 pub const MAX_INPUT_BYTES: usize = 8192;
 /// Longest accepted issuer or account name, in bytes.
 pub const MAX_NAME_BYTES: usize = 256;
-
-/// Errors of the TOTP module. Messages never contain the seed or the input.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TotpError {
-    /// The seed text is empty (after removing spaces and dashes).
-    #[error("the seed is empty; paste the secret key shown by the provider")]
-    EmptySecret,
-    /// A character of the seed is not in the base32 alphabet.
-    #[error(
-        "the seed is not valid base32: character {position} is not a letter A-Z or a digit 2-7; \
-         check for 0/O, 1/I/L and 8/B confusions"
-    )]
-    SecretNotBase32 {
-        /// 1-based position of the offending character in the seed text.
-        position: usize,
-    },
-    /// The number of base32 characters cannot encode whole bytes.
-    #[error(
-        "the seed has {chars} base32 characters, which cannot encode whole bytes; \
-         a character is probably missing or extra, copy the seed again"
-    )]
-    SecretBadLength {
-        /// Number of base32 characters (spaces, dashes and padding excluded).
-        chars: usize,
-    },
-    /// `=` padding is present but wrong (misplaced, or not the RFC 4648 amount).
-    #[error("the seed's '=' padding is wrong; remove the '=' characters or copy the seed again")]
-    SecretBadPadding,
-    /// The seed is shorter than [`MIN_SEED_BYTES`].
-    #[error(
-        "the seed is only {bits} bits long, the minimum is {min_bits}; \
-         it was probably cut off when copied, copy it again"
-    )]
-    SeedTooShort {
-        /// Length of the decoded seed in bits.
-        bits: usize,
-        /// Minimum accepted length in bits.
-        min_bits: usize,
-    },
-    /// The seed is longer than [`MAX_SEED_BYTES`].
-    #[error("the seed is {bytes} bytes long, the maximum is {max_bytes}; this is not a TOTP seed")]
-    SeedTooLong {
-        /// Length of the decoded seed in bytes.
-        bytes: usize,
-        /// Maximum accepted length in bytes.
-        max_bytes: usize,
-    },
-    /// The input text is longer than [`MAX_INPUT_BYTES`].
-    #[error("the input is {len} bytes long, the maximum is {max}; this is not a TOTP seed or URI")]
-    InputTooLong {
-        /// Length of the input in bytes.
-        len: usize,
-        /// Maximum accepted length in bytes.
-        max: usize,
-    },
-    /// The URI does not start with `otpauth://`.
-    #[error(
-        "this is not an otpauth:// URI; give the otpauth://totp/... URI or the base32 secret key \
-         (Google Authenticator export URIs, otpauth-migration://, must be exported one account at a time)"
-    )]
-    BadScheme,
-    /// The URI is an HOTP (counter-based) URI.
-    #[error("HOTP (counter-based) seeds are not supported; only time-based (otpauth://totp/) seeds can be stored")]
-    HotpNotSupported,
-    /// The URI's type is neither `totp` nor `hotp`.
-    #[error("unknown OTP type in the URI; only otpauth://totp/ is supported")]
-    UnknownOtpType,
-    /// The URI is structurally malformed.
-    #[error("malformed otpauth URI: {reason}; copy the URI again from the provider")]
-    MalformedUri {
-        /// What is wrong, in general terms (never the input itself).
-        reason: &'static str,
-    },
-    /// A `%XX` escape is malformed or does not decode to UTF-8.
-    #[error("bad percent-encoding in the URI's {part} (an incomplete %XX escape or non-UTF-8 bytes); copy the URI again")]
-    BadPercentEncoding {
-        /// Which part of the URI: "label", "secret", "issuer", ...
-        part: &'static str,
-    },
-    /// A known parameter appears more than once.
-    #[error(
-        "the URI has the '{name}' parameter more than once; it is ambiguous, copy the URI again"
-    )]
-    DuplicateParameter {
-        /// The repeated parameter.
-        name: &'static str,
-    },
-    /// The URI has no `secret` parameter.
-    #[error(
-        "the URI has no 'secret' parameter; copy the full URI, or enter the base32 secret key"
-    )]
-    MissingSecret,
-    /// The `algorithm` parameter is not SHA1, SHA256 or SHA512.
-    #[error("unsupported algorithm in the URI; TOTP supports SHA1, SHA256 and SHA512")]
-    UnknownAlgorithm,
-    /// The number of digits is outside [`MIN_DIGITS`]`..=`[`MAX_DIGITS`].
-    #[error("codes of {digits} digits are not supported; use 6 to 8 digits")]
-    DigitsOutOfRange {
-        /// The requested number of digits (saturated at `u64::MAX`).
-        digits: u64,
-    },
-    /// The period is outside [`MIN_PERIOD`]`..=`[`MAX_PERIOD`].
-    #[error(
-        "a period of {period} seconds is not supported; use 15 to 300 seconds (30 is standard)"
-    )]
-    PeriodOutOfRange {
-        /// The requested period in seconds (saturated at `u64::MAX`).
-        period: u64,
-    },
-    /// A numeric parameter is not a plain decimal number.
-    #[error("the URI's '{parameter}' parameter is not a decimal number; copy the URI again")]
-    InvalidNumber {
-        /// The parameter name.
-        parameter: &'static str,
-    },
-    /// The issuer in the label differs from the `issuer` parameter.
-    #[error(
-        "the issuer in the URI's label differs from its 'issuer' parameter; \
-         make sure the URI belongs to the intended provider and fix one of them"
-    )]
-    IssuerMismatch,
-    /// An issuer or account name is unusable.
-    #[error("the {field} name is invalid: {reason}")]
-    InvalidName {
-        /// "issuer", "account" or "label".
-        field: &'static str,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// The time is so far in the future that the next period overflows.
-    #[error("the time is out of range; check the system clock")]
-    TimeOutOfRange,
-    /// The operating system's random number generator failed.
-    #[error("the operating system random number generator failed; do not generate seeds on this machine until it works")]
-    Rng {
-        /// The underlying error.
-        #[source]
-        source: rand::Error,
-    },
-}
 
 /// HMAC algorithm of a TOTP seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -667,185 +534,10 @@ fn check_seed_len(len: usize) -> Result<(), TotpError> {
     }
 }
 
-fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix) {
-        text.get(prefix.len()..)
-    } else {
-        None
-    }
-}
-
-fn set_once<T>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), TotpError> {
-    if slot.is_some() {
-        return Err(TotpError::DuplicateParameter { name });
-    }
-    *slot = Some(value);
-    Ok(())
-}
-
-/// Splits a decoded label into (issuer, account); empty parts become `None`.
-fn split_label(label: &str) -> Result<(Option<&str>, Option<&str>), TotpError> {
-    let (issuer, account) = match label.split_once(':') {
-        Some((issuer, account)) => (Some(issuer), account.trim_start_matches(' ')),
-        None => (None, label),
-    };
-    if account.contains(':') {
-        return Err(TotpError::InvalidName {
-            field: "label",
-            reason: "it has more than one ':'; the label is 'issuer:account' or 'account'",
-        });
-    }
-    Ok((
-        issuer.filter(|s| !s.is_empty()),
-        Some(account).filter(|s| !s.is_empty()),
-    ))
-}
-
-/// A decimal number of ASCII digits, saturating at `u64::MAX`.
-fn parse_decimal(value: &str, parameter: &'static str) -> Result<u64, TotpError> {
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(TotpError::InvalidNumber { parameter });
-    }
-    Ok(value.bytes().fold(0u64, |acc, b| {
-        acc.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-    }))
-}
-
-/// The byte of a two-digit hex escape (either case), or `None`.
-fn hex_pair(hi: Option<u8>, lo: Option<u8>) -> Option<u8> {
-    let mut out = [0u8; 1];
-    base16ct::mixed::decode([hi?, lo?], &mut out).ok()?;
-    Some(out[0])
-}
-
-/// Strict percent-decoding into a zeroizing string: every `%` must start a
-/// two-hex-digit escape and the result must be UTF-8.
-fn percent_decode(
-    raw: &str,
-    plus_is_space: bool,
-    part: &'static str,
-) -> Result<Zeroizing<String>, TotpError> {
-    let bad = TotpError::BadPercentEncoding { part };
-    let mut out = Zeroizing::new(Vec::with_capacity(raw.len()));
-    let mut bytes = raw.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'%' => match hex_pair(bytes.next(), bytes.next()) {
-                Some(byte) => out.push(byte),
-                None => return Err(bad),
-            },
-            b'+' if plus_is_space => out.push(b' '),
-            _ => out.push(b),
-        }
-    }
-    match String::from_utf8(std::mem::take(&mut *out)) {
-        Ok(text) => Ok(Zeroizing::new(text)),
-        Err(e) => {
-            e.into_bytes().zeroize();
-            Err(bad)
-        }
-    }
-}
-
-fn percent_encode_into(out: &mut String, text: &str) {
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let mut pair = [0u8; 2];
-            out.push('%');
-            out.push_str(base16ct::upper::encode_str(&[b], &mut pair).unwrap_or("00"));
-        }
-    }
-}
-
-const BASE32_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-fn base32_value(b: u8) -> Option<u8> {
-    match b {
-        b'A'..=b'Z' => Some(b - b'A'),
-        b'a'..=b'z' => Some(b - b'a'),
-        b'2'..=b'7' => Some(b - b'2' + 26),
-        _ => None,
-    }
-}
-
-/// Normalises and decodes base32 text (module docs) into a seed of valid length.
-fn decode_base32(text: &str) -> Result<SecretBytes, TotpError> {
-    let mut values = Zeroizing::new(Vec::with_capacity(text.len()));
-    let mut padding = 0usize;
-    for (index, c) in text.chars().enumerate() {
-        if c.is_ascii_whitespace() || c == '-' {
-            continue;
-        }
-        if c == '=' {
-            padding += 1;
-            continue;
-        }
-        let value = u8::try_from(c)
-            .ok()
-            .and_then(base32_value)
-            .filter(|_| padding == 0);
-        match value {
-            Some(v) => values.push(v),
-            // A data character after '=' is misplaced padding, not a bad character.
-            None if padding > 0 && u8::try_from(c).ok().and_then(base32_value).is_some() => {
-                return Err(TotpError::SecretBadPadding)
-            }
-            None => {
-                return Err(TotpError::SecretNotBase32 {
-                    position: index + 1,
-                })
-            }
-        }
-    }
-    let chars = values.len();
-    if chars == 0 {
-        return Err(TotpError::EmptySecret);
-    }
-    if matches!(chars % 8, 1 | 3 | 6) {
-        return Err(TotpError::SecretBadLength { chars });
-    }
-    if padding != 0 && !(chars + padding).is_multiple_of(8) {
-        return Err(TotpError::SecretBadPadding);
-    }
-    let len = chars * 5 / 8;
-    check_seed_len(len)?;
-    // Bits past the last whole byte are dropped, as every authenticator app
-    // does (data-encoding would refuse them; only canonical seeds are stored).
-    let trailing = (chars * 5) % 8;
-    if let Some(last) = values.last_mut() {
-        *last &= !((1u8 << trailing) - 1);
-    }
-    for v in values.iter_mut() {
-        *v = BASE32_ALPHABET
-            .get(usize::from(*v))
-            .copied()
-            .unwrap_or(b'A');
-    }
-    let mut secret = SecretBytes::zeroed(len);
-    BASE32_NOPAD
-        .decode_mut(&values, secret.expose_mut())
-        .map_err(|_| TotpError::SecretBadLength { chars })?;
-    Ok(secret)
-}
-
-fn encode_base32_into(out: &mut String, bytes: &[u8]) {
-    out.push_str(&encode_base32(bytes));
-}
-
-/// Canonical base32 (upper case, unpadded) in a zeroizing buffer.
-fn encode_base32(bytes: &[u8]) -> Zeroizing<String> {
-    let mut buf = Zeroizing::new(vec![0u8; BASE32_NOPAD.encode_len(bytes.len())]);
-    BASE32_NOPAD.encode_mut(bytes, &mut buf);
-    // The alphabet is ASCII: the buffer is UTF-8.
-    Zeroizing::new(String::from_utf8(std::mem::take(&mut *buf)).unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::text::{base32_value, BASE32_ALPHABET};
 
     const RFC6238_SHA1: &[u8] = b"12345678901234567890";
     const RFC6238_SHA256: &[u8] = b"12345678901234567890123456789012";
