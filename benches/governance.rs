@@ -30,7 +30,8 @@
 //! `ENTRIES=N` for one size, `RESEAL_EVERY=K` to reseal every K cycles
 //! (default 1: every activation is rotated, as governance requires; a
 //! larger K gives fewer generations). Speed targets live here, never in
-//! tests; nothing is asserted about time.
+//! tests; nothing is asserted about time. `BUILD_ONLY=DIR ENTRIES=N` only
+//! writes the vault into DIR (`scripts/bench cli` times the binary on it).
 
 #[path = "../tests/support/signed_history.rs"]
 mod signed_history;
@@ -323,9 +324,32 @@ fn run(n: u64, reseal_every: u64, one: (f64, f64)) {
     });
 }
 
+/// `BUILD_ONLY=DIR`: writes the vault of `ENTRIES` entries into DIR (for
+/// `scripts/bench cli`, which times the binary on it) and prints its size.
+fn build_only(dir: &Path, n: u64, reseal_every: u64) {
+    let start = Timestamp::parse("2016-01-01T00:00:00Z").expect("time");
+    let mut b = SignedHistory::streaming(dir);
+    let t = Instant::now();
+    fill(&mut b, n, reseal_every, start);
+    b.write(dir);
+    let size = std::fs::metadata(dir.join("log.jsonl")).map_or(0, |m| m.len());
+    println!(
+        "built {n} entries ({} MiB, {} generations, reseal every {reseal_every} cycles) in {:.1} s into {}",
+        size >> 20,
+        b.generation(),
+        t.elapsed().as_secs_f64(),
+        dir.display()
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is ignored.
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    if let Some(dir) = std::env::var_os("BUILD_ONLY") {
+        let n = env("ENTRIES").unwrap_or(100_000);
+        build_only(Path::new(&dir), n, env("RESEAL_EVERY").unwrap_or(1).max(1));
+        return;
+    }
     let sizes = match env("ENTRIES") {
         Some(n) => vec![n],
         None => vec![100_000, 1_000_000],

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use breakglass::clock::Timestamp;
 use breakglass::error::{Error, Result};
-use breakglass::governance::{self, export, html, receipt, report};
+use breakglass::governance::{self, html, receipt, report, siem};
 use breakglass::vault::Vault;
 
 use super::out::{self, errln, outln};
@@ -186,7 +186,13 @@ pub fn run_report(a: ReportArgs) -> Result<u8> {
     if let Some(p) = &a.html {
         use std::io::Write;
         let mut f = create_report_file(p, &a.vault)?;
-        f.write_all(html::render(&r, &manifest.vault_id).as_bytes())
+        let receipt = r.head.as_ref().and_then(|h| {
+            let text = super::output::receipt(&manifest.vault_id, h);
+            let qr_svg = super::qr_svg::svg(&text)?;
+            Some(html::PageReceipt { text, qr_svg })
+        });
+        let page = html::render_page(&r, &manifest.vault_id, receipt.as_ref());
+        f.write_all(page.as_bytes())
             .and_then(|()| f.flush())
             .map_err(|source| Error::Output {
                 what: p.display().to_string(),
@@ -342,11 +348,22 @@ pub struct ExportArgs {
     /// Write to FILE instead of stdout (mode 0644: the log holds no secret).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Line format: jsonl (our members), ecs (Elastic Common Schema 8.x) or
+    /// ocsf (OCSF 1.1); fields in docs/governance.md.
+    #[arg(long, value_name = "FORMAT", default_value = "jsonl",
+          value_parser = clap::builder::PossibleValuesParser::new(siem::Format::NAMES))]
+    format: String,
 }
 
 pub fn run_export(a: ExportArgs) -> Result<u8> {
+    let format = siem::Format::parse(&a.format)?;
     let vault = Vault::open_read_only(&a.vault)?;
     let (manifest, _) = vault.read_manifest()?;
+    let fingerprint = manifest.fingerprint();
+    let export = |w: &mut dyn std::io::Write| {
+        let head = Some(&manifest.log_head);
+        siem::export(format, &fingerprint, &vault.log_path(), head, a.after, w)
+    };
     // export() flushes and reports write errors; the sink names them as
     // output errors, and a reader that went away (EPIPE) stops the output
     // quietly (see out.rs).
@@ -354,12 +371,12 @@ pub fn run_export(a: ExportArgs) -> Result<u8> {
         Some(p) => {
             let f = create_report_file(p, &a.vault)?;
             let mut w = std::io::BufWriter::new(out::Sink::new(f, p.display().to_string()));
-            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w);
+            let r = export(&mut w);
             r.map_err(|e| w.get_mut().take_error().unwrap_or(e))
         }
         None => {
             let mut w = std::io::BufWriter::new(out::Sink::stdout());
-            let r = export::export(&vault.log_path(), Some(&manifest.log_head), a.after, &mut w);
+            let r = export(&mut w);
             r.map_err(|e| w.get_mut().take_error().unwrap_or(e))
         }
     };

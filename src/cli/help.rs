@@ -94,6 +94,7 @@ pub const LOG_EXPORT: &str = "\
 Examples:
   breakglass log export --vault /media/vault --out audit.jsonl
   breakglass log export --vault /media/vault --after 1200 >> siem-spool.jsonl   (incremental)
+  breakglass log export --vault /media/vault --format ecs --out audit-ecs.jsonl  (Elastic; ocsf: OCSF)
 
 The log is verified first; only a verified log is exported. Fields: docs/governance.md.";
 

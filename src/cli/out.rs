@@ -74,6 +74,12 @@ pub fn raw(text: &str) -> Result<()> {
     write_stdout(text.as_bytes())
 }
 
+/// Bytes already escaped or encoded by the caller (buffered lines of
+/// [`line`]'s escaping or of JSON), as they are.
+pub fn raw_bytes(bytes: &[u8]) -> Result<()> {
+    write_stdout(bytes)
+}
+
 /// One JSON document on one line of stdout.
 pub fn json(v: &serde_json::Value) -> Result<()> {
     let mut s = v.to_string();

@@ -337,29 +337,41 @@ fn print_time_regressions(report: &log::VerifyReport) -> Result<()> {
 pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
     let vault = Vault::open_read_only(dir)?;
     // The first write error stops the output (the walk goes on: its report
-    // decides the exit code when stdout merely went away).
+    // decides the exit code when stdout merely went away). Lines are
+    // gathered and written 64 KiB at a time, not one write per entry.
     let mut failed: Option<Error> = None;
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     let h = breakglass::history::read(&vault, |e, a| {
         if failed.is_some() {
             return;
         }
-        let written = if json {
-            out::json(&breakglass::governance::export::export_value(e, a))
+        if json {
+            breakglass::governance::export::write_jsonl(e, a, &mut buf);
         } else {
             let data: Vec<String> = e.data.iter().map(|(k, v)| format!("{k}={}", v)).collect();
-            outln!(
+            let line = format!(
                 "{:>6} {} {:<9} {:<20} {}",
                 e.seq,
                 e.time.to_rfc3339(),
                 a.as_str(),
                 e.event,
                 data.join(" ")
-            )
-        };
-        if let Err(err) = written {
-            failed = Some(err);
+            );
+            buf.extend_from_slice(breakglass::text::for_terminal(&line).as_bytes());
+        }
+        buf.push(b'\n');
+        if buf.len() >= 1 << 16 {
+            if let Err(err) = out::raw_bytes(&buf) {
+                failed = Some(err);
+            }
+            buf.clear();
         }
     })?;
+    if failed.is_none() {
+        if let Err(err) = out::raw_bytes(&buf) {
+            failed = Some(err);
+        }
+    }
     if let Some(err) = failed {
         return Err(err);
     }

@@ -17,8 +17,9 @@
 //! | `data`       | object  | event data, as logged (never secrets)               |
 //!
 //! Only entries that verified are exported; the export stops at the first
-//! problem (the caller reports it and exits 1). Streaming: one entry in
-//! memory at a time.
+//! problem (the caller reports it and exits 1). Streaming: one pass over
+//! the log, output written in chunks of 64 KiB; memory does not grow with
+//! the log.
 
 use std::io::Write;
 use std::path::Path;
@@ -30,7 +31,14 @@ use crate::log::trust::Authn;
 use crate::log::{self, Entry, VerifyReport};
 use crate::manifest::LogHead;
 
-/// The export object of one entry.
+/// How one verified entry becomes one exported line: the mapping of an
+/// export format, kept apart from the pass over the log ([`export_with`])
+/// so another format (a SIEM's schema) is one more function of this type.
+/// It appends the line, without its `\n`, to `out`.
+pub type Mapping = fn(&Entry, &Authn, &mut Vec<u8>);
+
+/// The export object of one entry, as a value (for callers that embed it;
+/// [`write_jsonl`] writes the same bytes without building it).
 pub fn export_value(e: &Entry, a: &Authn) -> Value {
     let mut v = json!({
         "seq": e.seq,
@@ -49,6 +57,52 @@ pub fn export_value(e: &Entry, a: &Authn) -> Value {
     v
 }
 
+/// The JSON Lines mapping: exactly `export_value(e, a).to_string()`,
+/// written member by member (sorted keys, serde_json's escaping) without
+/// building a value per entry.
+pub fn write_jsonl(e: &Entry, a: &Authn, out: &mut Vec<u8>) {
+    fn string(out: &mut Vec<u8>, s: &str) {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+    fn member(out: &mut Vec<u8>, key: &str) {
+        if out.last() != Some(&b'{') {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+    }
+    let number = |out: &mut Vec<u8>, n: u64| {
+        use std::io::Write as _;
+        let _ = write!(out, "{n}");
+    };
+    out.push(b'{');
+    member(out, "auth");
+    string(out, a.as_str());
+    member(out, "data");
+    let _ = serde_json::to_writer(&mut *out, &e.data);
+    member(out, "event");
+    string(out, &e.event);
+    member(out, "generation");
+    number(out, e.generation);
+    member(out, "hash");
+    string(out, &e.hash);
+    member(out, "prev");
+    string(out, &e.prev);
+    member(out, "seq");
+    number(out, e.seq);
+    if let Authn::Custodian { custodian, .. } = a {
+        member(out, "signer");
+        string(out, custodian);
+    }
+    member(out, "time");
+    string(out, &e.time.to_rfc3339());
+    member(out, "vault");
+    string(out, &e.vault);
+    out.push(b'}');
+}
+
 /// Writes every verified entry with `seq > after` as one JSON line to `out`.
 /// Returns the verification report and the number of lines written.
 pub fn export(
@@ -57,25 +111,92 @@ pub fn export(
     after: u64,
     out: &mut dyn Write,
 ) -> Result<(VerifyReport, u64)> {
+    export_with(log_path, anchor, after, write_jsonl, out)
+}
+
+/// Bytes gathered before one write to the output.
+const CHUNK: usize = 1 << 16;
+
+/// [`export`] in the format of `map` (a [`Mapping`], or a closure holding
+/// what a format adds to every line, such as the vault fingerprint): one
+/// pass over the log, entries gathered into chunks of about 64 KiB, one
+/// write each.
+pub fn export_with(
+    log_path: &Path,
+    anchor: Option<&LogHead>,
+    after: u64,
+    mut map: impl FnMut(&Entry, &Authn, &mut Vec<u8>),
+    out: &mut dyn Write,
+) -> Result<(VerifyReport, u64)> {
     let mut written = 0u64;
     let mut failure: Option<std::io::Error> = None;
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
     let report = log::verify(log_path, anchor, |e, a| {
         if failure.is_some() || e.seq <= after {
             return;
         }
-        let line = export_value(e, a).to_string();
-        match out
-            .write_all(line.as_bytes())
-            .and_then(|()| out.write_all(b"\n"))
-        {
-            Ok(()) => written += 1,
-            Err(err) => failure = Some(err),
+        map(e, a, &mut buf);
+        buf.push(b'\n');
+        written += 1;
+        if buf.len() >= CHUNK {
+            if let Err(err) = out.write_all(&buf) {
+                failure = Some(err);
+            }
+            buf.clear();
         }
     })?;
+    if failure.is_none() && !buf.is_empty() {
+        if let Err(err) = out.write_all(&buf) {
+            failure = Some(err);
+        }
+    }
     if let Some(e) = failure {
         return Err(Error::Usage(format!("cannot write the export: {e}")));
     }
     out.flush()
         .map_err(|e| Error::Usage(format!("cannot write the export: {e}")))?;
     Ok((report, written))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::log::{Seal, Signer};
+
+    /// The streaming writer gives the bytes of the value it replaces.
+    #[test]
+    fn write_jsonl_is_export_value_to_string() {
+        let mut data = serde_json::Map::new();
+        data.insert("reason".into(), "a \"quoted\" \\ \n\u{1} é".into());
+        data.insert("list".into(), json!([1, {"b": null, "a": true}]));
+        let e = Entry {
+            seq: 42,
+            time: Timestamp(1_800_000_000),
+            event: "drill".into(),
+            generation: 3,
+            vault: "ab".repeat(16),
+            data,
+            prev: "0".repeat(64),
+            hash: "f".repeat(64),
+            seal: Seal::Signed {
+                by: Signer::Quorum,
+                value: vec![1; 64],
+            },
+        };
+        for a in [
+            Authn::Quorum,
+            Authn::Unsigned,
+            Authn::Custodian {
+                custodian: "alice".into(),
+                token: "t".into(),
+            },
+            Authn::Forged { why: "x".into() },
+        ] {
+            let mut out = b"previous line\n".to_vec();
+            write_jsonl(&e, &a, &mut out);
+            let want = format!("previous line\n{}", export_value(&e, &a));
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+    }
 }

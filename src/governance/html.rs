@@ -1,12 +1,24 @@
 //! The auditor page (`breakglass report --html FILE`): one self-contained
-//! HTML file — no scripts, no external assets, inline CSS and an inline SVG
-//! timeline of unseals, reseals, reviews, drills and custodian changes (rekeys). Every piece of text
-//! from the log (tickets, reasons, names) is escaped with [`escape`].
+//! HTML file an auditor can print and sign — no scripts, no external
+//! assets, inline CSS (with a print stylesheet) and an inline SVG timeline
+//! of unseals, reseals, reviews, drills and custodian changes (rekeys), with
+//! lanes, a legend, month ticks and same-day marks stacked; the events
+//! table with ticket, reason, custodians and flags; the vault fingerprint,
+//! the log receipt (with its QR code, drawn by the caller) and a signature
+//! block. The axis starts at the report range start, else at vault creation.
+//!
+//! Invariants: every piece of text from the log (tickets, reasons, names)
+//! is escaped with [`escape`]; meaning is printed on the page (legend,
+//! flags as words, shapes besides colours), never only in tooltips; the
+//! only markup not made here is the receipt's QR SVG, which the caller
+//! generates from the receipt text alone (hex digits, digits, `bg1:`).
 
 use std::fmt::Write as _;
 
-use super::report::{MarkerKind, Quarter, Report};
+use super::report::{Marker, MarkerKind, Quarter, Report};
 use super::DEACTIVATION_TARGET_SECS;
+use crate::clock::Timestamp;
+use crate::manifest::LogHead;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(s: &str) -> String {
@@ -70,87 +82,375 @@ fn row(out: &mut String, label: &str, q: &Quarter) {
     );
 }
 
-fn color(k: MarkerKind) -> (&'static str, f64) {
+/// Colour, lane and legend text of a kind of mark.
+fn style(k: MarkerKind) -> (&'static str, usize, &'static str) {
     match k {
-        MarkerKind::Unseal => ("#c0392b", 30.0),
-        MarkerKind::Reseal => ("#27ae60", 60.0),
-        MarkerKind::Review => ("#2471a3", 90.0),
-        MarkerKind::Drill => ("#7f8c8d", 120.0),
-        MarkerKind::DrillFailed => ("#e67e22", 120.0),
-        MarkerKind::Rekey => ("#8e44ad", 150.0),
+        MarkerKind::Unseal => ("#c0392b", 0, "activation: an unseal was granted"),
+        MarkerKind::Reseal => ("#1e8449", 1, "reseal: credentials rotated, old shares void"),
+        MarkerKind::Review => ("#2471a3", 2, "post-incident review recorded"),
+        MarkerKind::Drill => ("#555555", 3, "drill passed"),
+        MarkerKind::DrillFailed => ("#d35400", 3, "drill failed (hollow)"),
+        MarkerKind::Rekey => ("#8e44ad", 4, "custodians or threshold changed (rekey)"),
     }
 }
 
+/// Lane names, top to bottom.
+const LANES: [&str; 5] = ["unseals", "reseals", "reviews", "drills", "rekeys"];
+const KINDS: [MarkerKind; 6] = [
+    MarkerKind::Unseal,
+    MarkerKind::Reseal,
+    MarkerKind::Review,
+    MarkerKind::Drill,
+    MarkerKind::DrillFailed,
+    MarkerKind::Rekey,
+];
+
+/// Geometry of the timeline (SVG user units; the SVG scales to the page).
+const W: f64 = 1000.0;
+const LEFT: f64 = 80.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 8.0;
+const LANE_H: f64 = 40.0;
+/// Marks drawn in one stack; more are counted as `+N`.
+const STACK: usize = 4;
+/// Vertical distance of stacked marks, and the closest two stacks get.
+const STEP: f64 = 10.0;
+const MIN_GAP: f64 = 12.0;
+
+/// One mark's shape centred at (x, y): a shape per kind, so that the page
+/// reads in black and white; flagged activations get a ring.
+fn shape(k: MarkerKind, x: f64, y: f64, flagged: bool) -> String {
+    let (c, _, _) = style(k);
+    let mut s = match k {
+        MarkerKind::Unseal => format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.6\" fill=\"{c}\"/>"),
+        MarkerKind::Reseal => format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"7\" height=\"7\" fill=\"{c}\"/>",
+            x - 3.5,
+            y - 3.5
+        ),
+        MarkerKind::Review => format!(
+            "<polygon points=\"{x:.1},{:.1} {:.1},{y:.1} {x:.1},{:.1} {:.1},{y:.1}\" fill=\"{c}\"/>",
+            y - 4.2,
+            x + 4.2,
+            y + 4.2,
+            x - 4.2
+        ),
+        MarkerKind::Drill | MarkerKind::DrillFailed => {
+            let fill = if k == MarkerKind::Drill { c } else { "#ffffff" };
+            format!(
+                "<polygon points=\"{x:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"{fill}\" stroke=\"{c}\" stroke-width=\"1.5\"/>",
+                y - 4.0,
+                x + 4.0,
+                y + 3.2,
+                x - 4.0,
+                y + 3.2
+            )
+        }
+        MarkerKind::Rekey => format!(
+            "<path d=\"M{:.1} {y:.1}h8M{x:.1} {:.1}v8\" stroke=\"{c}\" stroke-width=\"2.5\"/>",
+            x - 4.0,
+            y - 4.0
+        ),
+    };
+    if flagged {
+        let _ = write!(
+            s,
+            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5.4\" fill=\"none\" stroke=\"#000000\" stroke-width=\"1.2\"/>"
+        );
+    }
+    s
+}
+
+/// The first day of the month of `t` and its (year, month).
+fn month_of(t: Timestamp) -> (i64, i64) {
+    let s = t.to_rfc3339();
+    let y = s.get(0..4).and_then(|v| v.parse().ok()).unwrap_or(1970);
+    let m = s.get(5..7).and_then(|v| v.parse().ok()).unwrap_or(1);
+    (y, m)
+}
+
+fn month_start(y: i64, m: i64) -> Option<Timestamp> {
+    Timestamp::parse(&format!("{y:04}-{m:02}-01T00:00:00Z")).ok()
+}
+
+/// Axis range: from the report range start, else vault creation, else the
+/// first mark; to the range end, else the report time (never before a mark).
+fn axis(r: &Report) -> (i64, i64) {
+    let first = r.timeline.first().map(|m| m.time.0);
+    let last = r.timeline.last().map(|m| m.time.0);
+    let t0 = r
+        .from
+        .or(r.created)
+        .map(|t| t.0)
+        .or(first)
+        .unwrap_or(r.now.0);
+    let t0 = first.map_or(t0, |f| t0.min(f));
+    let t1 = r.to.map_or(r.now.0, |t| t.0);
+    let t1 = last.map_or(t1, |l| t1.max(l)).max(t0 + 86_400);
+    (t0, t1)
+}
+
+fn ticks(svg: &mut String, t0: i64, t1: i64, x: &dyn Fn(i64) -> f64, y_axis: f64) {
+    let (y0, m0) = month_of(Timestamp(t0));
+    let (y1, m1) = month_of(Timestamp(t1));
+    let months = (y1 - y0) * 12 + (m1 - m0) + 1;
+    let per_month = (W - LEFT - RIGHT) / months.max(1) as f64;
+    let step = [1, 2, 3, 6, 12, 24, 60, 120]
+        .into_iter()
+        .find(|s| *s as f64 * per_month >= 46.0)
+        .unwrap_or(240);
+    for i in 0..=months {
+        let (y, m) = (y0 + (m0 - 1 + i) / 12, (m0 - 1 + i) % 12 + 1);
+        let Some(t) = month_start(y, m).map(|t| t.0) else {
+            continue;
+        };
+        if t < t0 || t > t1 {
+            continue;
+        }
+        let xt = x(t);
+        let major = m == 1;
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{xt:.1}\" x2=\"{xt:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"{}\"/>",
+            y_axis + if major { 6.0 } else { 3.0 },
+            if major { "#999999" } else { "#dddddd" },
+            if major { 1.0 } else { 0.6 }
+        );
+        let index = (y - y0) * 12 + m - m0;
+        if index % step == 0 || (major && step <= 12) {
+            let label = if major || step >= 12 {
+                format!("{y}")
+            } else {
+                format!("{y}-{m:02}")
+            };
+            let _ = writeln!(
+                svg,
+                "<text x=\"{xt:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\"{}>{label}</text>",
+                y_axis + 17.0,
+                if major { " font-weight=\"bold\"" } else { "" }
+            );
+        }
+    }
+}
+
+/// The SVG timeline: one lane per kind, month ticks, same-day marks
+/// stacked (and marks closer than a mark's width merged into one stack).
 fn timeline(r: &Report) -> String {
+    let y_axis = TOP + LANE_H * LANES.len() as f64;
+    let h = y_axis + 26.0;
     let mut svg = String::new();
-    let (w, h, left, right) = (960.0, 190.0, 90.0, 20.0);
     let _ = writeln!(
         svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"timeline\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" viewBox=\"0 0 {W} {h}\" role=\"img\" aria-label=\"timeline of the events listed below\">"
     );
-    for (label, y) in [
-        ("unseal", 30.0),
-        ("reseal", 60.0),
-        ("review", 90.0),
-        ("drill", 120.0),
-        ("rekey", 150.0),
-    ] {
+    for (i, name) in LANES.iter().enumerate() {
+        let y = TOP + LANE_H * i as f64;
         let _ = writeln!(
             svg,
-            "<text x=\"4\" y=\"{}\" font-size=\"12\">{label}</text><line x1=\"{left}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"#ddd\"/>",
-            y + 4.0,
-            w - right
+            "<rect x=\"{LEFT}\" y=\"{y}\" width=\"{}\" height=\"{LANE_H}\" fill=\"{}\"/><text x=\"4\" y=\"{:.1}\" font-size=\"12\">{name}</text>",
+            W - LEFT - RIGHT,
+            if i % 2 == 0 { "#f6f6f6" } else { "#ffffff" },
+            y + LANE_H / 2.0 + 4.0
         );
     }
-    let (Some(first), Some(last)) = (r.timeline.first(), r.timeline.last()) else {
-        svg.push_str("<text x=\"90\" y=\"180\" font-size=\"12\">no events in range</text></svg>");
-        return svg;
-    };
-    let t0 = r.from.map_or(first.time.0, |f| f.0.min(first.time.0));
-    let t1 =
-        r.to.map_or(last.time.0, |t| t.0.max(last.time.0))
-            .max(t0 + 1);
-    let x = |t: i64| left + (t - t0) as f64 / (t1 - t0) as f64 * (w - left - right);
-    for m in &r.timeline {
-        let (c, y) = color(m.kind);
-        let _ = writeln!(
-            svg,
-            "<circle cx=\"{:.1}\" cy=\"{y}\" r=\"4\" fill=\"{c}\"><title>{} #{} {} {}</title></circle>",
-            x(m.time.0),
-            m.kind.as_str(),
-            m.seq,
-            escape(&m.time.to_rfc3339()),
-            escape(&m.label)
-        );
-    }
-    let _ = write!(
+    let (t0, t1) = axis(r);
+    let x = |t: i64| LEFT + (t - t0) as f64 / (t1 - t0) as f64 * (W - LEFT - RIGHT);
+    ticks(&mut svg, t0, t1, &x, y_axis);
+    let _ = writeln!(
         svg,
-        "<text x=\"{left}\" y=\"182\" font-size=\"11\">{}</text><text x=\"{}\" y=\"182\" font-size=\"11\" text-anchor=\"end\">{}</text>\n</svg>",
-        escape(&crate::clock::Timestamp(t0).to_rfc3339()),
-        w - right,
-        escape(&crate::clock::Timestamp(t1).to_rfc3339())
+        "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{y_axis}\" y2=\"{y_axis}\" stroke=\"#333333\"/>",
+        W - RIGHT
     );
+    for lane in 0..LANES.len() {
+        // Stacks: same day, or closer than MIN_GAP to the previous stack.
+        let mut stacks: Vec<(f64, i64, Vec<&Marker>)> = Vec::new();
+        for m in r.timeline.iter().filter(|m| style(m.kind).1 == lane) {
+            let (mx, day) = (x(m.time.0), m.time.0.div_euclid(86_400));
+            match stacks.last_mut() {
+                Some((sx, d, list)) if *d == day || mx - *sx < MIN_GAP => {
+                    *d = day;
+                    list.push(m);
+                }
+                _ => stacks.push((mx, day, vec![m])),
+            }
+        }
+        let base = TOP + LANE_H * (lane + 1) as f64 - 7.0;
+        for (sx, _, list) in &stacks {
+            let shown = if list.len() > STACK {
+                STACK - 1
+            } else {
+                list.len()
+            };
+            for (j, m) in list.iter().take(shown).enumerate() {
+                let _ = writeln!(
+                    svg,
+                    "<g><title>#{} {} {} {}</title>{}</g>",
+                    m.seq,
+                    m.kind.as_str(),
+                    escape(&m.time.to_rfc3339()),
+                    escape(&m.label),
+                    shape(m.kind, *sx, base - STEP * j as f64, m.detail.flagged())
+                );
+            }
+            if list.len() > STACK {
+                let _ = writeln!(
+                    svg,
+                    "<text x=\"{sx:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\">+{}</text>",
+                    base - STEP * shown as f64 + 3.0,
+                    list.len() - shown
+                );
+            }
+        }
+    }
+    if r.timeline.is_empty() {
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\">no events in range</text>",
+            (LEFT + W - RIGHT) / 2.0,
+            TOP + LANE_H * 2.5
+        );
+    }
+    svg.push_str("</svg>\n");
     svg
 }
 
-/// Renders the self-contained auditor page.
+/// The legend, as HTML (so it prints and reads without hovering).
+fn legend() -> String {
+    let mut out = String::from("<ul class=\"legend\">\n");
+    for k in KINDS {
+        let _ = writeln!(
+            out,
+            "<li><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"16\" height=\"16\" viewBox=\"-8 -8 16 16\" aria-hidden=\"true\">{}</svg> {}</li>",
+            shape(k, 0.0, 0.0, false),
+            style(k).2
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<li><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"16\" height=\"16\" viewBox=\"-8 -8 16 16\" aria-hidden=\"true\">{}</svg> ringed: activation flagged (not reviewed, not resealed or outside documented scenarios)</li>",
+        shape(MarkerKind::Unseal, 0.0, 0.0, true)
+    );
+    out.push_str("<li>marks of one day are stacked; <b>+N</b>: N more that day</li>\n</ul>\n");
+    out
+}
+
+fn flags(m: &Marker) -> String {
+    let d = &m.detail;
+    let mut f = Vec::new();
+    if d.unreviewed {
+        f.push("not reviewed");
+    }
+    if d.not_resealed {
+        f.push("not resealed");
+    }
+    if d.outside_scenarios {
+        f.push("outside scenarios");
+    }
+    f.join(", ")
+}
+
+fn events_table(out: &mut String, r: &Report) {
+    out.push_str("<h2>Events</h2>\n<table class=\"events\">\n<thead><tr><th>time (UTC)</th><th>event</th><th>seq</th><th>ticket</th><th>reason</th><th>custodians</th><th>flags</th><th>detail</th></tr></thead>\n<tbody>\n");
+    for m in &r.timeline {
+        let _ = writeln!(
+            out,
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            if m.detail.flagged() { " class=\"bad\"" } else { "" },
+            escape(&m.time.to_rfc3339()),
+            m.kind.as_str(),
+            m.seq,
+            escape(&m.detail.ticket),
+            escape(&m.detail.reason),
+            escape(&m.detail.custodians.join(", ")),
+            flags(m),
+            escape(&m.label)
+        );
+    }
+    if r.timeline.is_empty() {
+        out.push_str("<tr><td colspan=\"8\">no events in range</td></tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// The receipt of the log head printed on the page, with its QR code.
+#[derive(Debug, Clone)]
+pub struct PageReceipt {
+    /// The receipt (`bg1:<vault>:<seq>:<hash>`).
+    pub text: String,
+    /// The receipt as an inline SVG QR code (made by the caller from the
+    /// receipt text; inserted as is).
+    pub qr_svg: String,
+}
+
+fn attestation(out: &mut String, r: &Report, receipt: Option<&PageReceipt>) {
+    out.push_str("<section class=\"sign\">\n<h2>Attestation</h2>\n<table>\n");
+    let _ = writeln!(
+        out,
+        "<tr><th>vault fingerprint</th><td><code class=\"fpr\">{}</code> (compare with the paper copy kept since the setup)</td></tr>",
+        escape(&r.fingerprint)
+    );
+    let head = |h: &LogHead| format!("seq {} <code>{}</code>", h.seq, escape(&h.hash));
+    let _ = writeln!(
+        out,
+        "<tr><th>log head</th><td>{}</td></tr>",
+        r.head.as_ref().map(head).unwrap_or_else(|| "none".into())
+    );
+    if let Some(p) = receipt {
+        let _ = writeln!(
+            out,
+            "<tr><th>receipt</th><td><div class=\"qr\">{}</div><code>{}</code><br>check later with <code>breakglass log verify --receipt RECEIPT</code>: it fails if the log was truncated or rewritten past this page</td></tr>",
+            p.qr_svg,
+            escape(&p.text)
+        );
+    }
+    out.push_str("</table>\n<p>I have compared the vault fingerprint above with the paper copy and checked the figures of this report against the audit log.</p>\n<table class=\"signature\">\n<tr><th>auditor (name, role)</th><td></td></tr>\n<tr><th>date</th><td></td></tr>\n<tr><th>signature</th><td></td></tr>\n</table>\n</section>\n");
+}
+
+const STYLE: &str = "<style>\n\
+body{font-family:sans-serif;margin:2em;color:#222}\n\
+table{border-collapse:collapse;margin:0.5em 0}\n\
+th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;font-size:13px;vertical-align:top}\n\
+.bad{background:#f9d6d5}.ok{color:#1e8449}code{font-size:12px;word-break:break-all}\n\
+svg.timeline{width:100%;height:auto;display:block}\n\
+ul.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:0.3em 1.5em;font-size:13px}\n\
+ul.legend svg{vertical-align:middle}\n\
+.qr svg{width:38mm;height:38mm;display:block;margin-bottom:4px;shape-rendering:crispEdges}\n\
+.fpr{font-size:15px;font-weight:bold}\n\
+table.signature td{width:24em;height:2.4em}\n\
+@media print{\n\
+@page{size:A4 landscape;margin:12mm}\n\
+body{margin:0;font-size:10pt;color:#000}\n\
+th,td{font-size:9pt;padding:2px 5px}\n\
+.bad{background:none;font-weight:bold}\n\
+thead{display:table-header-group}\n\
+tr,svg.timeline,ul.legend,.sign{break-inside:avoid;page-break-inside:avoid}\n\
+h2{break-after:avoid;page-break-after:avoid}\n\
+.sign{break-before:page;page-break-before:always}\n\
+}\n\
+</style>\n";
+
+/// Renders the self-contained auditor page, without a receipt QR code.
 pub fn render(r: &Report, vault_id: &str) -> String {
-    let mut out = String::with_capacity(16 * 1024);
+    render_page(r, vault_id, None)
+}
+
+/// Renders the self-contained auditor page; `receipt` adds the log
+/// receipt and its QR code to the attestation block.
+pub fn render_page(r: &Report, vault_id: &str, receipt: Option<&PageReceipt>) -> String {
+    let mut out = String::with_capacity(32 * 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
     let _ = writeln!(
         out,
         "<title>breakglass report — vault {}</title>",
         escape(vault_id)
     );
-    out.push_str(
-        "<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}\
-th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;font-size:14px}\
-.bad{background:#f9d6d5}.ok{color:#1e8449}code{font-size:13px}</style>\n</head><body>\n",
-    );
+    out.push_str(STYLE);
+    out.push_str("</head><body>\n");
     let _ = write!(
         out,
-        "<h1>breakglass — governance report</h1>\n<p>Vault <code>{}</code> · generated {} · range {} to {}</p>\n",
+        "<h1>breakglass — governance report</h1>\n<p>Vault <code>{}</code>, fingerprint <code>{}</code> · generated {} · range {} to {}</p>\n",
         escape(vault_id),
+        escape(&r.fingerprint),
         escape(&r.now.to_rfc3339()),
         r.from
             .map(|t| escape(&t.to_rfc3339()))
@@ -207,6 +507,26 @@ th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;font-size:14px}\
     row(&mut out, "total", &r.total);
     out.push_str("</table>\n<h2>Timeline</h2>\n");
     out.push_str(&timeline(r));
+    let (t0, t1) = axis(r);
+    let _ = writeln!(
+        out,
+        "<p>Axis from {} ({}) to {} ({}); ticks at month starts, years in bold.</p>",
+        escape(&Timestamp(t0).to_rfc3339()),
+        if r.from.is_some() {
+            "range start"
+        } else if r.created.is_some() {
+            "vault creation"
+        } else {
+            "first event"
+        },
+        escape(&Timestamp(t1).to_rfc3339()),
+        if r.to.is_some() {
+            "range end"
+        } else {
+            "report time"
+        },
+    );
+    out.push_str(&legend());
     if r.timeline_dropped > 0 {
         let _ = write!(
             out,
@@ -214,18 +534,9 @@ th,td{border:1px solid #bbb;padding:4px 8px;text-align:left;font-size:14px}\
             r.timeline_dropped
         );
     }
-    out.push_str("\n<h2>Events</h2>\n<table>\n<tr><th>time</th><th>event</th><th>seq</th><th>detail</th></tr>\n");
-    for m in &r.timeline {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&m.time.to_rfc3339()),
-            m.kind.as_str(),
-            m.seq,
-            escape(&m.label)
-        );
-    }
-    out.push_str("</table>\n<p>Every figure is recomputable from the audit log alone (<code>breakglass report --json</code>; log format in docs/log-format.md).</p>\n</body></html>\n");
+    events_table(&mut out, r);
+    attestation(&mut out, r, receipt);
+    out.push_str("<p>Every figure is recomputable from the audit log alone (<code>breakglass report --json</code>; log format in <code>docs/formats.md</code>, governance rules in <code>docs/governance.md</code>).</p>\n</body></html>\n");
     out
 }
 

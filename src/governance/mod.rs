@@ -33,22 +33,26 @@
 //!   none, after they were enrolled (`custodian-enrolled`), or else after the
 //!   vault was created.
 
+pub mod ecs;
 pub mod export;
 pub mod html;
+pub mod ocsf;
 pub mod receipt;
 pub mod report;
+pub mod siem;
+mod status;
+pub mod timeline;
+
+pub use status::{status, CustodianStatus, Obligation, ObligationKind, ReceiptStatus, Status};
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
 use crate::clock::Timestamp;
-use crate::error::Result;
 use crate::history::History;
 use crate::log::trust::Authn;
 use crate::log::{events, Entry};
-use crate::manifest::LogHead;
-use crate::vault::Vault;
 
 /// Rotation (reseal) is due this long after an activation (24 h).
 pub const ROTATION_DUE_SECS: i64 = 24 * 3600;
@@ -427,251 +431,6 @@ impl Tracker {
             receipt: None,
         }
     }
-}
-
-/// Kinds of obligation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ObligationKind {
-    /// Reseal after an activation.
-    Rotation,
-    /// Post-incident review after an activation.
-    Review,
-    /// Yearly custodian drill.
-    Drill,
-}
-
-impl ObligationKind {
-    /// Name used in output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObligationKind::Rotation => "rotation",
-            ObligationKind::Review => "review",
-            ObligationKind::Drill => "drill",
-        }
-    }
-}
-
-/// One open obligation (fulfilled ones are not listed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Obligation {
-    /// What is due.
-    pub kind: ObligationKind,
-    /// The activation it follows (rotation, review).
-    pub grant: Option<Grant>,
-    /// The custodian it concerns (drill).
-    pub custodian: Option<String>,
-    /// Since when it runs.
-    pub since: Timestamp,
-    /// When it is due.
-    pub due: Timestamp,
-    /// Whether `due` has passed.
-    pub overdue: bool,
-}
-
-impl Obligation {
-    fn new(
-        kind: ObligationKind,
-        since: Timestamp,
-        within: i64,
-        now: Timestamp,
-        grant: Option<Grant>,
-        custodian: Option<String>,
-    ) -> Obligation {
-        let due = since.plus(within);
-        Obligation {
-            kind,
-            grant,
-            custodian,
-            since,
-            due,
-            overdue: now > due,
-        }
-    }
-
-    /// One line for people.
-    pub fn describe(&self) -> String {
-        let what = match (&self.grant, &self.custodian) {
-            (Some(g), _) => format!(
-                "{} after unseal #{} (ticket {})",
-                self.kind.as_str(),
-                g.seq,
-                g.ticket
-            ),
-            (_, Some(c)) => format!("drill of custodian {c}"),
-            _ => self.kind.as_str().into(),
-        };
-        let state = if self.overdue { "OVERDUE" } else { "open" };
-        format!("{state:<8} {what}: due {}", self.due.to_rfc3339())
-    }
-
-    fn to_json(&self) -> Value {
-        json!({
-            "kind": self.kind.as_str(),
-            "grant": self.grant.as_ref().map(|g| g.seq),
-            "ticket": self.grant.as_ref().map(|g| g.ticket.clone()),
-            "custodian": self.custodian,
-            "since": self.since.to_rfc3339(),
-            "due": self.due.to_rfc3339(),
-            "overdue": self.overdue,
-        })
-    }
-}
-
-/// A custodian and their last successful drill.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustodianStatus {
-    /// Name.
-    pub name: String,
-    /// Last successful drill that included them.
-    pub last_drill: Option<LastDrill>,
-}
-
-/// The vault's governance status.
-#[derive(Debug, Clone)]
-pub struct Status {
-    /// Time of evaluation.
-    pub now: Timestamp,
-    /// Vault id.
-    pub vault_id: String,
-    /// Current generation.
-    pub generation: u64,
-    /// Threshold.
-    pub threshold: u8,
-    /// Current custodians with their last drill.
-    pub custodians: Vec<CustodianStatus>,
-    /// Last reseal: time, log seq, generation it was logged under.
-    pub last_rotation: Option<(Timestamp, u64, u64)>,
-    /// When the vault was created.
-    pub created: Option<Timestamp>,
-    /// Log head.
-    pub head: Option<LogHead>,
-    /// Entries verified.
-    pub log_entries: u64,
-    /// Whether the log verified (chain and anchor).
-    pub log_intact: bool,
-    /// What is wrong with the log (empty when intact).
-    pub log_problem: String,
-    /// Activations seen.
-    pub activations: u64,
-    /// Sessions granted and never ended.
-    pub open_sessions: Vec<Grant>,
-    /// Open obligations, soonest due first.
-    pub obligations: Vec<Obligation>,
-    /// The vault fingerprint.
-    pub fingerprint: String,
-    /// Governance entries that do not count (forged or unsigned).
-    pub forged: ForgedList,
-    /// Entries signed by a quorum.
-    pub quorum_signed: u64,
-    /// Entries signed by a custodian's token.
-    pub custodian_signed: u64,
-    /// Entries after the last signed one (anyone could have appended them).
-    pub unsigned_after_last_signature: u64,
-    /// The seq of the newest receipt a ceremony checked (`receipt-checked`).
-    pub last_receipt_checked: Option<u64>,
-    /// The receipt given with `--expect-receipt` and what it found.
-    pub receipt: Option<ReceiptStatus>,
-}
-
-/// A receipt checked by `status --expect-receipt`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceiptStatus {
-    /// The receipt's seq.
-    pub seq: u64,
-    /// Whether it holds.
-    pub holds: bool,
-    /// Explanation.
-    pub explanation: String,
-}
-
-impl Status {
-    /// Entries after the receipt checked now, or else after the last one a
-    /// ceremony checked (None when no receipt was ever checked).
-    pub fn entries_after_receipt(&self) -> Option<u64> {
-        let last = self.head.as_ref().map_or(0, |h| h.seq);
-        self.receipt
-            .as_ref()
-            .filter(|r| r.holds)
-            .map(|r| r.seq)
-            .or(self.last_receipt_checked)
-            .map(|s| last.saturating_sub(s))
-    }
-
-    /// Obligations whose due time has passed.
-    pub fn overdue(&self) -> impl Iterator<Item = &Obligation> {
-        self.obligations.iter().filter(|o| o.overdue)
-    }
-
-    /// Exit code for cron: 1 when something is overdue, the log is broken,
-    /// a governance entry is forged, or a given receipt does not hold.
-    pub fn exit_code(&self) -> u8 {
-        if !self.log_intact
-            || self.overdue().next().is_some()
-            || self.receipt.as_ref().is_some_and(|r| !r.holds)
-        {
-            1
-        } else {
-            0
-        }
-    }
-
-    /// The machine-readable form (`status --json`).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "now": self.now.to_rfc3339(),
-            "vault_id": self.vault_id,
-            "generation": self.generation,
-            "threshold": self.threshold,
-            "created": self.created.map(|t| t.to_rfc3339()),
-            "custodians": self.custodians.iter().map(|c| json!({
-                "name": c.name,
-                "last_drill": c.last_drill.as_ref().map(|d| json!({
-                    "time": d.time.to_rfc3339(), "seq": d.seq, "kind": d.kind})),
-            })).collect::<Vec<_>>(),
-            "last_rotation": self.last_rotation.map(|(t, s, g)| json!({
-                "time": t.to_rfc3339(), "seq": s, "generation": g})),
-            "log": {
-                "entries": self.log_entries,
-                "intact": self.log_intact,
-                "problem": if self.log_intact { Value::Null } else { Value::String(self.log_problem.clone()) },
-                "head": self.head.as_ref().map(|h| json!({"seq": h.seq, "hash": h.hash})),
-            },
-            "activations": self.activations,
-            "open_sessions": self.open_sessions.iter().map(Grant::to_json).collect::<Vec<_>>(),
-            "obligations": self.obligations.iter().map(Obligation::to_json).collect::<Vec<_>>(),
-            "overdue": self.overdue().count(),
-            "fingerprint": self.fingerprint,
-            "forged": self.forged.to_json(),
-            "signatures": {"quorum": self.quorum_signed, "custodian": self.custodian_signed,
-                           "unsigned_after_last_signature": self.unsigned_after_last_signature},
-            "receipt": self.receipt.as_ref().map(|r| json!({"seq": r.seq, "holds": r.holds, "explanation": r.explanation})),
-            "entries_after_receipt": self.entries_after_receipt(),
-        })
-    }
-}
-
-/// Computes the status of `vault` at `now`, checking `receipt` if given, in
-/// one pass over the log. Entries past a verification problem are not
-/// trusted and not counted; the status then says the log is broken (exit 1).
-pub fn status(vault: &Vault, receipt: Option<&receipt::Receipt>, now: Timestamp) -> Result<Status> {
-    let mut t = Tracker::new();
-    let mut watch = receipt.cloned().map(receipt::Watch::new);
-    let history = crate::history::read(vault, |e, a| {
-        t.observe(e, a);
-        if let Some(w) = watch.as_mut() {
-            w.observe(e);
-        }
-    })?;
-    let mut status = t.finish(&history, now);
-    if let Some(w) = watch {
-        let check = w.finish(&history.report);
-        status.receipt = Some(ReceiptStatus {
-            seq: w.receipt().seq,
-            holds: check == receipt::ReceiptCheck::Present,
-            explanation: check.explain(w.receipt()),
-        });
-    }
-    Ok(status)
 }
 
 /// `YYYY-Qn` of a time (UTC).

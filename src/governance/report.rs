@@ -39,6 +39,8 @@ use crate::error::{Error, Result};
 use crate::log::{events, Entry};
 use crate::manifest::LogHead;
 
+pub use super::timeline::{Detail, Marker, MarkerKind};
+
 /// Most timeline markers kept for the HTML page (the latest ones).
 pub const MAX_TIMELINE: usize = 5000;
 /// Largest scenarios file accepted.
@@ -190,50 +192,6 @@ impl Quarter {
     }
 }
 
-/// Kinds of timeline marker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MarkerKind {
-    /// An activation.
-    Unseal,
-    /// A reseal.
-    Reseal,
-    /// A review recorded.
-    Review,
-    /// A successful drill.
-    Drill,
-    /// A failed drill.
-    DrillFailed,
-    /// A custodian change (rekey).
-    Rekey,
-}
-
-impl MarkerKind {
-    /// Name used in output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MarkerKind::Unseal => "unseal",
-            MarkerKind::Reseal => "reseal",
-            MarkerKind::Review => "review",
-            MarkerKind::Drill => "drill",
-            MarkerKind::DrillFailed => "drill-failed",
-            MarkerKind::Rekey => "rekey",
-        }
-    }
-}
-
-/// One point of the timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Marker {
-    /// When.
-    pub time: Timestamp,
-    /// What.
-    pub kind: MarkerKind,
-    /// Log entry.
-    pub seq: u64,
-    /// Short label (ticket, custodians).
-    pub label: String,
-}
-
 /// The generation a `sealed` entry made (its `generation` member; entries of
 /// version 1 also carry it as their own generation).
 fn sealed_generation(e: &Entry) -> u64 {
@@ -246,6 +204,7 @@ fn sealed_generation(e: &Entry) -> u64 {
 /// An activation awaiting its reseal or review.
 #[derive(Debug, Clone)]
 struct Pending {
+    seq: u64,
     quarter: String,
     time: Timestamp,
 }
@@ -264,6 +223,7 @@ pub struct Collector {
     forged: super::ForgedList,
     last_time: Option<Timestamp>,
     time_regressions: u64,
+    created: Option<Timestamp>,
 }
 
 impl Collector {
@@ -285,6 +245,7 @@ impl Collector {
             forged: super::ForgedList::default(),
             last_time: None,
             time_regressions: 0,
+            created: None,
         }
     }
 
@@ -302,7 +263,7 @@ impl Collector {
             })
     }
 
-    fn mark(&mut self, time: Timestamp, kind: MarkerKind, seq: u64, label: String) {
+    fn mark(&mut self, time: Timestamp, kind: MarkerKind, seq: u64, label: String, detail: Detail) {
         if !self.in_range(time) {
             return;
         }
@@ -315,6 +276,7 @@ impl Collector {
             kind,
             seq,
             label,
+            detail,
         });
     }
 
@@ -327,6 +289,9 @@ impl Collector {
             self.time_regressions += 1;
         }
         self.last_time = Some(self.last_time.map_or(e.time, |t| t.max(e.time)));
+        if e.seq == 1 {
+            self.created = Some(e.time);
+        }
         if !self.forged.admit(e, a) {
             return;
         }
@@ -349,11 +314,16 @@ impl Collector {
                     }
                 }
                 self.awaiting_reseal.push(Pending {
+                    seq: e.seq,
                     quarter: q.clone(),
                     time: e.time,
                 });
                 self.awaiting_review.insert(e.seq, q);
-                self.mark(e.time, MarkerKind::Unseal, e.seq, g.ticket);
+                let detail = Detail {
+                    outside_scenarios: outside == Some(true),
+                    ..Detail::of_grant(&g)
+                };
+                self.mark(e.time, MarkerKind::Unseal, e.seq, g.ticket, detail);
             }
             events::SEALED if is_reseal(e) => {
                 for p in std::mem::take(&mut self.awaiting_reseal) {
@@ -366,12 +336,13 @@ impl Collector {
                         q.over_target += 1;
                     }
                 }
-                self.mark(
-                    e.time,
-                    MarkerKind::Reseal,
-                    e.seq,
-                    format!("generation {}", sealed_generation(e)),
-                );
+                let detail = Detail {
+                    ticket: str_of(&e.data, "ticket"),
+                    reason: "reseal".into(),
+                    ..Detail::default()
+                };
+                let label = format!("generation {}", sealed_generation(e));
+                self.mark(e.time, MarkerKind::Reseal, e.seq, label, detail);
             }
             events::SEALED if str_of(&e.data, "reason") == "rekey" => {
                 let mut change: Vec<String> = strs_of(&e.data, "added")
@@ -392,12 +363,14 @@ impl Collector {
                     "threshold {}",
                     e.data.get("threshold").and_then(Value::as_u64).unwrap_or(0)
                 ));
-                self.mark(
-                    e.time,
-                    MarkerKind::Rekey,
-                    e.seq,
-                    format!("generation {}: {}", sealed_generation(e), change.join(", ")),
-                );
+                let detail = Detail {
+                    ticket: str_of(&e.data, "ticket"),
+                    reason: "rekey".into(),
+                    custodians: strs_of(&e.data, "custodians"),
+                    ..Detail::default()
+                };
+                let label = format!("generation {}: {}", sealed_generation(e), change.join(", "));
+                self.mark(e.time, MarkerKind::Rekey, e.seq, label, detail);
             }
             events::REVIEW_RECORDED => {
                 let mut named = Vec::new();
@@ -407,7 +380,18 @@ impl Collector {
                     }
                     named.push(format!("#{s}"));
                 }
-                self.mark(e.time, MarkerKind::Review, e.seq, named.join(" "));
+                let detail = Detail {
+                    ticket: str_of(&e.data, "ticket"),
+                    custodians: match a {
+                        crate::log::trust::Authn::Custodian { custodian, .. } => {
+                            vec![custodian.clone()]
+                        }
+                        _ => Vec::new(),
+                    },
+                    ..Detail::default()
+                };
+                let label = format!("grants {}", named.join(" "));
+                self.mark(e.time, MarkerKind::Review, e.seq, label, detail);
             }
             events::DRILL => {
                 if !self.in_range(e.time) {
@@ -428,12 +412,13 @@ impl Collector {
                 } else {
                     MarkerKind::DrillFailed
                 };
-                self.mark(
-                    e.time,
-                    kind,
-                    e.seq,
-                    format!("{} {}", d.kind, d.custodians.join(",")),
-                );
+                let detail = Detail {
+                    reason: str_of(&e.data, "why"),
+                    custodians: d.custodians.clone(),
+                    ..Detail::default()
+                };
+                let label = format!("{} drill", d.kind);
+                self.mark(e.time, kind, e.seq, label, detail);
             }
             _ => {}
         }
@@ -442,6 +427,14 @@ impl Collector {
     /// The report, with activations still awaiting a reseal judged at `now`.
     pub fn finish(mut self, history: &crate::history::History, now: Timestamp) -> Report {
         let log = &history.report;
+        let not_resealed: std::collections::BTreeSet<u64> =
+            self.awaiting_reseal.iter().map(|p| p.seq).collect();
+        for m in self.timeline.iter_mut() {
+            if m.kind == MarkerKind::Unseal {
+                m.detail.unreviewed = self.awaiting_review.contains_key(&m.seq);
+                m.detail.not_resealed = not_resealed.contains(&m.seq);
+            }
+        }
         for p in std::mem::take(&mut self.awaiting_reseal) {
             let late = now.0 - p.time.0 >= DEACTIVATION_TARGET_SECS;
             let q = self.quarter(&p.quarter);
@@ -471,6 +464,7 @@ impl Collector {
             log_intact: history.is_intact() && self.forged.count == 0,
             log_problem: history.explain(),
             fingerprint: history.fingerprint(),
+            created: self.created,
             time_regressions: self.time_regressions,
             forged: self.forged,
         }
@@ -506,6 +500,8 @@ pub struct Report {
     pub log_problem: String,
     /// The vault fingerprint.
     pub fingerprint: String,
+    /// When the log began (time of entry 1: vault creation or migration).
+    pub created: Option<Timestamp>,
     /// Governance entries that were not counted (forged or unsigned).
     pub forged: super::ForgedList,
     /// Entries dated before their predecessor (a clock set back): the

@@ -36,12 +36,15 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 mod entry;
+mod fast;
+mod scan;
 pub mod trust;
 mod verify;
 
 pub use entry::{encode_entry, parse_line, Alg, By, Entry, Seal, SignFn, Signer};
 pub use verify::{
-    verify, verify_rooted, AnchorStatus, Problem, VerifyReport, MAX_TIME_REGRESSIONS,
+    verify, verify_rooted, verify_rooted_reference, AnchorStatus, Problem, VerifyReport,
+    MAX_TIME_REGRESSIONS,
 };
 
 use crate::clock::Timestamp;

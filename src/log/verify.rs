@@ -1,6 +1,13 @@
 //! Verifying a log: the chain (canonical form, sequence, links, one vault),
 //! the anchor the manifest records, and — through [`super::trust`] — every
 //! signature, in one streaming pass with bounded memory.
+//!
+//! [`verify`] and [`verify_rooted`] run the fast path (`fast.rs`: lines read
+//! on the bytes as they are, hashing and signature checks spread over the
+//! cores). [`verify_rooted_reference`] is the slow, simple verifier kept as
+//! the specification: every line parsed into a `serde_json::Value`,
+//! re-encoded and compared, one line at a time. Both give the same report
+//! (`tests/log_fast_path.rs`).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -142,6 +149,19 @@ pub fn verify(
 /// [`verify`], rooted in `seed` (a genesis key from outside the log) when
 /// given: for a log whose own root entry is damaged.
 pub fn verify_rooted(
+    path: &Path,
+    anchor: Option<&LogHead>,
+    seed: Option<crate::sign::PublicKey>,
+    visit: impl FnMut(&Entry, &trust::Authn),
+) -> Result<VerifyReport, LogError> {
+    super::fast::verify_rooted(path, anchor, seed, visit)
+}
+
+/// The reference verifier: what [`verify_rooted`] must answer, computed the
+/// slow and simple way (one line at a time, each parsed into a value,
+/// re-encoded and compared; every signed body re-encoded). For tests and
+/// for doubt; it needs no more memory than the fast path.
+pub fn verify_rooted_reference(
     path: &Path,
     anchor: Option<&LogHead>,
     seed: Option<crate::sign::PublicKey>,

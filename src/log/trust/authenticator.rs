@@ -1,313 +1,86 @@
-//! Who wrote the log: the vault's root of trust, the certified generations
-//! and the signature of every entry, decided from the log alone with public
-//! data (format 2; see `docs/formats.md` and SECURITY.md).
-//!
-//! Rules, applied to each entry of the verified hash chain in order:
-//!
-//! * The **root** is the first entry that is a `vault-created` (seq 1) or
-//!   `migrated` entry carrying `data.genesis_key` and signed by that key. Its
-//!   key is generation `generation`'s key; the vault fingerprint is derived
-//!   from it ([`crate::manifest::vault_fingerprint`]). Entries before a
-//!   `migrated` root are format 1 history ([`Authn::Legacy`]).
-//! * A **certificate** is a `sealed` entry signed by a quorum: written under
-//!   generation `g`, it certifies `data.generation` = `g + 1` (reseal, rekey)
-//!   or `g` itself (init, migrate: the root's generation): its signing key,
-//!   its manifest digest and its custodians' token keys (`data.signers`).
-//!   Only a quorum of `g` can certify `g + 1`, so the chain root → … →
-//!   current manifest needs a quorum at every step.
-//! * An entry signed `by: quorum` counts only if it verifies under a key
-//!   certified for its `generation`; `by: custodian` only under that
-//!   custodian's token key certified for its `generation`. Anything else
-//!   that carries a signature is a [`Finding`]: forged, never counted, and
-//!   named with its seq. Unsigned entries are [`Authn::Unsigned`]: anyone
-//!   with write access could have appended them, so governance never counts
-//!   them for anything.
-//!
-//! Memory: one record per certified generation; findings are kept up to
-//! [`MAX_FINDINGS`] and counted beyond.
+//! The streaming checker of [`super`]'s rules: fed every chained entry in
+//! order, it classifies who wrote it and records certificates. Every
+//! signature check goes through an [`Evidence`]: the entry's signed body and
+//! the verifications already done for it (by the parallel fast path,
+//! [`crate::log::verify`]); a check found there is not repeated, one not
+//! found is made here, so the verdicts never depend on what was memoised.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Alg, Entry, Seal, Signer};
+use super::{Authn, CertifiedGeneration, Finding, Root, TokenKey, Trust, MAX_FINDINGS};
+use crate::log::{Alg, Entry, Seal, Signer};
 use crate::sign::{self, PublicKey, Purpose};
 
-/// Findings kept in full (more are counted).
-pub const MAX_FINDINGS: usize = 100;
-
-/// What the log says about who wrote one entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Authn {
-    /// Format 1 history before the format 2 root: chained, but its MAC (if
-    /// any) can be checked only with a secret key that no longer exists.
-    Legacy {
-        /// Whether it carries a format 1 quorum MAC.
-        mac: bool,
-    },
-    /// Signed by a quorum of the entry's generation (verified).
-    Quorum,
-    /// Signed by this custodian's certified token (verified).
-    Custodian {
-        /// Custodian name.
-        custodian: String,
-        /// Fingerprint of the token that signed.
-        token: String,
-    },
-    /// No signature: anyone with write access could have written it.
-    Unsigned,
-    /// Carries a signature that does not verify or that nobody certified.
-    Forged {
-        /// Why.
-        why: String,
-    },
+/// A public key a signature can be checked under (compared by algorithm
+/// and bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyId {
+    alg: Alg,
+    len: u8,
+    bytes: [u8; 65],
 }
 
-impl Authn {
-    /// Whether a quorum of the entry's generation wrote it (format 2), or,
-    /// in format 1 history, it carries a quorum MAC.
-    pub fn by_quorum(&self) -> bool {
-        matches!(self, Authn::Quorum | Authn::Legacy { mac: true })
+impl KeyId {
+    /// An Ed25519 key.
+    pub fn ed25519(key: &PublicKey) -> KeyId {
+        let mut bytes = [0; 65];
+        bytes[..32].copy_from_slice(&key.0);
+        KeyId {
+            alg: Alg::Ed25519,
+            len: 32,
+            bytes,
+        }
     }
 
-    /// Whether `name`'s token signed it.
-    pub fn by_custodian(&self, name: &str) -> bool {
-        matches!(self, Authn::Custodian { custodian, .. } if custodian == name)
+    /// A token key (`None` if longer than a SEC1 P-256 point).
+    pub fn token(alg: Alg, key: &[u8]) -> Option<KeyId> {
+        let mut bytes = [0; 65];
+        bytes.get_mut(..key.len())?.copy_from_slice(key);
+        Some(KeyId {
+            alg,
+            len: key.len() as u8,
+            bytes,
+        })
     }
 
-    /// One word for people and machines: `quorum`, `custodian`, `unsigned`,
-    /// `forged`, `format-1-mac`, `format-1`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Authn::Legacy { mac: true } => "format-1-mac",
-            Authn::Legacy { mac: false } => "format-1",
-            Authn::Quorum => "quorum",
-            Authn::Custodian { .. } => "custodian",
-            Authn::Unsigned => "unsigned",
-            Authn::Forged { .. } => "forged",
+    fn key(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// Whether `sig` is this key's signature of `body` (a log entry's
+    /// signed body, under [`Purpose::LogEntry`]).
+    pub fn verifies(&self, body: &[u8], sig: &[u8]) -> bool {
+        match self.alg {
+            Alg::Ed25519 => <&[u8; 32]>::try_from(self.key())
+                .is_ok_and(|pk| sign::verify_ed25519(pk, Purpose::LogEntry, body, sig)),
+            Alg::EcdsaP256 => sign::verify_p256(self.key(), Purpose::LogEntry, body, sig),
         }
     }
 }
 
-/// An entry whose signature does not hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// Sequence number.
-    pub seq: u64,
-    /// Event name.
-    pub event: String,
-    /// What is wrong.
-    pub why: String,
+/// What an entry's signature is checked against: its signed body (`None`
+/// when it cannot be encoded) and the outcome of checks already made for
+/// this entry's body and signature under some keys.
+pub struct Evidence<'a> {
+    /// The canonical entry without `hash` and without `sig.value`.
+    pub body: Option<&'a [u8]>,
+    /// (key, whether the entry's signature verifies under it).
+    pub memo: &'a [(KeyId, bool)],
 }
 
-impl Finding {
-    /// One sentence naming the entry.
-    pub fn describe(&self) -> String {
-        format!(
-            "entry {} ('{}') {}: it was forged or altered, and counts for nothing",
-            self.seq,
-            self.event.chars().take(64).collect::<String>(),
-            self.why
-        )
-    }
-}
-
-/// A token key certified for a custodian.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenKey {
-    /// Token fingerprint (as in the manifest and `sig.token`).
-    pub token: String,
-    /// Algorithm.
-    pub alg: Alg,
-    /// Public key: Ed25519 (32 bytes) or a SEC1 P-256 point.
-    pub key: Vec<u8>,
-}
-
-/// A generation certified in the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertifiedGeneration {
-    /// Generation number.
-    pub generation: u64,
-    /// Its signing key.
-    pub key: PublicKey,
-    /// The certifying entry (`sealed`, or the root for its own generation).
-    pub seq: u64,
-    /// SHA-256 (hex) of the certified manifest file (None for the root
-    /// record, which precedes its `sealed` entry).
-    pub manifest_digest: Option<String>,
-    /// Custodians' token keys of this generation.
-    pub signers: BTreeMap<String, Vec<TokenKey>>,
-    /// The key of the generation that certified this one (None for the root
-    /// generation's own certificate).
-    pub certified_by: Option<PublicKey>,
-}
-
-/// The root of trust found in the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Root {
-    /// Entry that holds it.
-    pub seq: u64,
-    /// Its generation.
-    pub generation: u64,
-    /// The genesis key.
-    pub key: PublicKey,
-    /// `vault-created` or `migrated`.
-    pub event: String,
-}
-
-/// Everything the log proves about its authors (over the verified prefix).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Trust {
-    /// The root of trust, if the log is format 2.
-    pub root: Option<Root>,
-    /// Certified generations, in log order.
-    pub generations: Vec<CertifiedGeneration>,
-    /// Forged entries (the first [`MAX_FINDINGS`]).
-    pub findings: Vec<Finding>,
-    /// Forged entries in all.
-    pub forged_count: u64,
-    /// Entries signed by a quorum (verified).
-    pub quorum_signed: u64,
-    /// Entries signed by a custodian's token (verified).
-    pub custodian_signed: u64,
-    /// Format 2 entries without a signature.
-    pub unsigned: u64,
-    /// Format 1 entries (before the root).
-    pub legacy: u64,
-    /// The last entry whose signature verified: entries after it are
-    /// covered by no signature (anyone could have appended them).
-    pub last_signed_seq: Option<u64>,
-    /// Index of `generations` by generation number (lookups per signed
-    /// entry stay logarithmic however many generations a vault has had).
-    by_generation: BTreeMap<u64, Vec<usize>>,
-}
-
-/// What the log says about a manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ManifestVerdict {
-    /// The manifest is the newest generation the log certifies.
-    Current {
-        /// The certifying `sealed` entry.
-        seq: u64,
-        /// The predecessor's key that certified it (None for the root).
-        certified_by: Option<PublicKey>,
-    },
-    /// The log certifies a newer generation than this manifest (a rollback,
-    /// or a commit interrupted after its `sealed` entry).
-    Superseded {
-        /// The newest certified generation.
-        generation: u64,
-        /// Its manifest digest.
-        digest: String,
-        /// Its `sealed` entry.
-        seq: u64,
-    },
-    /// No quorum certified this manifest.
-    NotCertified {
-        /// Why, for people.
-        why: String,
-    },
-}
-
-impl Trust {
-    /// Generations the log certifies, counted once each.
-    pub fn certified_generations(&self) -> usize {
-        let mut g: Vec<u64> = self
-            .generations
-            .iter()
-            .filter(|c| c.manifest_digest.is_some())
-            .map(|c| c.generation)
-            .collect();
-        g.sort_unstable();
-        g.dedup();
-        g.len()
-    }
-
-    /// The newest certificate with a manifest digest.
-    pub fn newest(&self) -> Option<&CertifiedGeneration> {
-        self.generations
-            .iter()
-            .filter(|c| c.manifest_digest.is_some())
-            .max_by_key(|c| (c.generation, c.seq))
-    }
-
-    /// Judges a manifest of `generation` whose file digest is `digest`,
-    /// naming root key `genesis`.
-    pub fn check_manifest(
-        &self,
-        generation: u64,
-        genesis: &PublicKey,
-        digest: &str,
-    ) -> ManifestVerdict {
-        let Some(root) = &self.root else {
-            return ManifestVerdict::NotCertified {
-                why: "the audit log holds no format 2 root of trust (a signed vault-created or migrated entry): it was replaced, or truncated to nothing".into(),
-            };
-        };
-        if root.key != *genesis {
-            return ManifestVerdict::NotCertified {
-                why: "manifest.json names another vault's root key than the audit log: it belongs to another vault or was forged".into(),
-            };
-        }
-        let newest = self.newest();
-        let mine = self
-            .generations
-            .iter()
-            .find(|c| c.generation == generation && c.manifest_digest.as_deref() == Some(digest));
-        match (mine, newest) {
-            (Some(m), Some(n)) if m.seq == n.seq => ManifestVerdict::Current {
-                seq: m.seq,
-                certified_by: m.certified_by,
-            },
-            (Some(_), Some(n)) => ManifestVerdict::Superseded {
-                generation: n.generation,
-                digest: n.manifest_digest.clone().unwrap_or_default(),
-                seq: n.seq,
-            },
-            _ => ManifestVerdict::NotCertified {
-                why: format!(
-                    "manifest.json (generation {generation}) is certified by no sealed entry of the audit log: it was substituted, or the log was truncated before its seal"
-                ),
-            },
+impl Evidence<'_> {
+    fn check(&self, key: KeyId, sig: &[u8]) -> bool {
+        let Some(body) = self.body else { return false };
+        match self.memo.iter().find(|(k, _)| *k == key) {
+            Some(&(_, ok)) => ok,
+            None => key.verifies(body, sig),
         }
     }
 
-    fn of_generation(&self, generation: u64) -> impl Iterator<Item = &CertifiedGeneration> {
-        self.by_generation
-            .get(&generation)
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| self.generations.get(i))
-    }
-
-    fn keys_of(&self, generation: u64) -> impl Iterator<Item = &PublicKey> {
-        self.of_generation(generation).map(|c| &c.key)
-    }
-
-    fn token_keys<'a>(
-        &'a self,
-        generation: u64,
-        custodian: &'a str,
-    ) -> impl Iterator<Item = &'a TokenKey> {
-        self.of_generation(generation)
-            .filter_map(move |c| c.signers.get(custodian))
-            .flatten()
-    }
-
-    fn add(&mut self, c: CertifiedGeneration) {
-        self.by_generation
-            .entry(c.generation)
-            .or_default()
-            .push(self.generations.len());
-        self.generations.push(c);
-    }
-
-    fn retain(&mut self, keep: impl Fn(&CertifiedGeneration) -> bool) {
-        self.generations.retain(keep);
-        self.by_generation.clear();
-        for (i, c) in self.generations.iter().enumerate() {
-            self.by_generation.entry(c.generation).or_default().push(i);
-        }
+    fn ed25519(&self, key: &PublicKey, sig: &[u8]) -> bool {
+        self.check(KeyId::ed25519(key), sig)
     }
 }
 
@@ -328,7 +101,7 @@ fn str_member<'a>(e: &'a Entry, k: &str) -> Option<&'a str> {
     e.data.get(k).and_then(Value::as_str)
 }
 
-fn parse_signers(v: Option<&Value>) -> Option<BTreeMap<String, Vec<TokenKey>>> {
+pub(crate) fn parse_signers(v: Option<&Value>) -> Option<BTreeMap<String, Vec<TokenKey>>> {
     let Value::Object(o) = v? else { return None };
     let mut out = BTreeMap::new();
     for (name, tokens) in o {
@@ -380,9 +153,23 @@ impl Authenticator {
         }
     }
 
-    /// Classifies one entry (which the caller has chain-verified).
+    /// Classifies one entry (which the caller has chain-verified), encoding
+    /// its signed body (the reference path).
     pub fn observe(&mut self, e: &Entry) -> Authn {
-        let a = self.classify(e);
+        let body = signed_body_of(e);
+        self.observe_with(
+            e,
+            &Evidence {
+                body: body.as_deref(),
+                memo: &[],
+            },
+        )
+    }
+
+    /// [`Authenticator::observe`] with the signed body (and any checks
+    /// already made) given.
+    pub fn observe_with(&mut self, e: &Entry, ev: &Evidence<'_>) -> Authn {
+        let a = self.classify(e, ev);
         let t = &mut self.t;
         match &a {
             Authn::Legacy { .. } => t.legacy += 1,
@@ -410,7 +197,35 @@ impl Authenticator {
     /// quorum-signed certificate in it is still recorded (its signature
     /// proves it on its own).
     pub fn salvage(&mut self, e: &Entry) {
-        if self.t.root.is_none() || e.event != super::events::SEALED {
+        if !self.salvageable(e) {
+            return;
+        }
+        let body = signed_body_of(e);
+        self.salvage_with(
+            e,
+            &Evidence {
+                body: body.as_deref(),
+                memo: &[],
+            },
+        );
+    }
+
+    /// Whether [`Authenticator::salvage`] would look at `e` at all.
+    pub fn salvageable(&self, e: &Entry) -> bool {
+        self.t.root.is_some()
+            && e.event == crate::log::events::SEALED
+            && matches!(
+                e.seal,
+                Seal::Signed {
+                    by: Signer::Quorum,
+                    ..
+                }
+            )
+    }
+
+    /// [`Authenticator::salvage`] with the signed body given.
+    pub fn salvage_with(&mut self, e: &Entry, ev: &Evidence<'_>) {
+        if self.t.root.is_none() || e.event != crate::log::events::SEALED {
             return;
         }
         let Seal::Signed {
@@ -420,24 +235,20 @@ impl Authenticator {
         else {
             return;
         };
-        let Ok(body) = e.signed_body() else { return };
-        let signed = self
-            .t
-            .keys_of(e.generation)
-            .any(|k| k.verifies(Purpose::LogEntry, body.as_bytes(), value));
+        if ev.body.is_none() {
+            return;
+        }
+        let signed = self.t.keys_of(e.generation).any(|k| ev.ed25519(k, value));
         let unknown = self.t.keys_of(e.generation).next().is_none();
-        if signed || (unknown && self.adopt_seed(e, body.as_bytes(), value)) {
-            let _ = self.certify(e);
+        if signed || (unknown && self.adopt_seed(e, ev, value)) {
+            let _ = self.certify(e, ev);
         }
     }
 
     /// When rooted in a seed: if it verifies `e` (whose generation has no
     /// key yet), it becomes that generation's key, once.
-    fn adopt_seed(&mut self, e: &Entry, body: &[u8], value: &[u8]) -> bool {
-        let Some(seed) = self
-            .seed
-            .filter(|k| k.verifies(Purpose::LogEntry, body, value))
-        else {
+    fn adopt_seed(&mut self, e: &Entry, ev: &Evidence<'_>, value: &[u8]) -> bool {
+        let Some(seed) = self.seed.filter(|k| ev.ed25519(k, value)) else {
             return false;
         };
         self.seed = None;
@@ -457,17 +268,17 @@ impl Authenticator {
         self.t
     }
 
-    fn classify(&mut self, e: &Entry) -> Authn {
+    fn classify(&mut self, e: &Entry, ev: &Evidence<'_>) -> Authn {
         if self.t.root.is_none() {
-            return self.before_root(e);
+            return self.before_root(e, ev);
         }
         // A migration interrupted between its `migrated` root and the
         // `sealed` entry certifying its manifest committed nothing: the next
         // migration's root replaces it (as a never-certified generation
         // directory is replaced), but only while no certificate exists.
-        if e.event == super::events::MIGRATED && self.t.newest().is_none() {
+        if e.event == crate::log::events::MIGRATED && self.t.newest().is_none() {
             if let Some(old) = self.t.root.take() {
-                let replaced = self.before_root(e);
+                let replaced = self.before_root(e, ev);
                 if matches!(replaced, Authn::Quorum) {
                     self.t
                         .retain(|c| !(c.key == old.key && c.manifest_digest.is_none()));
@@ -483,14 +294,15 @@ impl Authenticator {
                 e.generation, self.active
             ));
         }
-        let a = self.classify_signed(e);
+        let a = self.classify_signed(e, ev);
         if matches!(a, Authn::Quorum | Authn::Custodian { .. }) {
             self.active = self.active.max(e.generation);
+            self.t.drop_signers_below(self.active);
         }
         a
     }
 
-    fn classify_signed(&mut self, e: &Entry) -> Authn {
+    fn classify_signed(&mut self, e: &Entry, ev: &Evidence<'_>) -> Authn {
         match &e.seal {
             Seal::None => Authn::Unsigned,
             Seal::Mac(_) => Authn::Forged {
@@ -500,16 +312,16 @@ impl Authenticator {
                 by: Signer::Quorum,
                 value,
             } => {
-                let Ok(body) = e.signed_body() else {
+                if ev.body.is_none() {
                     return forged("cannot be encoded");
-                };
+                }
                 let mut any = false;
                 let mut ok = self.t.keys_of(e.generation).any(|k| {
                     any = true;
-                    k.verifies(Purpose::LogEntry, body.as_bytes(), value)
+                    ev.ed25519(k, value)
                 });
                 if !ok && !any {
-                    ok = self.adopt_seed(e, body.as_bytes(), value);
+                    ok = self.adopt_seed(e, ev, value);
                 }
                 if !ok {
                     return forged(&if any {
@@ -524,8 +336,8 @@ impl Authenticator {
                         )
                     });
                 }
-                if e.event == super::events::SEALED {
-                    if let Err(why) = self.certify(e) {
+                if e.event == crate::log::events::SEALED {
+                    if let Err(why) = self.certify(e, ev) {
                         return forged(&why);
                     }
                 }
@@ -540,9 +352,9 @@ impl Authenticator {
                     },
                 value,
             } => {
-                let Ok(body) = e.signed_body() else {
+                if ev.body.is_none() {
                     return forged("cannot be encoded");
-                };
+                }
                 let mut known = false;
                 let ok = self
                     .t
@@ -550,21 +362,7 @@ impl Authenticator {
                     .filter(|k| k.token == *token && k.alg == *alg)
                     .any(|k| {
                         known = true;
-                        match alg {
-                            Alg::Ed25519 => {
-                                <&[u8; 32]>::try_from(k.key.as_slice()).is_ok_and(|pk| {
-                                    sign::verify_ed25519(
-                                        pk,
-                                        Purpose::LogEntry,
-                                        body.as_bytes(),
-                                        value,
-                                    )
-                                })
-                            }
-                            Alg::EcdsaP256 => {
-                                sign::verify_p256(&k.key, Purpose::LogEntry, body.as_bytes(), value)
-                            }
-                        }
+                        KeyId::token(k.alg, &k.key).is_some_and(|id| ev.check(id, value))
                     });
                 if ok {
                     Authn::Custodian {
@@ -585,9 +383,9 @@ impl Authenticator {
         }
     }
 
-    fn before_root(&mut self, e: &Entry) -> Authn {
-        let is_root_event = (e.event == super::events::VAULT_CREATED && e.seq == 1)
-            || e.event == super::events::MIGRATED;
+    fn before_root(&mut self, e: &Entry, ev: &Evidence<'_>) -> Authn {
+        let is_root_event = (e.event == crate::log::events::VAULT_CREATED && e.seq == 1)
+            || e.event == crate::log::events::MIGRATED;
         let genesis = str_member(e, "genesis_key");
         if let (true, Some(genesis)) = (is_root_event, genesis) {
             let Some(key) = PublicKey::from_hex(genesis) else {
@@ -600,9 +398,7 @@ impl Authenticator {
             else {
                 return forged("is a root of trust without the genesis key's signature");
             };
-            let signed = e
-                .signed_body()
-                .is_ok_and(|b| key.verifies(Purpose::LogEntry, b.as_bytes(), value));
+            let signed = ev.ed25519(&key, value);
             if !signed {
                 return forged(
                     "is a root of trust whose signature does not verify under its genesis key",
@@ -633,7 +429,7 @@ impl Authenticator {
     }
 
     /// Records the certificate in a quorum-signed `sealed` entry.
-    fn certify(&mut self, e: &Entry) -> Result<(), String> {
+    fn certify(&mut self, e: &Entry, ev: &Evidence<'_>) -> Result<(), String> {
         let bad = |what: &str| format!("is a signed seal whose certificate is malformed ({what})");
         let g = e
             .data
@@ -656,13 +452,15 @@ impl Authenticator {
         // The certifying generation's key that signed it (for the manifest's
         // predecessor signature).
         let certified_by = if successor {
-            let body = e.signed_body().map_err(|_| bad("encoding"))?;
+            if ev.body.is_none() {
+                return Err(bad("encoding"));
+            }
             let Seal::Signed { value, .. } = &e.seal else {
                 return Err(bad("signature"));
             };
             self.t
                 .keys_of(e.generation)
-                .find(|k| k.verifies(Purpose::LogEntry, body.as_bytes(), value))
+                .find(|k| ev.ed25519(k, value))
                 .copied()
         } else {
             None
@@ -680,8 +478,18 @@ impl Authenticator {
             // a second certificate from it (old shares kept by a removed
             // custodian, say) is a finding, not a rival generation.
             self.active = self.active.max(g);
+            self.t.drop_signers_below(self.active);
         }
         Ok(())
+    }
+}
+
+/// The signed body of a signed entry, encoded (the reference path; `None`
+/// when unsigned or when it cannot be encoded).
+fn signed_body_of(e: &Entry) -> Option<Vec<u8>> {
+    match e.seal {
+        Seal::Signed { .. } => e.signed_body().ok().map(String::into_bytes),
+        _ => None,
     }
 }
 
@@ -710,7 +518,7 @@ mod tests {
                     By::Quorum(key),
                 )
                 .unwrap();
-            out.push(super::super::parse_line(line.trim_end()).unwrap());
+            out.push(crate::log::parse_line(line.trim_end()).unwrap());
             log = Log::at_head(std::path::Path::new("unused"), &"ab".repeat(16), Some(head));
         }
         out

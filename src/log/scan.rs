@@ -1,0 +1,425 @@
+//! The fast reader of one log line: checks that the bytes are canonical JSON
+//! as they are (no `serde_json::Value` of the whole line, no re-encoding),
+//! hashes them with the `hash` member cut out, and finds the signed body as
+//! byte ranges of the line (the line without `hash` and without
+//! `sig.value`).
+//!
+//! Invariant (soundness): [`scan`] accepts a line only if
+//! [`super::parse_line`] accepts it and yields the same [`Entry`]; the hash
+//! it compares and the body it returns are byte-for-byte what the reference
+//! computes by re-encoding. Anything it is unsure of (an escape other than
+//! the canonical ones, a key with an escape, deep nesting, a time that is
+//! not in its canonical spelling, a member it does not expect) makes it
+//! answer `None`, and the caller asks the reference ([`super::parse_line`])
+//! for the verdict and its exact wording. `tests/log_fast_path.rs` checks
+//! both agree on every vector and on seeded random mutations.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::entry::{Alg, Entry, Seal, Signer};
+use crate::clock::Timestamp;
+use crate::encoding::{unhex, unhex_vec, MAX_INT};
+
+/// Deepest nesting the scanner follows (serde_json stops at 128).
+const MAX_DEPTH: u32 = 64;
+
+/// The signed body of a line as up to three byte ranges of it, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Body {
+    parts: [(usize, usize); 3],
+}
+
+impl Body {
+    /// Appends the body's bytes to `out`.
+    pub(super) fn write_to(&self, line: &[u8], out: &mut Vec<u8>) {
+        for &(a, b) in &self.parts {
+            out.extend_from_slice(&line[a..b]);
+        }
+    }
+}
+
+/// A line the scanner accepted: the entry and, when it is signed, where
+/// its signed body is.
+pub(super) struct Scanned {
+    pub(super) entry: Entry,
+    pub(super) body: Option<Body>,
+}
+
+/// Validates one canonical JSON string starting at `b[i] == '"'`; returns
+/// the index after the closing quote and whether it holds an escape.
+fn string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    i += 1;
+    let mut escaped = false;
+    loop {
+        let c = *b.get(i)?;
+        match c {
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                match *b.get(i + 1)? {
+                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                    b'u' => {
+                        // Only control characters without a short escape.
+                        let h = b.get(i + 2..i + 6)?;
+                        if h[0] != b'0' || h[1] != b'0' || !matches!(h[2], b'0' | b'1') {
+                            return None;
+                        }
+                        let lo = match h[3] {
+                            d @ b'0'..=b'9' => d - b'0',
+                            d @ b'a'..=b'f' => d - b'a' + 10,
+                            _ => return None,
+                        };
+                        let v = ((h[2] - b'0') << 4) | lo;
+                        if matches!(v, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                            return None;
+                        }
+                        i += 6;
+                    }
+                    _ => return None,
+                }
+            }
+            0..=0x1f => return None,
+            _ => i += 1,
+        }
+    }
+}
+
+/// A canonical non-negative integer at `b[i..]`: (end, value).
+fn number(b: &[u8], i: usize) -> Option<(usize, u64)> {
+    let mut j = i;
+    let mut v: u64 = 0;
+    while let Some(d @ b'0'..=b'9') = b.get(j) {
+        if j - i >= 16 {
+            return None;
+        }
+        v = v * 10 + u64::from(d - b'0');
+        j += 1;
+    }
+    if j == i || (b[i] == b'0' && j - i > 1) || v > MAX_INT {
+        return None;
+    }
+    if matches!(b.get(j), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    Some((j, v))
+}
+
+/// Validates one canonical JSON value at `b[i..]`; returns its end.
+fn value(b: &[u8], i: usize, depth: u32) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => string(b, i).map(|(e, _)| e),
+        b'{' => object(b, i, depth + 1, |_, _, _| Some(())),
+        b'[' => {
+            if depth + 1 > MAX_DEPTH {
+                return None;
+            }
+            let mut j = i + 1;
+            if b.get(j) == Some(&b']') {
+                return Some(j + 1);
+            }
+            loop {
+                j = value(b, j, depth + 1)?;
+                match *b.get(j)? {
+                    b',' => j += 1,
+                    b']' => return Some(j + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b't' => b[i..].starts_with(b"true").then_some(i + 4),
+        b'f' => b[i..].starts_with(b"false").then_some(i + 5),
+        b'n' => b[i..].starts_with(b"null").then_some(i + 4),
+        b'0'..=b'9' => number(b, i).map(|(e, _)| e),
+        _ => None,
+    }
+}
+
+/// Validates a canonical object at `b[i] == '{'` (keys without escapes,
+/// strictly increasing in byte order); calls `member(key_start, value_start,
+/// value_end)` for each member (`key_start` is the key's opening quote).
+fn object(
+    b: &[u8],
+    i: usize,
+    depth: u32,
+    mut member: impl FnMut(usize, usize, usize) -> Option<()>,
+) -> Option<usize> {
+    if depth > MAX_DEPTH || b.get(i) != Some(&b'{') {
+        return None;
+    }
+    let mut j = i + 1;
+    if b.get(j) == Some(&b'}') {
+        return Some(j + 1);
+    }
+    let mut last: Option<&[u8]> = None;
+    loop {
+        let (ke, esc) = string(b, j)?;
+        let key = &b[j + 1..ke - 1];
+        if esc || last.is_some_and(|l| l >= key) {
+            return None;
+        }
+        last = Some(key);
+        if b.get(ke) != Some(&b':') {
+            return None;
+        }
+        let ve = value(b, ke + 1, depth)?;
+        member(j, ke + 1, ve)?;
+        match *b.get(ve)? {
+            b',' => j = ve + 1,
+            b'}' => return Some(ve + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The text of a string value without escapes (`None` if it has any).
+fn plain_str(line: &str, (a, e): (usize, usize)) -> Option<&str> {
+    let b = line.as_bytes();
+    let (end, esc) = string(b, a)?;
+    (end == e && !esc).then(|| &line[a + 1..e - 1])
+}
+
+/// Reads `line` (without its `\n`) on the fast path; `None` means "ask the
+/// reference" (the line may still be valid, or is invalid).
+pub(super) fn scan(line: &str) -> Option<Scanned> {
+    let b = line.as_bytes();
+    // Value ranges of the top-level members, and the key start of `hash`.
+    #[derive(Default)]
+    struct Members {
+        data: Option<(usize, usize)>,
+        event: Option<(usize, usize)>,
+        generation: Option<(usize, usize)>,
+        hash: Option<(usize, usize, usize)>,
+        mac: Option<(usize, usize)>,
+        prev: Option<(usize, usize)>,
+        seq: Option<(usize, usize)>,
+        sig: Option<(usize, usize)>,
+        time: Option<(usize, usize)>,
+        vault: Option<(usize, usize)>,
+    }
+    let mut m = Members::default();
+    let end = object(b, 0, 1, |k, vs, ve| {
+        let key = &b[k + 1..vs - 2];
+        let r = Some((vs, ve));
+        match key {
+            b"data" => m.data = r,
+            b"event" => m.event = r,
+            b"generation" => m.generation = r,
+            b"hash" => m.hash = Some((k, vs, ve)),
+            b"mac" => m.mac = r,
+            b"prev" => m.prev = r,
+            b"seq" => m.seq = r,
+            b"sig" => m.sig = r,
+            b"time" => m.time = r,
+            b"vault" => m.vault = r,
+            _ => return None,
+        }
+        Some(())
+    })?;
+    if end != b.len() {
+        return None;
+    }
+    let (ds, de) = m.data?;
+    if b[ds] != b'{' {
+        return None;
+    }
+    let (hk, hs, he) = m.hash?;
+    let hash = plain_str(line, (hs, he))?;
+    unhex::<32>(hash, "hash").ok()?;
+    let prev = plain_str(line, m.prev?)?;
+    unhex::<32>(prev, "prev").ok()?;
+    let seal_and_body = match (m.mac, m.sig) {
+        (None, None) => (Seal::None, None),
+        (Some(r), None) => {
+            let mac = plain_str(line, r)?;
+            unhex::<32>(mac, "mac").ok()?;
+            (Seal::Mac(mac.to_owned()), None)
+        }
+        (None, Some((ss, se))) => {
+            let (by, value, value_at) = sig(line, ss, se)?;
+            // Body: the line without `"hash":"…",` and without `,"value":"…"`.
+            if b.get(he) != Some(&b',') || value_at < he {
+                return None;
+            }
+            let body = Body {
+                parts: [(0, hk), (he + 1, value_at), (se - 1, b.len())],
+            };
+            (Seal::Signed { by, value }, Some(body))
+        }
+        (Some(_), Some(_)) => return None,
+    };
+    let event = plain_str(line, m.event?)?;
+    if event.is_empty() || event.len() > 64 {
+        return None;
+    }
+    let vault = plain_str(line, m.vault?)?;
+    unhex::<16>(vault, "vault").ok()?;
+    let time_text = plain_str(line, m.time?)?;
+    let time = Timestamp::parse(time_text).ok()?;
+    if time.to_rfc3339() != time_text {
+        return None;
+    }
+    if b.get(he) != Some(&b',') {
+        return None;
+    }
+    let mut h = Sha256::new();
+    h.update(&b[..hk]);
+    h.update(&b[he + 1..]);
+    let digest: [u8; 32] = h.finalize().into();
+    if unhex::<32>(hash, "hash").ok()? != digest {
+        return None;
+    }
+    let num = |r: Option<(usize, usize)>| -> Option<u64> {
+        let (s, e) = r?;
+        let (end, v) = number(b, s)?;
+        (end == e).then_some(v)
+    };
+    let generation = num(m.generation)?;
+    if generation == 0 {
+        return None;
+    }
+    let seq = num(m.seq)?;
+    let data: Map<String, Value> = serde_json::from_slice(&b[ds..de]).ok()?;
+    let (seal, body) = seal_and_body;
+    Some(Scanned {
+        entry: Entry {
+            seq,
+            time,
+            event: event.to_owned(),
+            generation,
+            vault: vault.to_owned(),
+            data,
+            prev: prev.to_owned(),
+            hash: hash.to_owned(),
+            seal,
+        },
+        body,
+    })
+}
+
+/// The `sig` object at `line[ss..se]`, with the checks of the reference
+/// (`Seal::parse`) and the members in the order `sig_object` writes them:
+/// (signer, value, index of the `,` before `"value"`).
+fn sig(line: &str, ss: usize, se: usize) -> Option<(Signer, Vec<u8>, usize)> {
+    let b = line.as_bytes();
+    let mut members: [Option<(usize, usize, usize)>; 5] = [None; 5];
+    let mut n = 0;
+    let end = object(b, ss, 2, |k, vs, ve| {
+        let slot = members.get_mut(n)?;
+        *slot = Some((k, vs, ve));
+        n += 1;
+        Some(())
+    })?;
+    if end != se {
+        return None;
+    }
+    let key = |i: usize| -> Option<&[u8]> {
+        let (k, vs, _) = members.get(i).copied().flatten()?;
+        Some(&b[k + 1..vs - 2])
+    };
+    let text = |i: usize| -> Option<&str> {
+        let (_, vs, ve) = members.get(i).copied().flatten()?;
+        plain_str(line, (vs, ve))
+    };
+    let (by, value_i) = match n {
+        2 if key(0)? == b"by" && key(1)? == b"value" && text(0)? == "quorum" => (Signer::Quorum, 1),
+        5 if key(0)? == b"alg"
+            && key(1)? == b"by"
+            && key(2)? == b"custodian"
+            && key(3)? == b"token"
+            && key(4)? == b"value"
+            && text(1)? == "custodian" =>
+        {
+            let custodian = text(2)?;
+            let token = text(3)?;
+            if !crate::names::is_valid(custodian) || token.is_empty() || token.len() > 64 {
+                return None;
+            }
+            let alg = Alg::parse(text(0)?)?;
+            (
+                Signer::Custodian {
+                    custodian: custodian.into(),
+                    token: token.into(),
+                    alg,
+                },
+                4,
+            )
+        }
+        _ => return None,
+    };
+    let value = unhex_vec(text(value_i)?).filter(|v| !v.is_empty() && v.len() <= 128)?;
+    let (value_key, _, _) = members[value_i]?;
+    Some((by, value, value_key - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{parse_line, By, Log};
+    use crate::sign::SigningKey;
+
+    /// Lines the writer produces take the fast path (the fallback is for
+    /// the unusual), with the reference's entry, hash and signed body.
+    #[test]
+    fn written_lines_take_the_fast_path_with_the_reference_results() {
+        let key = SigningKey::from_seed(&[7; 32]);
+        let mut log = Log::at_head(std::path::Path::new("unused"), &"ab".repeat(16), None);
+        let datas = [
+            serde_json::json!({}),
+            serde_json::json!({"reason": "quote \" backslash \\ newline \n tab \t ctl \u{1} é ✓", "n": 9007199254740992u64}),
+            serde_json::json!({"list": [[], {}, [1, [2, {"a": null, "b": true, "c": false}]]], "z": ""}),
+        ];
+        for (i, d) in datas.iter().enumerate() {
+            for signed in [false, true] {
+                let by = if signed { By::Quorum(&key) } else { By::Nobody };
+                let data = d.as_object().cloned().unwrap_or_default();
+                let (line, head) = log
+                    .build_line("drill", 1, data, Timestamp(1_800_000_000 + i as i64), by)
+                    .unwrap();
+                let text = line.trim_end_matches('\n');
+                let fast = scan(text).unwrap_or_else(|| panic!("fell back on {text}"));
+                let reference = parse_line(text).unwrap();
+                assert_eq!(fast.entry, reference);
+                match fast.body {
+                    Some(b) => {
+                        let mut out = Vec::new();
+                        b.write_to(text.as_bytes(), &mut out);
+                        assert_eq!(out, reference.signed_body().unwrap().into_bytes());
+                    }
+                    None => assert!(!signed, "a signed line has a body"),
+                }
+                log = Log::at_head(std::path::Path::new("unused"), &"ab".repeat(16), Some(head));
+            }
+        }
+    }
+
+    /// What the scanner leaves to the reference (never accepts wrongly).
+    #[test]
+    fn unusual_or_wrong_json_is_left_to_the_reference() {
+        for bad in [
+            r#"{"a":"\u0041"}"#,
+            r#"{"a":"\/"}"#,
+            r#"{"a":"\u000a"}"#,
+            r#"{"b":1,"a":1}"#,
+            r#"{"a":1,"a":1}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.0}"#,
+            r#"{"a":-1}"#,
+            r#"{"a":9007199254740993}"#,
+            r#"{"a": 1}"#,
+            r#"{"a\n":1}"#,
+            "{\"a\":\"\u{1}\"}",
+        ] {
+            assert!(value(bad.as_bytes(), 0, 0) != Some(bad.len()), "{bad}");
+        }
+        for good in [
+            r#"{"a":"\u0001\u001f\b\f\n\r\t\"\\"}"#,
+            r#"{"a":[0,1,true,false,null,{}],"b":9007199254740992}"#,
+        ] {
+            assert_eq!(value(good.as_bytes(), 0, 0), Some(good.len()), "{good}");
+        }
+    }
+}
