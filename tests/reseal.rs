@@ -41,6 +41,15 @@ fn reseal(f: &Fixture, who: &[&str], extra: &[&str], env: &[(&str, &str)]) -> co
     run_env(&a, "", env)
 }
 
+/// The value of the `{"new_value":{label,value}}` line of a `--json` reseal.
+fn new_value_of(stdout: &str, label: &str) -> Option<String> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["new_value"]["label"] == label)
+        .map(|v| v["new_value"]["value"].as_str().unwrap().to_owned())
+}
+
 fn answers_with(f: &Fixture, secrets: serde_json::Value, confirm: bool) {
     let mut p = serde_json::Map::new();
     for n in common::NAMES.iter().take(f.n) {
@@ -82,23 +91,22 @@ fn reseal_rotates_values_and_logs_names_only() {
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    assert_eq!(out["generation"], 2);
-    // The generated password is shown once (stderr), never in the JSON output.
-    let line = r
-        .stderr
+    let lines: Vec<serde_json::Value> = r
+        .stdout
         .lines()
-        .find(|l| l.contains("NEW VALUE aws-root.password"))
-        .unwrap();
-    let generated = line.rsplit(": ").next().unwrap().to_owned();
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let out = lines.last().unwrap();
+    assert_eq!(out["generation"], 2);
+    // Issue 10: with --json the new values are JSON lines on stdout, each
+    // once, labelled, before the result line; nothing of them goes to stderr.
+    let new_value = |label: &str| new_value_of(&r.stdout, label).expect(label);
+    let generated = new_value("aws-root.password");
     assert_eq!(generated.len(), 32);
-    assert!(!r.stdout.contains(&generated));
+    assert_eq!(r.stdout.matches(&generated).count(), 1);
+    assert!(!r.stderr.contains(&generated) && !r.stderr.contains("NEW VALUE"));
     // Two consecutive codes for re-enrolling the MFA device.
-    assert!(
-        r.stderr.contains("NEW VALUE aws-mfa.codes: "),
-        "{}",
-        r.stderr
-    );
+    assert_eq!(new_value("aws-mfa.codes").split(' ').count(), 2);
     let v = unseal_value(&f, &["alice", "carol"]);
     assert_eq!(v["entries"][0]["value"], generated.as_str());
     assert_eq!(v["entries"].as_array().unwrap().len(), 2);
@@ -251,11 +259,7 @@ fn reseal_killed_at_every_point_leaves_an_openable_vault() {
             &[("BREAKGLASS_TEST_KILL_AT", point)],
         );
         assert_ne!(r.code, 0, "{point}: the process was not killed");
-        let generated = r
-            .stderr
-            .lines()
-            .find(|l| l.contains("NEW VALUE aws-root.password"))
-            .map(|l| l.rsplit(": ").next().unwrap().to_owned());
+        let generated = new_value_of(&r.stdout, "aws-root.password");
         let v = f.verify_log();
         assert_eq!(v.code, 0, "{point}: log does not verify: {}", v.stdout);
         let u = f.unseal(&["bob", "carol"], &[]);
@@ -348,7 +352,16 @@ fn seed_reveal_is_its_own_log_event() {
     assert!(!f.events().contains(&"seed-revealed".to_string()));
     let r = f.unseal(&["alice", "bob"], &["--reveal-seed", "aws-mfa"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains(common::TOTP_SEED));
+    // Issue 10: with --json the revealed seed is in the result, not on stderr,
+    // and never labelled as a new value.
+    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(out["revealed_seeds"][0]["entry"], "aws-mfa");
+    assert_eq!(out["revealed_seeds"][0]["seed"], common::TOTP_SEED);
+    assert!(out["revealed_seeds"][0]["otpauth"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
+    assert!(!r.stderr.contains(common::TOTP_SEED) && !r.stderr.contains("NEW VALUE"));
     let ev = f.events();
     let i = ev.iter().rposition(|e| e == "seed-revealed").unwrap();
     assert_eq!(ev[i - 1], "unseal-granted");

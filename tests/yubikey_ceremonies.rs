@@ -261,12 +261,14 @@ fn setup_unseal_and_reseal_with_virtual_yubikeys() {
         "",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // With --json the new value is a JSON line on stdout (issue 10).
     let generated = r
-        .stderr
+        .stdout
         .lines()
-        .find(|l| l.contains("NEW VALUE aws-root.password"))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["new_value"]["label"] == "aws-root.password")
+        .map(|v| v["new_value"]["value"].as_str().unwrap().to_owned())
         .unwrap();
-    let generated = generated.rsplit(": ").next().unwrap().to_owned();
     alice_spare.remove();
     carol.remove();
 

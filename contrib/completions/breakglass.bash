@@ -787,7 +787,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__log__subcmd__export)
-            opts="-h --vault --after --out --help"
+            opts="-h --vault --after --out --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -803,6 +803,10 @@ _breakglass() {
                     ;;
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "jsonl ecs ocsf" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -139,6 +139,9 @@ complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_se
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from export" -l vault -d 'Vault directory' -r -F
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from export" -l after -d 'Only entries after this sequence number (incremental shipping)' -r
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from export" -l out -d 'Write to FILE instead of stdout (mode 0644: the log holds no secret)' -r -F
+complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from export" -l format -d 'Line format: jsonl (our members), ecs (Elastic Common Schema 8.x) or ocsf (OCSF 1.1); fields in docs/governance.md' -r -f -a "jsonl\t''
+ecs\t''
+ocsf\t''"
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from show" -l vault -d 'Vault directory' -r -F
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output on stdout'

@@ -92,6 +92,10 @@ pub(crate) fn run_reseal(a: ResealArgs) -> Result<u8> {
     }
     let quorum = a.quorum.input()?;
     let mut ui = make_ui(a.common.answers.as_deref())?;
+    if a.common.json {
+        // The new values belong in the machine-readable output, not stderr.
+        output::new_values_as_json_lines();
+    }
     let sealed = reseal::reseal(
         reseal::ResealOptions {
             dir: a.what.vault.clone(),

@@ -188,7 +188,7 @@ pub fn run_report(a: ReportArgs) -> Result<u8> {
         let mut f = create_report_file(p, &a.vault)?;
         let receipt = r.head.as_ref().and_then(|h| {
             let text = super::output::receipt(&manifest.vault_id, h);
-            let qr_svg = super::qr_svg::svg(&text)?;
+            let qr_svg = super::qr::svg(&text)?;
             Some(html::PageReceipt { text, qr_svg })
         });
         let page = html::render_page(&r, &manifest.vault_id, receipt.as_ref());

@@ -16,7 +16,7 @@ mod help;
 mod input;
 pub mod out;
 mod output;
-mod qr_svg;
+mod qr;
 mod render;
 mod review;
 mod terminal;

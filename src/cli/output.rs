@@ -23,11 +23,52 @@ use zeroize::Zeroizing;
 
 use super::out::{self, errln, outln};
 
-/// Shows a new value to set at the provider (stderr: never mixed into --json output).
+thread_local! {
+    /// Set by a `--json` run: new values go to stdout as JSON lines.
+    static AS_JSON_LINES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// From now on, each new value is written to stdout as one JSON line
+/// `{"new_value":{"label":…,"value":…}}` the moment it is made, before the
+/// result line: before the ceremony commits, as on a terminal, so a crash
+/// after the commit never leaves a value that nobody was given.
+pub fn new_values_as_json_lines() {
+    AS_JSON_LINES.with(|c| c.set(true));
+}
+
+/// What a value shown to the custodians is.
+#[derive(Clone, Copy)]
+pub enum Shown {
+    /// A value this ceremony made or was given, to set at the provider.
+    New,
+    /// A value already sealed, revealed on request (and logged).
+    Sealed,
+}
+
+/// Shows a new value to set at the provider: on stderr, or with `--json` as
+/// a JSON line on stdout ([`new_values_as_json_lines`]).
 pub fn show_new_value(label: &str, value: &SecretString) {
+    if !AS_JSON_LINES.with(|c| c.get()) {
+        return show_value(Shown::New, label, value);
+    }
+    let v = serde_json::json!({"new_value": {"label": label, "value": value.expose()}});
+    let line = Zeroizing::new(format!("{v}\n"));
+    drop(v);
+    // A reader that went away is the caller's to see at the result line;
+    // a full disk is reported there too.
+    let _ = out::raw(&line);
+}
+
+/// Shows a value on stderr, labelled for what it is, with its QR code when
+/// it is an otpauth URI and stderr is a terminal.
+pub fn show_value(kind: Shown, label: &str, value: &SecretString) {
     // The value is shown exactly (escaping would change what is typed at
     // the provider); it is ours or the quorum's, never read from a file.
-    let line = Zeroizing::new(format!("  >  NEW VALUE {label}: {}\n", value.expose()));
+    let tag = match kind {
+        Shown::New => "NEW VALUE",
+        Shown::Sealed => "SEALED VALUE (revealed, logged)",
+    };
+    let line = Zeroizing::new(format!("  >  {tag} {label}: {}\n", value.expose()));
     out::err_raw(&line);
     if label.ends_with(".otpauth") && std::io::stderr().is_terminal() {
         if let Some(q) = qr(value.expose()) {
@@ -136,17 +177,7 @@ pub fn receipt(vault: &str, head: &LogHead) -> String {
     format!("bg1:{vault}:{}:{}", head.seq, head.hash)
 }
 
-/// Renders text as a terminal QR code (two rows per character).
-pub fn qr(text: &str) -> Option<String> {
-    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
-    Some(
-        code.render::<qrcode::render::unicode::Dense1x2>()
-            .dark_color(qrcode::render::unicode::Dense1x2::Light)
-            .light_color(qrcode::render::unicode::Dense1x2::Dark)
-            .quiet_zone(true)
-            .build(),
-    )
-}
+pub use super::qr::terminal as qr;
 
 /// What a receipt is written into, for its hint line.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -460,14 +491,21 @@ pub fn present_session(
     // Interactively, revealed seeds are drawn on every session screen: printed
     // once, the first redraw would clear them before the QR code is scanned.
     let mut revealed = Zeroizing::new(String::new());
+    let mut seeds_json: Vec<serde_json::Value> = Vec::new();
     for name in reveal_seeds {
         // Logged as `seed-revealed` before it is shown.
         let seed = session.reveal_seed(name)?.totp_seed();
         if let (Some(seed), Some(uri)) = (seed, session.otpauth_uri(name)) {
             let base32 = seed.to_base32();
+            if json {
+                seeds_json.push(serde_json::json!({
+                    "entry": name, "seed": base32.expose(), "otpauth": uri.expose(),
+                }));
+                continue;
+            }
             if !interactive {
-                show_new_value(&format!("{name}.seed"), &base32);
-                show_new_value(&format!("{name}.otpauth"), &uri);
+                show_value(Shown::Sealed, &format!("{name}.seed"), &base32);
+                show_value(Shown::Sealed, &format!("{name}.otpauth"), &uri);
                 continue;
             }
             let code = Zeroizing::new(qr(uri.expose()).unwrap_or_default());
@@ -497,7 +535,7 @@ pub fn present_session(
             serde_json::json!({
                 "ticket": session.ticket(), "custodians": session.custodians(),
                 "fingerprint": session.fingerprint(), "grant_seq": session.grant_seq(),
-                "entries": entries,
+                "entries": entries, "revealed_seeds": std::mem::take(&mut seeds_json),
             })
         });
         if !json {
