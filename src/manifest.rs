@@ -52,15 +52,9 @@ pub const FORMAT_V1: &str = "breakglass-manifest/1";
 /// Largest manifest file accepted.
 pub const MAX_SIZE: u64 = 4 << 20;
 
-/// The head of the log (last entry's sequence number and hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogHead {
-    /// Entry hash (hex).
-    pub hash: String,
-    /// Entry sequence number.
-    pub seq: u64,
-}
+/// The head of the log, recorded in the manifest as its anchor (the log's
+/// own type: the log is the lower floor).
+pub use crate::log::LogHead;
 
 /// One custodian as recorded in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

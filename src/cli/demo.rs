@@ -389,7 +389,7 @@ fn walk(base: &Path) -> Result<u8> {
                 e.seq,
                 e.time.to_rfc3339(),
                 e.event,
-                crate::cli::output::auth_label(a)
+                crate::cli::log::auth_label(a)
             );
         }
     })?;

@@ -416,7 +416,7 @@ pub struct VerifyArgs {
 
 pub fn run_verify(a: VerifyArgs) -> Result<u8> {
     let Some(text) = &a.receipt else {
-        return super::output::log_verify(&a.vault, a.json, a.qr);
+        return super::log::log_verify(&a.vault, a.json, a.qr);
     };
     let r = receipt::Receipt::parse(text)?;
     let vault = Vault::open_read_only(&a.vault)?;

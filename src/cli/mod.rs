@@ -14,6 +14,7 @@ mod drill;
 mod governance;
 mod help;
 mod input;
+mod log;
 pub mod out;
 mod output;
 mod qr;
@@ -102,8 +103,8 @@ pub fn run() -> Result<u8> {
         Command::Check(a) => check::run(a),
         Command::Log(LogCmd::Verify(a)) => governance::run_verify(a),
         Command::Log(LogCmd::Export(a)) => governance::run_export(a),
-        Command::Log(LogCmd::Show(a)) => output::log_show(&a.vault, a.json),
-        Command::Log(LogCmd::Repair(a)) => output::log_repair(&a.vault, a.json),
+        Command::Log(LogCmd::Show(a)) => log::log_show(&a.vault, a.json),
+        Command::Log(LogCmd::Repair(a)) => log::log_repair(&a.vault, a.json),
         Command::Demo(a) => demo::run(a.dir, a.keep),
         Command::Version(a) => version::run(a),
         Command::HelpAnswers => {

@@ -31,8 +31,8 @@ use super::entry::{Entry, Seal, Signer};
 use super::scan::{scan, Body};
 use super::trust::{self, Evidence, KeyId, TokenKey};
 use super::verify::{AnchorStatus, Problem, VerifyReport, MAX_TIME_REGRESSIONS};
+use super::LogHead;
 use super::{events, parse_line, LogError, GENESIS, MAX_LINE};
-use crate::manifest::LogHead;
 use crate::sign::PublicKey;
 
 /// Bytes read per block.

@@ -49,9 +49,19 @@ pub use verify::{
 
 use crate::clock::Timestamp;
 use crate::encoding::{self, hex};
-use crate::manifest::LogHead;
 use crate::sign::Purpose;
 use entry::{entry_object, hash_of};
+
+/// The head of the log: its last entry's sequence number and hash (what a
+/// manifest anchors and a receipt names).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogHead {
+    /// Entry hash (hex).
+    pub hash: String,
+    /// Entry sequence number.
+    pub seq: u64,
+}
 
 /// Hash that precedes the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

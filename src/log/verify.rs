@@ -14,8 +14,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use super::entry::{parse_line, Entry};
+use super::LogHead;
 use super::{trust, LogError, GENESIS, MAX_LINE};
-use crate::manifest::LogHead;
 
 /// What is wrong with a log, at the first bad line.
 #[derive(Debug, Clone, PartialEq, Eq)]
