@@ -65,7 +65,7 @@ fn main() {
         let (bytes, token) = software::create(name, &pass, KdfParams::DEMO).expect("identity");
         descs.push(CustodianDescriptor {
             format: CustodianDescriptor::FORMAT.into(),
-            name: name.into(),
+            name: breakglass::names::CustodianName::parse(name).unwrap(),
             tokens: vec![token],
         });
         ids.push(SuppliedIdentity {

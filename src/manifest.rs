@@ -63,7 +63,7 @@ pub struct CustodianRecord {
     /// SHA-256 of the share file (hex).
     pub commitment: String,
     /// Name.
-    pub name: String,
+    pub name: crate::names::CustodianName,
     /// Share file path, relative to the vault directory.
     pub share: String,
     /// Tokens.

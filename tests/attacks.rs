@@ -115,7 +115,7 @@ fn forge_generation(f: &Fixture, attacker: &Path) -> Forgery {
                 breakglass::kdf::KdfParams::DEMO,
             )
             .unwrap();
-            std::fs::write(attacker.with_extension(&c.name), id_bytes).unwrap();
+            std::fs::write(attacker.with_extension(c.name.as_str()), id_bytes).unwrap();
             let mut tokens = c.tokens.clone();
             tokens.push(attacker_token);
             CustodianDescriptor {
@@ -138,7 +138,7 @@ fn forge_generation(f: &Fixture, attacker: &Path) -> Forgery {
         let env = Envelope {
             vault_id: vid,
             generation: g,
-            custodian: c.name.clone(),
+            custodian: c.name.to_string(),
             threshold: real.threshold,
             share,
         };

@@ -544,7 +544,7 @@ fn test_manifest(spare: bool) -> Manifest {
     let heads = test_log_lines();
     let custodian = |name: &str, x: u8, tokens: Vec<TokenDescriptor>| CustodianRecord {
         commitment: sha256_hex(format!("share file of {name}").as_bytes()),
-        name: name.into(),
+        name: breakglass::names::CustodianName::parse(name).unwrap(),
         share: format!("{dir}/shares/{name}.age"),
         tokens,
         x,
@@ -872,7 +872,7 @@ impl V2Custodian {
             commitment: sha256_hex(
                 format!("share file of {} in generation {generation}", self.name).as_bytes(),
             ),
-            name: self.name.into(),
+            name: breakglass::names::CustodianName::parse(self.name).unwrap(),
             share: format!("{dir}/shares/{}.age", self.name),
             tokens: vec![self.token.clone()],
             x,

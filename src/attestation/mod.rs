@@ -541,8 +541,8 @@ fn subject_key(slot: &ParsedCert) -> Result<SubjectKey, AttestationError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::anchors::{INTERMEDIATES, ROOTS, U2F_ROOT};
+    use super::*;
 
     #[test]
     fn bundled_set_loads_and_fingerprints_match_table() {

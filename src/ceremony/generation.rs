@@ -91,7 +91,7 @@ pub(crate) fn build_generation(key: &MasterKey, c: &Contents<'_>) -> Result<Buil
         let env = Envelope {
             vault_id: *c.vault_id,
             generation: c.generation,
-            custodian: cust.name.clone(),
+            custodian: cust.name.to_string(),
             threshold: c.threshold,
             share,
         };
@@ -105,7 +105,7 @@ pub(crate) fn build_generation(key: &MasterKey, c: &Contents<'_>) -> Result<Buil
             tokens: cust.tokens.clone(),
             x: env.share.x,
         });
-        share_files.push((cust.name.clone(), file));
+        share_files.push((cust.name.to_string(), file));
     }
     let now = Timestamp::now().to_rfc3339();
     let manifest = Manifest {
@@ -151,7 +151,7 @@ pub(crate) fn signers_of(custodians: &[CustodianRecord]) -> Value {
                 })
             })
             .collect();
-        out.insert(c.name.clone(), Value::Array(keys));
+        out.insert(c.name.to_string(), Value::Array(keys));
     }
     Value::Object(out)
 }
@@ -215,7 +215,7 @@ pub(crate) fn commit(
             .manifest
             .custodians
             .iter()
-            .map(|c| c.name.clone())
+            .map(|c| c.name.to_string())
             .collect::<Vec<_>>()
             .into(),
     );

@@ -119,7 +119,7 @@ fn announce(done: Option<String>, record: &CustodianRecord) -> String {
         })
         .collect();
     let next = if serials.is_empty() {
-        name.clone()
+        name.to_string()
     } else {
         format!("{name}, insert YubiKey {}", serials.join(" or "))
     };
@@ -212,7 +212,7 @@ fn next_custodian(
     let remaining: Vec<String> = manifest
         .custodians
         .iter()
-        .map(|c| c.name.clone())
+        .map(|c| c.name.to_string())
         .filter(|n| !tried.contains(n))
         .collect();
     if remaining.len() + accepted.len() < t {
@@ -328,7 +328,7 @@ mod tests {
     fn record(name: &str, tokens: Vec<TokenDescriptor>) -> CustodianRecord {
         CustodianRecord {
             commitment: String::new(),
-            name: name.into(),
+            name: crate::names::CustodianName::parse(name).unwrap(),
             share: String::new(),
             tokens,
             x: 1,

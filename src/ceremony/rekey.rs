@@ -115,7 +115,7 @@ pub fn plan(
         *slot = new.clone();
     }
     for new in &changes.add {
-        if exists(&set, &new.name) || changes.remove.contains(&new.name) {
+        if exists(&set, &new.name) || changes.remove.iter().any(|r| new.name == *r) {
             return Err(Error::Usage(format!(
                 "'{}' is already a custodian of this vault; for a new token use --replace",
                 new.name

@@ -104,7 +104,7 @@ pub(crate) enum CustodianCmd {
 pub(crate) struct EnrollArgs {
     /// Custodian name (a-z, 0-9, '.', '_', '-').
     #[arg(long)]
-    pub name: String,
+    pub name: breakglass::names::CustodianName,
     /// Software custodian: where to write the encrypted identity file (must not exist).
     #[arg(long, required_unless_present = "yubikey", conflicts_with = "yubikey")]
     pub out: Option<PathBuf>,

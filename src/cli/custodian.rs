@@ -14,13 +14,6 @@ use super::input::{make_ui, trust_anchors};
 use super::out::{self, outln};
 
 pub(crate) fn enroll(a: EnrollArgs) -> Result<u8> {
-    if !breakglass::names::is_valid(&a.name) {
-        return Err(Error::Usage(format!(
-            "custodian name '{}' is invalid: use {}",
-            a.name,
-            breakglass::names::RULE
-        )));
-    }
     let params = match a.kdf.as_str() {
         "default" => KdfParams::DEFAULT,
         "demo" => KdfParams::DEMO,
@@ -107,13 +100,6 @@ fn write_descriptor(
 pub(crate) fn enroll_yubikey(a: EnrollArgs) -> Result<u8> {
     use breakglass::attestation::{PinPolicy, TouchPolicy};
     use breakglass::token::yubikey;
-    if !breakglass::names::is_valid(&a.name) {
-        return Err(Error::Usage(format!(
-            "custodian name '{}' is invalid: use {}",
-            a.name,
-            breakglass::names::RULE
-        )));
-    }
     let descriptor_path = a
         .descriptor
         .clone()

@@ -102,7 +102,8 @@ fn enroll(base: &Path, name: &str, pass: &str) -> Result<(CustodianDescriptor, S
     breakglass::fsutil::write_new(&path, &bytes).map_err(io(&path))?;
     let d = CustodianDescriptor {
         format: CustodianDescriptor::FORMAT.into(),
-        name: name.into(),
+        name: breakglass::names::CustodianName::parse(name)
+            .map_err(|e| Error::Usage(e.to_string()))?,
         tokens: vec![token],
     };
     outln!(

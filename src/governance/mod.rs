@@ -385,11 +385,11 @@ impl Tracker {
         let base = self.created.or(self.first).unwrap_or(now);
         let mut custodians = Vec::new();
         for c in &manifest.custodians {
-            let last = self.last_drill.get(&c.name).cloned();
+            let last = self.last_drill.get(c.name.as_str()).cloned();
             let since = last
                 .as_ref()
                 .map(|d| d.time)
-                .or_else(|| self.enrolled.get(&c.name).copied())
+                .or_else(|| self.enrolled.get(c.name.as_str()).copied())
                 .unwrap_or(base);
             obligations.push(Obligation::new(
                 ObligationKind::Drill,
@@ -397,10 +397,10 @@ impl Tracker {
                 DRILL_INTERVAL_SECS,
                 now,
                 None,
-                Some(c.name.clone()),
+                Some(c.name.to_string()),
             ));
             custodians.push(CustodianStatus {
-                name: c.name.clone(),
+                name: c.name.to_string(),
                 last_drill: last,
             });
         }

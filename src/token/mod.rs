@@ -27,7 +27,7 @@ pub struct CustodianDescriptor {
     /// Format tag, always [`CustodianDescriptor::FORMAT`].
     pub format: String,
     /// Custodian name: 1–32 characters of `a-z 0-9 . _ -`, starting with a letter or digit.
-    pub name: String,
+    pub name: crate::names::CustodianName,
     /// The custodian's tokens, each an age recipient of the custodian's share file.
     pub tokens: Vec<TokenDescriptor>,
 }
@@ -350,7 +350,7 @@ pub fn recipients(
     let mut out: Vec<Box<dyn age::Recipient + Send>> = Vec::new();
     for t in &custodian.tokens {
         let bad = || TokenError::BadRecipient {
-            custodian: custodian.name.clone(),
+            custodian: custodian.name.to_string(),
             recipient: t.recipient().chars().take(100).collect(),
         };
         match t {

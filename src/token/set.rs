@@ -109,7 +109,7 @@ pub fn check_custodians(
     let mut recipients: Vec<(&str, &str)> = Vec::new();
     let mut serials: Vec<(u32, &str)> = Vec::new();
     for (i, c) in custodians.iter().enumerate() {
-        let custodian = || c.name.clone();
+        let custodian = || c.name.to_string();
         if c.format != CustodianDescriptor::FORMAT {
             return Err(E::WrongFormat {
                 custodian: crate::text::bounded(&c.name),

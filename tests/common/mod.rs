@@ -116,7 +116,7 @@ impl Fixture {
         std::fs::write(self.path(&format!("{stem}.identity")), bytes).unwrap();
         let d = CustodianDescriptor {
             format: CustodianDescriptor::FORMAT.into(),
-            name: name.into(),
+            name: breakglass::names::CustodianName::parse(name).unwrap(),
             tokens: vec![token],
         };
         let path = self.path(&format!("{stem}.custodian.json"));

@@ -484,7 +484,7 @@ impl SignedHistory {
             .enumerate()
             .map(|(i, n)| CustodianRecord {
                 commitment: sha256_hex(format!("share of {n} in generation {g}").as_bytes()),
-                name: n.clone(),
+                name: breakglass::names::CustodianName::parse(n).unwrap(),
                 share: format!("{gdir}/shares/{n}.age"),
                 tokens: vec![self.custodians[n].token.clone()],
                 x: i as u8 + 1,
