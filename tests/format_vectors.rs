@@ -829,8 +829,8 @@ impl V2Custodian {
                 serial,
                 slot: "82".into(),
                 firmware: "5.7.1".into(),
-                pin_policy: "once".into(),
-                touch_policy: "always".into(),
+                pin_policy: breakglass::attestation::PinPolicy::Once,
+                touch_policy: breakglass::attestation::TouchPolicy::Always,
                 // The manifest parser does not check attestation evidence
                 // (init does, at enrollment): left empty in the vectors.
                 attestation: AttestationRecord {

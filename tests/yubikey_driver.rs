@@ -39,8 +39,8 @@ fn enroll_on_5_7_1_aes_and_open() {
     assert_eq!(desc.serial, serial);
     assert_eq!(desc.slot, "82");
     assert_eq!(desc.firmware, "5.7.1");
-    assert_eq!(desc.pin_policy, "once");
-    assert_eq!(desc.touch_policy, "always");
+    assert_eq!(desc.pin_policy.name(), "once");
+    assert_eq!(desc.touch_policy.name(), "always");
     assert_eq!(desc.attestation.pki, "test");
     assert!(desc.recipient.starts_with("age1yubikey1"));
     let said: Vec<&str> = ui.transcript().iter().map(|(_, t)| t.as_str()).collect();
@@ -85,7 +85,7 @@ fn enroll_on_5_7_1_aes_and_open() {
     .unwrap();
     assert_eq!(desc2.slot, "83");
     assert_eq!(
-        (desc2.pin_policy.as_str(), desc2.touch_policy.as_str()),
+        (desc2.pin_policy.name(), desc2.touch_policy.name()),
         ("always", "never")
     );
     // Asking for an occupied slot is refused, never overwritten.

@@ -213,7 +213,7 @@ fn key_generated_by_age_plugin_yubikey_is_adopted() {
     assert_eq!(desc.slot, "83");
     assert_eq!(desc.serial, serial);
     assert_eq!(
-        (desc.pin_policy.as_str(), desc.touch_policy.as_str()),
+        (desc.pin_policy.name(), desc.touch_policy.name()),
         ("once", "cached")
     );
 

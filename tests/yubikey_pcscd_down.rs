@@ -33,8 +33,8 @@ fn pcscd_not_running_is_named_with_the_fix() {
         serial: 99_000_001,
         slot: "82".into(),
         firmware: "5.7.1".into(),
-        pin_policy: "once".into(),
-        touch_policy: "always".into(),
+        pin_policy: breakglass::attestation::PinPolicy::Once,
+        touch_policy: breakglass::attestation::TouchPolicy::Always,
         attestation: breakglass::token::AttestationRecord {
             slot_cert: String::new(),
             f9_cert: String::new(),

@@ -8,7 +8,8 @@ use core::str::FromStr;
 use super::AttestationError;
 
 /// PIN policy of a PIV key, as attested.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum PinPolicy {
     /// The key can be used without the PIN.
     Never,
@@ -46,7 +47,8 @@ impl PinPolicy {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The name descriptors store and `Display` writes.
+    pub fn name(self) -> &'static str {
         match self {
             PinPolicy::Never => "never",
             PinPolicy::Once => "once",
@@ -87,7 +89,8 @@ impl FromStr for PinPolicy {
 }
 
 /// Touch policy of a PIV key, as attested.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum TouchPolicy {
     /// No touch needed.
     Never,
@@ -120,7 +123,8 @@ impl TouchPolicy {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The name descriptors store and `Display` writes.
+    pub fn name(self) -> &'static str {
         match self {
             TouchPolicy::Never => "never",
             TouchPolicy::Always => "always",
@@ -179,6 +183,36 @@ impl Requirements {
             });
         }
         Ok(())
+    }
+}
+
+/// The name descriptors store (what `Display` writes).
+impl From<PinPolicy> for String {
+    fn from(p: PinPolicy) -> String {
+        p.to_string()
+    }
+}
+
+/// Parses the names descriptors store; anything else is refused.
+impl TryFrom<String> for PinPolicy {
+    type Error = AttestationError;
+    fn try_from(s: String) -> Result<Self, AttestationError> {
+        s.parse()
+    }
+}
+
+/// The name descriptors store (what `Display` writes).
+impl From<TouchPolicy> for String {
+    fn from(p: TouchPolicy) -> String {
+        p.to_string()
+    }
+}
+
+/// Parses the names descriptors store; anything else is refused.
+impl TryFrom<String> for TouchPolicy {
+    type Error = AttestationError;
+    fn try_from(s: String) -> Result<Self, AttestationError> {
+        s.parse()
     }
 }
 

@@ -61,10 +61,10 @@ pub struct YubikeyDescriptor {
     pub slot: String,
     /// Firmware version `major.minor.patch` (from the slot attestation certificate).
     pub firmware: String,
-    /// PIN policy of the key (`once`, `always`, …).
-    pub pin_policy: String,
-    /// Touch policy of the key (`always`, `cached`, `never`).
-    pub touch_policy: String,
+    /// PIN policy of the key (stored as `once`, `always`, …).
+    pub pin_policy: crate::attestation::PinPolicy,
+    /// Touch policy of the key (stored as `always`, `cached`, `never`).
+    pub touch_policy: crate::attestation::TouchPolicy,
     /// The attestation evidence (base64 DER), re-verifiable by an auditor.
     pub attestation: AttestationRecord,
 }

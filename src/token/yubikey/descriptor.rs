@@ -141,8 +141,8 @@ pub(super) fn descriptor_from(
         serial: facts.serial,
         slot: format!("{slot:02x}"),
         firmware: format!("{a}.{b}.{c}"),
-        pin_policy: facts.pin_policy.to_string(),
-        touch_policy: facts.touch_policy.to_string(),
+        pin_policy: facts.pin_policy,
+        touch_policy: facts.touch_policy,
         attestation: AttestationRecord {
             slot_cert: BASE64_STANDARD.encode(slot_cert),
             f9_cert: BASE64_STANDARD.encode(f9_cert),

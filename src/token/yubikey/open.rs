@@ -201,7 +201,7 @@ pub(super) fn ready_token<'s>(
             slot,
         });
     }
-    if desc.pin_policy.parse::<PinPolicy>().ok() != Some(PinPolicy::Never) {
+    if desc.pin_policy != PinPolicy::Never {
         ui.say(
             Level::Step,
             &format!("{custodian}: PIN of YubiKey {serial}{action} for vault {vault_fingerprint}"),
@@ -213,7 +213,7 @@ pub(super) fn ready_token<'s>(
         index,
         slot,
         recipient,
-        touch: desc.touch_policy.parse::<TouchPolicy>().ok() != Some(TouchPolicy::Never),
+        touch: desc.touch_policy != TouchPolicy::Never,
     })
 }
 
