@@ -50,8 +50,11 @@ impl Drop for Terminal {
         self.clear_revealed();
         if self.interrupted {
             let _ = out::flush();
-            // As if the terminal had sent it; returns only if SIGINT is ignored.
+            // As if the terminal had sent it. That returns only when SIGINT
+            // is ignored (inherited from a parent, e.g. a background job of a
+            // script): then exit as a shell reports a Ctrl-C, 128 + SIGINT.
             let _ = kill_process(getpid(), Signal::INT);
+            std::process::exit(130);
         }
     }
 }
