@@ -27,6 +27,8 @@ struct Site {
     fingerprint: String,
     vault_id: String,
     ceremonies: std::cell::Cell<usize>,
+    /// Environment of every ceremony (the test attestation root).
+    env: Vec<(String, String)>,
 }
 
 impl Site {
@@ -47,6 +49,7 @@ impl Site {
             f,
             fingerprint,
             ceremonies: std::cell::Cell::new(0),
+            env: Vec::new(),
         }
     }
 
@@ -120,7 +123,14 @@ impl Site {
         args.extend(extra.iter().map(|s| s.to_string()));
         Started {
             before: last_seq(&self.log()),
-            ceremony: Ceremony::spawn(&args, &[]),
+            ceremony: Ceremony::spawn(
+                &args,
+                &self
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect::<Vec<_>>(),
+            ),
             outbox,
             awaited,
         }
@@ -310,23 +320,22 @@ impl Laptop {
         env: &[(&str, &str)],
     ) -> Run {
         let identity = self.path(&format!("{}.identity", self.name));
-        let answers = self.path(answers);
-        respond(
-            self.dir.path(),
-            &[
-                request,
-                "--fingerprint",
-                fp,
-                "--code",
-                code,
-                "--identity",
-                &identity.display().to_string(),
-                "--answers",
-                &answers.display().to_string(),
-            ],
-            stdin,
-            env,
-        )
+        let answers = self.path(answers).display().to_string();
+        let mut args = vec![
+            request,
+            "--fingerprint",
+            fp,
+            "--code",
+            code,
+            "--answers",
+            &answers,
+        ];
+        // A YubiKey custodian's laptop has no identity file.
+        let identity = identity.display().to_string();
+        if Path::new(&identity).exists() {
+            args.extend(["--identity", &identity]);
+        }
+        respond(self.dir.path(), &args, stdin, env)
     }
 
     /// Responses written in the laptop's directory so far.
@@ -892,4 +901,155 @@ fn remote_expiry_above_one_hour_is_refused() {
         r.stderr
     );
     assert_eq!(last_seq(&site.log()), before, "something was logged");
+}
+
+/// The virtual YubiKey bench, or `None` (skipped, with the reason) when
+/// pcscd or vsmartcard-vpcd is missing; with `BREAKGLASS_REQUIRE_INTEROP`
+/// set (scripts/test-all) a missing one is a failure.
+fn yubikey_slots() -> Option<[virtual_yubikey::harness::Harness; 2]> {
+    use virtual_yubikey::harness::{pcscd_answers, Harness, VPCD_DRIVER};
+    let pcscd = Path::new("/usr/sbin/pcscd").exists() || pcscd_answers();
+    let missing = if !Path::new(VPCD_DRIVER).exists() {
+        Some("vsmartcard-vpcd")
+    } else if !pcscd {
+        Some("pcscd")
+    } else {
+        None
+    };
+    if let Some(what) = missing {
+        if std::env::var_os("BREAKGLASS_REQUIRE_INTEROP").is_some() {
+            panic!("{what} is required for the YubiKey tests (scripts/install-deps installs it)");
+        }
+        eprintln!("SKIPPED: {what} not installed (apt-get install pcscd vsmartcard-vpcd)");
+        return None;
+    }
+    Some(Harness::acquire_pair().expect("both vpcd slots"))
+}
+
+/// Test 2, YubiKey track: bob's share is on his (virtual) YubiKey; he
+/// answers from his laptop with PIN and touch, the response is signed
+/// with his token (ECDSA P-256) and accepted. A request for another vault
+/// is refused before the card is even spoken to.
+#[test]
+fn yubikey_custodian_presents_remotely_with_pin_and_touch() {
+    use virtual_yubikey::{harness::fresh_serial, Config, VirtualYubiKey, FW_5_7_1};
+    const PIN: &str = "864213";
+    const PUK: &str = "97531864";
+    let Some(slots) = yubikey_slots() else {
+        return;
+    };
+    let f = Fixture::custodians_only(3, 2);
+    let root = f.path("test-root.der");
+    std::fs::write(&root, virtual_yubikey::test_attestation_root_der()).unwrap();
+    let env = [("BREAKGLASS_TEST_ATTESTATION_ROOT", root.as_str())];
+    let mut card = VirtualYubiKey::new(Config::new(fresh_serial().unwrap(), FW_5_7_1));
+    let serial = card.serial().to_string();
+    card.insert(slots[0].port()).expect("insert");
+    let enroll = f.path("enroll-answers.json");
+    write_answers(
+        Path::new(&enroll),
+        &json!({"pins": {&serial: "123456"}, "new_pins": {&serial: PIN}, "new_puks": {&serial: PUK}}),
+    );
+    let desc = f.path("bob-yk.custodian.json");
+    let r = common::run_env(
+        &[
+            "custodian",
+            "enroll",
+            "--name",
+            "bob",
+            "--yubikey",
+            "--descriptor",
+            &desc,
+            "--answers",
+            &enroll,
+        ],
+        "",
+        &env,
+    );
+    assert_eq!(r.code, 0, "enroll: {}", r.stderr);
+    card.remove();
+    let r = common::run_env(
+        &[
+            "init",
+            "--vault",
+            &f.vault(),
+            "--threshold",
+            "2",
+            "--custodian",
+            &f.path("alice.custodian.json"),
+            "--custodian",
+            &desc,
+            "--custodian",
+            &f.path("carol.custodian.json"),
+            "--entries",
+            "-",
+        ],
+        &f.entries_json(),
+        &env,
+    );
+    assert_eq!(r.code, 0, "init: {}", r.stderr);
+    let mut site = Site::from(f);
+    site.env = vec![(env[0].0.into(), env[0].1.into())];
+    let other = Site::new();
+    let bob_desc: breakglass::token::CustodianDescriptor =
+        serde_json::from_str(&std::fs::read_to_string(&desc).unwrap()).unwrap();
+
+    // bob's laptop: his YubiKey and the PIN he types (no identity file).
+    let bob = Laptop {
+        dir: tempfile::tempdir().unwrap(),
+        name: "bob".into(),
+    };
+    write_answers(&bob.path("answers.json"), &json!({"pins": {&serial: PIN}}));
+    write_answers(&bob.path("no-pin.json"), &json!({}));
+
+    let mut s = site.unseal(&["alice", "bob"], &["alice"], &["bob"], &[]);
+    let req = s.request("bob", 1);
+    check_request(&site, &req, "bob", &["alice"]);
+    let file = bob.receive(&req.file_name(), &req.bytes);
+    card.insert(slots[0].port()).expect("insert bob's card");
+
+    // Another vault's fingerprint on the paper card: refused, and the card
+    // was not spoken to (no PIN tried, not one APDU).
+    let apdus = card.card().apdu_count();
+    let r = bob.respond(&file, &other.fingerprint, &req.code, "no-pin.json", &env);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not the vault on your paper card"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        card.card().apdu_count(),
+        apdus,
+        "the card was used before the vault was checked"
+    );
+    assert_eq!(card.card().pin_tries_left(), 3);
+
+    let r = bob.respond(&file, &site.fingerprint, &req.code, "answers.json", &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(card.card().apdu_count() > apdus);
+    assert_eq!(card.card().pin_tries_left(), 3, "the right PIN was given");
+    assert!(r.stderr.contains("touch"), "no touch asked: {}", r.stderr);
+    let seq = req.json["request_seq"].as_u64().unwrap();
+    let bytes = std::fs::read(bob.path(&format!("bob-{seq}.bgresponse"))).unwrap();
+    card.remove();
+    let resp = parse_response(&bytes);
+    assert_eq!(resp["alg"], "ecdsa-p256");
+    assert_eq!(resp["token"], bob_desc.tokens[0].fingerprint());
+    s.deliver("bob", &bytes);
+    let before = s.before;
+    let r = s.ceremony.finish();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_out(&r)["entries"][0]["value"], PASSWORD);
+    let all = entries(&site.log());
+    let accepted = events_after(&all, before, "share-accepted");
+    let b = accepted
+        .iter()
+        .find(|e| e["data"]["custodian"] == "bob")
+        .expect("bob accepted");
+    assert_eq!(b["data"]["remote"], true);
+    assert_eq!(b["data"]["token"], bob_desc.tokens[0].fingerprint());
+    let granted = events_after(&all, before, "unseal-granted");
+    assert_eq!(granted[0]["data"]["remote"], json!(["bob"]));
+    assert_eq!(site.f.verify_log().code, 0);
 }
