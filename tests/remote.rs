@@ -874,7 +874,7 @@ fn late_response_is_refused() {
         "the request's expiry",
         WAIT,
         || (breakglass::clock::Timestamp::now().0 > expires.0 + 1).then_some(()),
-        || String::new(),
+        String::new,
     );
     s.deliver("bob", &bytes);
     assert_refused(&site, s, &bytes, "arrived after the request expired");
