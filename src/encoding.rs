@@ -21,7 +21,7 @@
 //! implement other rules (RFC 8785 escapes and number formats differ); one
 //! small, tested writer is easier to hold to the spec than a crate's choice.
 
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -173,6 +173,24 @@ pub fn unb64(s: &str, field: &'static str) -> Result<Vec<u8>, EncodingError> {
         .decode(s)
         .map_err(|_| EncodingError::Base64 { field })?;
     if STANDARD.encode(&bytes) != s {
+        return Err(EncodingError::Base64 { field });
+    }
+    Ok(bytes)
+}
+
+/// Standard base64 without padding (the remote text blocks: RFC 4648 section
+/// 3.2, so a block has no `=` but the checksum line's).
+pub fn b64_unpadded(bytes: &[u8]) -> String {
+    STANDARD_NO_PAD.encode(bytes)
+}
+
+/// Decodes unpadded standard base64, rejecting non-canonical encodings
+/// (nonzero trailing bits).
+pub fn unb64_unpadded(s: &str, field: &'static str) -> Result<Vec<u8>, EncodingError> {
+    let bytes = STANDARD_NO_PAD
+        .decode(s)
+        .map_err(|_| EncodingError::Base64 { field })?;
+    if STANDARD_NO_PAD.encode(&bytes) != s {
         return Err(EncodingError::Base64 { field });
     }
     Ok(bytes)

@@ -83,6 +83,9 @@ pub enum Error {
     /// KDF.
     #[error(transparent)]
     Kdf(#[from] KdfError),
+    /// A remote request or response refused or unreadable (exit 1).
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
     /// age encryption or decryption failed.
     #[error("{0}")]
     Age(String),
@@ -130,6 +133,7 @@ impl Error {
             | Error::Manifest(ManifestError::BadMac)
             | Error::Manifest(ManifestError::BadSignature { .. })
             | Error::PayloadDigest
+            | Error::Remote(_)
             | Error::Overdue(_) => 1,
             _ => 2,
         }

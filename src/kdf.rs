@@ -123,6 +123,12 @@ pub fn derive(
     salt: &[u8],
     params: KdfParams,
 ) -> Result<SecretBytes, KdfError> {
+    derive_bytes(passphrase.expose().as_bytes(), salt, params)
+}
+
+/// [`derive`] over any input bytes (the remote code hashes a public request
+/// digest: the cost is there to slow down a search, not to protect a secret).
+pub fn derive_bytes(input: &[u8], salt: &[u8], params: KdfParams) -> Result<SecretBytes, KdfError> {
     params.validate()?;
     if !(16..=64).contains(&salt.len()) {
         return Err(KdfError::BadSalt(salt.len()));
@@ -131,7 +137,7 @@ pub fn derive(
         .map_err(|e| KdfError::Argon2(e.to_string()))?;
     let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p);
     let mut key = SecretBytes::zeroed(32);
-    a.hash_password_into(passphrase.expose().as_bytes(), salt, key.expose_mut())
+    a.hash_password_into(input, salt, key.expose_mut())
         .map_err(|e| KdfError::Argon2(e.to_string()))?;
     Ok(key)
 }

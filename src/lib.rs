@@ -29,6 +29,7 @@ pub mod manifest;
 pub mod names;
 pub mod passgen;
 pub mod payload;
+pub mod remote;
 pub mod secret;
 pub mod shamir;
 pub mod sign;

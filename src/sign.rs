@@ -44,6 +44,9 @@ pub enum Purpose {
     Manifest,
     /// A manifest, signed by the previous generation's key (its certificate).
     Successor,
+    /// A remote custodian's response to a share request (`docs/remote.md`),
+    /// signed by the custodian's token.
+    RemoteResponse,
 }
 
 impl Purpose {
@@ -53,6 +56,7 @@ impl Purpose {
             Purpose::LogEntry => b"breakglass/v2 log entry\n",
             Purpose::Manifest => b"breakglass/v2 manifest\n",
             Purpose::Successor => b"breakglass/v2 successor manifest\n",
+            Purpose::RemoteResponse => b"breakglass/v2 remote response\n",
         }
     }
 

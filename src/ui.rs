@@ -132,6 +132,19 @@ pub trait Ui {
         let _ = (custodian, why);
         Ok(false)
     }
+    /// Asks for text that may span lines: a file path, or a pasted remote
+    /// response block (a terminal reads from its `-----BEGIN` line to its
+    /// `-----END` line). The answers file answers it in `text`.
+    fn block(&mut self, id: &str, question: &str) -> Result<String, UiError> {
+        self.text(id, question)
+    }
+    /// A file that must travel to a custodian elsewhere has been written at
+    /// `path`, with the text block `block`: the binary adds QR codes of the
+    /// block beside it and returns their paths (the default adds none).
+    fn publish(&mut self, path: &std::path::Path, block: &str) -> Vec<std::path::PathBuf> {
+        let _ = (path, block);
+        Vec::new()
+    }
     /// Shows a new secret value to the custodians (a generated password to set
     /// at the provider). Only called after the showing has been logged.
     fn reveal(&mut self, label: &str, value: &SecretString) {

@@ -142,7 +142,9 @@ fn a_card_signed_entry_verifies_under_the_certified_token_only() {
     };
     let mut ui = pin_answers(&[serial], PIN);
     let mut sign = |body_for: &mut dyn FnMut(&Signer) -> Vec<u8>| {
-        signer.sign(body_for, &mut ui).map_err(|e| e.to_string())
+        signer
+            .sign(breakglass::sign::Purpose::LogEntry, body_for, &mut ui)
+            .map_err(|e| e.to_string())
     };
     l.append(
         log::events::DRILL,

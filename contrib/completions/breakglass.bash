@@ -52,6 +52,9 @@ _breakglass() {
             breakglass,reseal)
                 cmd="breakglass__subcmd__reseal"
                 ;;
+            breakglass,respond)
+                cmd="breakglass__subcmd__respond"
+                ;;
             breakglass,review)
                 cmd="breakglass__subcmd__review"
                 ;;
@@ -117,6 +120,9 @@ _breakglass() {
                 ;;
             breakglass__subcmd__help,reseal)
                 cmd="breakglass__subcmd__help__subcmd__reseal"
+                ;;
+            breakglass__subcmd__help,respond)
+                cmd="breakglass__subcmd__help__subcmd__respond"
                 ;;
             breakglass__subcmd__help,review)
                 cmd="breakglass__subcmd__help__subcmd__review"
@@ -185,7 +191,7 @@ _breakglass() {
 
     case "${cmd}" in
         breakglass)
-            opts="-h -V --help --version custodian init unseal reseal rekey migrate log check drill review status report demo help-answers version help"
+            opts="-h -V --help --version custodian init unseal reseal rekey migrate log check drill respond review status report demo help-answers version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,7 +375,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__drill)
-            opts="-h --vault --quorum --custodian --identity --answers --json --expect-receipt --help"
+            opts="-h --vault --quorum --custodian --identity --answers --json --expect-receipt --remote --remote-dir --remote-channel --remote-expiry --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -395,6 +401,22 @@ _breakglass() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-expiry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -403,7 +425,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__help)
-            opts="custodian init unseal reseal rekey migrate log check drill review status report demo help-answers version help"
+            opts="custodian init unseal reseal rekey migrate log check drill respond review status report demo help-answers version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -669,6 +691,20 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__help__subcmd__reseal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        breakglass__subcmd__help__subcmd__respond)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -959,7 +995,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__migrate)
-            opts="-h --vault --ticket --reason --identity --custodian --override-broken-log --expect-receipt --answers --json --help"
+            opts="-h --vault --ticket --reason --identity --custodian --override-broken-log --expect-receipt --remote --remote-dir --remote-channel --remote-expiry --answers --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -993,6 +1029,22 @@ _breakglass() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-expiry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --answers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1005,7 +1057,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__rekey)
-            opts="-h --vault --ticket --reason --add --remove --replace --threshold --identity --custodian --override-broken-log --expect-receipt --answers --json --help"
+            opts="-h --vault --ticket --reason --add --remove --replace --threshold --identity --custodian --override-broken-log --expect-receipt --remote --remote-dir --remote-channel --remote-expiry --answers --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1055,6 +1107,22 @@ _breakglass() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-expiry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --answers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1101,7 +1169,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__reseal)
-            opts="-h --vault --ticket --reason --set --generate --length --no-symbols --new-totp --remove --add --identity --custodian --override-broken-log --expect-receipt --answers --json --help"
+            opts="-h --vault --ticket --reason --set --generate --length --no-symbols --new-totp --remove --add --identity --custodian --override-broken-log --expect-receipt --remote --remote-dir --remote-channel --remote-expiry --answers --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1159,7 +1227,57 @@ _breakglass() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-expiry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --answers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        breakglass__subcmd__respond)
+            opts="-h --fingerprint --code --identity --answers --out --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --code)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --answers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1239,7 +1357,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__unseal)
-            opts="-h --vault --ticket --reason --entry --session --reveal-seed --identity --custodian --override-broken-log --expect-receipt --answers --json --help"
+            opts="-h --vault --ticket --reason --entry --session --reveal-seed --identity --custodian --override-broken-log --expect-receipt --remote --remote-dir --remote-channel --remote-expiry --answers --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1282,6 +1400,22 @@ _breakglass() {
                     return 0
                     ;;
                 --expect-receipt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-expiry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

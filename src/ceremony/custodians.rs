@@ -56,7 +56,9 @@ pub(crate) fn append_signed(
         return Ok((log.append(event, generation, data, By::Nobody)?, false));
     };
     let mut sign = |body_for: &mut dyn FnMut(&log::Signer) -> Vec<u8>| {
-        signer.sign(body_for, ui).map_err(|e| e.to_string())
+        signer
+            .sign(crate::sign::Purpose::LogEntry, body_for, ui)
+            .map_err(|e| e.to_string())
     };
     let head = log.append(event, generation, data, By::Custodian(&mut sign))?;
     Ok((head, true))

@@ -371,6 +371,9 @@ pub fn quorum_drill(mut opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<Dri
     if let Err(why) = &result {
         data.insert("why".into(), why.as_str().into());
     }
+    if !opened.remote.is_empty() {
+        data.insert("remote".into(), opened.remote.clone().into());
+    }
     let receipt = opened.append(events::DRILL, data)?;
     match &result {
         Ok(()) => ui.say(

@@ -317,6 +317,9 @@ pub(crate) fn seal_next(
         "entries" => next.payload.entries.iter().map(|e| e.name()).collect::<Vec<_>>(),
     };
     data.extend(next.details);
+    if !opened.remote.is_empty() {
+        data.insert("remote".into(), opened.remote.clone().into());
+    }
     let (manifest, sealed) = commit(vault, &mut opened.log, built, &own, certifier, data, &kill)?;
     ui.say(
         Level::Step,

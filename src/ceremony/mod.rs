@@ -4,7 +4,10 @@
 //!
 //! Floors, from the bottom: [`custodians`] (set checks) and [`generation`]
 //! (build and commit a generation) serve [`quorum`] (authenticate the vault,
-//! bring a quorum together, through [`presenting`]: each custodian's tries), which serves the ceremonies themselves.
+//! bring a quorum together, through [`presenting`]: each custodian's tries,
+//! at the machine or, through [`remote`], from elsewhere), which serves the
+//! ceremonies themselves. [`respond`] is the remote custodian's side, on
+//! their own machine.
 
 pub mod custodians;
 pub mod drill;
@@ -14,7 +17,9 @@ pub mod migrate;
 pub mod presenting;
 pub mod quorum;
 pub mod rekey;
+pub mod remote;
 pub mod reseal;
+pub mod respond;
 pub mod review;
 pub mod unseal;
 

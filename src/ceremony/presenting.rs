@@ -19,8 +19,10 @@ use crate::shamir::Share;
 use crate::token::{self, SuppliedIdentity, TokenDescriptor, TokenError};
 use crate::ui::{Level, Ui, UiError};
 use crate::vault::Vault;
+use serde_json::{Map, Value};
 
 use super::quorum::QuorumInput;
+use super::remote::{self, Refusal, RemoteSettings};
 
 /// How many tries one custodian has within one request.
 pub const MAX_TRIES: usize = 5;
@@ -36,12 +38,24 @@ pub struct Presentation<'a> {
     pub request: u64,
     /// The vault fingerprint.
     pub fingerprint: &'a str,
+    /// The logged request event (`unseal-requested`, …).
+    pub event: &'a str,
+    /// Its ticket and reason (carried by remote requests).
+    pub ticket: &'a str,
+    /// Reason.
+    pub reason: &'a str,
+    /// Seqs of the log entries a remote request carries as certificates
+    /// (the root, every `sealed`).
+    pub certificates: Vec<u64>,
+    /// How remote custodians are reached.
+    pub remote: &'a RemoteSettings,
 }
 
 /// Why one try failed.
 enum Failed {
-    /// The share was refused (logged as `share-rejected`; the text says why).
-    Rejected(String),
+    /// The share was refused (logged as `share-rejected` with the data; the
+    /// text says why).
+    Rejected(String, Map<String, Value>),
     /// The custodian pressed Ctrl-C: the request stops.
     Interrupted(UiError),
 }
@@ -53,6 +67,8 @@ pub struct Collected {
     pub accepted: Vec<(String, Share)>,
     /// Custodians who stepped aside, and why their last try was rejected.
     pub rejected: Vec<(String, String)>,
+    /// Accepted custodians who presented remotely.
+    pub remote: Vec<String>,
 }
 
 /// Collects shares until the threshold is reached or nobody is left to
@@ -67,11 +83,13 @@ pub fn collect(
     let mut accepted: Vec<(String, Share)> = Vec::new();
     let mut rejected: Vec<(String, String)> = Vec::new();
     let mut tried: Vec<String> = Vec::new();
+    let mut remote_accepted: Vec<String> = Vec::new();
     let mut order = input.order.iter();
     let mut done: Option<String> = None;
     while accepted.len() < t {
-        let Some(name) = next_custodian(p.manifest, input, &mut order, &accepted, &tried, ui)
-            .or_else(|e| stop(p, log, e))?
+        let Some((name, is_remote)) =
+            next_custodian(p.manifest, input, &mut order, &accepted, &tried, ui)
+                .or_else(|e| stop(p, log, e))?
         else {
             break;
         };
@@ -89,11 +107,32 @@ pub fn collect(
             rejected.push((name.clone(), why));
             continue;
         };
-        ui.say(Level::Step, &announce(done.take(), record));
-        match tries(p, log, record, &input.identities, ui)? {
+        if is_remote {
+            if let Some(prev) = done.take() {
+                ui.say(Level::Info, &format!("{prev}: done, remove your token."));
+            }
+            ui.say(
+                Level::Step,
+                &format!(
+                    "{name}: presenting remotely (the request goes to {})",
+                    p.remote.dir.display()
+                ),
+            );
+        } else {
+            ui.say(Level::Step, &announce(done.take(), record));
+        }
+        let presented: Vec<String> = accepted.iter().map(|(n, _)| n.clone()).collect();
+        let how = Presenter {
+            identities: &input.identities,
+            remote: is_remote.then_some(presented.as_slice()),
+        };
+        match tries(p, log, record, &how, ui)? {
             Ok((share, yubikey)) => {
-                if yubikey {
+                if yubikey && !is_remote {
                     done = Some(name.clone());
+                }
+                if is_remote {
+                    remote_accepted.push(name.clone());
                 }
                 accepted.push((name, share));
             }
@@ -103,7 +142,18 @@ pub fn collect(
     if let Some(last) = done {
         ui.say(Level::Info, &format!("{last}: done, remove your token."));
     }
-    Ok(Collected { accepted, rejected })
+    Ok(Collected {
+        accepted,
+        rejected,
+        remote: remote_accepted,
+    })
+}
+
+/// How one custodian presents: at the machine (with these identity files),
+/// or remotely (`remote`: who has presented before them).
+struct Presenter<'a> {
+    identities: &'a [SuppliedIdentity],
+    remote: Option<&'a [String]>,
 }
 
 /// The checklist line before a custodian presents: who is done, who is next
@@ -137,19 +187,25 @@ fn tries(
     p: &Presentation<'_>,
     log: &mut Log,
     record: &CustodianRecord,
-    identities: &[SuppliedIdentity],
+    how: &Presenter<'_>,
     ui: &mut dyn Ui,
 ) -> Result<std::result::Result<(Share, bool), String>> {
     let (name, g) = (record.name.as_str(), p.manifest.generation);
     for attempt in 1..=MAX_TRIES {
-        match present(p, record, identities, ui) {
-            Ok((share, token)) => {
-                log.append(
-                    events::SHARE_ACCEPTED,
-                    g,
-                    log_data! {"custodian" => name, "request" => p.request, "token" => token.clone()},
-                    By::Nobody,
-                )?;
+        let outcome = match how.remote {
+            None => present(p, record, how.identities, ui)
+                .map(|(share, token)| (share, token, Map::new())),
+            Some(presented) => match remote::present(p, log, record, presented, attempt, ui)? {
+                Ok(r) => Ok((r.share, r.token, r.data)),
+                Err(Refusal::Rejected(why, data)) => Err(Failed::Rejected(why, data)),
+                Err(Refusal::Interrupted(e)) => Err(Failed::Interrupted(e)),
+            },
+        };
+        match outcome {
+            Ok((share, token, extra)) => {
+                let mut data = log_data! {"custodian" => name, "request" => p.request, "token" => token.clone()};
+                data.extend(extra);
+                log.append(events::SHARE_ACCEPTED, g, data, By::Nobody)?;
                 ui.say(Level::Info, &format!("{name}: share accepted"));
                 let yubikey = record
                     .tokens
@@ -158,13 +214,11 @@ fn tries(
                 return Ok(Ok((share, yubikey)));
             }
             Err(Failed::Interrupted(e)) => return stop(p, log, e),
-            Err(Failed::Rejected(why)) => {
-                log.append(
-                    events::SHARE_REJECTED,
-                    g,
-                    log_data! {"custodian" => name, "request" => p.request, "why" => why.clone()},
-                    By::Nobody,
-                )?;
+            Err(Failed::Rejected(why, extra)) => {
+                let mut data =
+                    log_data! {"custodian" => name, "request" => p.request, "why" => why.clone()};
+                data.extend(extra);
+                log.append(events::SHARE_REJECTED, g, data, By::Nobody)?;
                 ui.say(Level::Warn, &format!("{name}: share rejected: {why}"));
                 let again = attempt < MAX_TRIES
                     && match ui.retry(name, &why) {
@@ -195,8 +249,10 @@ fn stop<T>(p: &Presentation<'_>, log: &mut Log, e: UiError) -> Result<T> {
     Err(Error::Ui(e))
 }
 
-/// Next custodian: from the given order, else asked among those who have not
-/// presented yet; `None` when nobody is left who could complete the quorum.
+/// Next custodian and whether they present remotely: from the given order
+/// (remote if named by `--remote`), else asked among those who have not
+/// presented yet (each offered at the machine and, as `NAME (remote)`,
+/// remotely); `None` when nobody is left who could complete the quorum.
 fn next_custodian(
     manifest: &Manifest,
     input: &QuorumInput,
@@ -204,9 +260,10 @@ fn next_custodian(
     accepted: &[(String, Share)],
     tried: &[String],
     ui: &mut dyn Ui,
-) -> std::result::Result<Option<String>, UiError> {
+) -> std::result::Result<Option<(String, bool)>, UiError> {
+    let remote = |n: &String| input.remote.names.contains(n);
     if !input.order.is_empty() {
-        return Ok(order.next().cloned());
+        return Ok(order.next().map(|n| (n.clone(), remote(n))));
     }
     let t = manifest.threshold as usize;
     let remaining: Vec<String> = manifest
@@ -218,15 +275,21 @@ fn next_custodian(
     if remaining.len() + accepted.len() < t {
         return Ok(None);
     }
+    let mut options = remaining.clone();
+    options.extend(remaining.iter().map(|n| format!("{n} (remote)")));
     let i = ui.choose(
         &format!("unseal.custodian.{}", accepted.len() + 1),
         &format!(
-            "Custodian {} of {t}: who presents their share?",
+            "Custodian {} of {t}: who presents their share? (NAME (remote): not at this machine)",
             accepted.len() + 1
         ),
-        &remaining,
+        &options,
     )?;
-    Ok(remaining.get(i).cloned())
+    let n = remaining.len();
+    Ok(remaining
+        .get(i % n.max(1))
+        .filter(|_| i < 2 * n)
+        .map(|name| (name.clone(), i >= n || remote(name))))
 }
 
 /// One try: commitment, token, envelope binding. Returns the share and the
@@ -237,13 +300,16 @@ fn present(
     identities: &[SuppliedIdentity],
     ui: &mut dyn Ui,
 ) -> std::result::Result<(Share, String), Failed> {
-    let rejected = |e: &dyn std::fmt::Display| Failed::Rejected(e.to_string());
+    let rejected = |e: &dyn std::fmt::Display| Failed::Rejected(e.to_string(), Map::new());
     let file = p.vault.read_data(&record.share).map_err(|e| rejected(&e))?;
     if !crate::secret::ct_eq(sha256_hex(&file).as_bytes(), record.commitment.as_bytes()) {
-        return Err(Failed::Rejected(format!(
-            "{}'s share file does not match its commitment in the manifest (altered or substituted); restore it from a backup copy",
-            record.name
-        )));
+        return Err(Failed::Rejected(
+            format!(
+                "{}'s share file does not match its commitment in the manifest (altered or substituted); restore it from a backup copy",
+                record.name
+            ),
+            Map::new(),
+        ));
     }
     let opened = token::open_share(
         &record.name,
@@ -258,7 +324,7 @@ fn present(
         Err(e) => rejected(&e),
     })?;
     let env = Envelope::decode(opened.plaintext.expose())
-        .map_err(|e| Failed::Rejected(format!("{}'s {e}", record.name)))?;
+        .map_err(|e| Failed::Rejected(format!("{}'s {e}", record.name), Map::new()))?;
     let vault_id = p.manifest.vault_id_bytes().map_err(|e| rejected(&e))?;
     env.check_binding(
         &vault_id,
@@ -267,7 +333,7 @@ fn present(
         p.manifest.threshold,
         record.x,
     )
-    .map_err(|e| Failed::Rejected(format!("{}'s {e}", record.name)))?;
+    .map_err(|e| Failed::Rejected(format!("{}'s {e}", record.name), Map::new()))?;
     Ok((env.share, opened.token))
 }
 
@@ -282,16 +348,18 @@ fn interruption(e: TokenError) -> std::result::Result<UiError, TokenError> {
     }
 }
 
-/// Whether the quorum can only be reached with YubiKeys, so the smart-card
-/// service must answer before the request is logged.
-pub fn needs_pcscd(manifest: &Manifest) -> bool {
+/// Whether the quorum can only be reached with YubiKeys at this machine, so
+/// the smart-card service must answer before the request is logged (a
+/// remote custodian's YubiKey is at their own machine).
+pub fn needs_pcscd(manifest: &Manifest, remote: &[String]) -> bool {
     let without_yubikey = manifest
         .custodians
         .iter()
         .filter(|c| {
-            c.tokens
-                .iter()
-                .any(|t| !matches!(t, TokenDescriptor::Yubikey(_)))
+            remote.iter().any(|r| c.name == r.as_str())
+                || c.tokens
+                    .iter()
+                    .any(|t| !matches!(t, TokenDescriptor::Yubikey(_)))
         })
         .count();
     without_yubikey < manifest.threshold as usize

@@ -39,6 +39,8 @@ pub struct QuorumInput {
     pub override_broken_log: Option<String>,
     /// The last receipt from the ticket: the log must still hold it.
     pub expect_receipt: Option<Receipt>,
+    /// Custodians who present remotely, and how they are reached.
+    pub remote: super::remote::RemoteSettings,
 }
 
 /// What is checked before a ceremony ([`prepare`]).
@@ -83,6 +85,8 @@ pub struct Opened {
     pub signer: SigningKey,
     /// Custodians whose shares were used.
     pub custodians: Vec<String>,
+    /// Those of them who presented remotely.
+    pub remote: Vec<String>,
     /// Sequence number of the request entry.
     pub request_seq: u64,
     /// Vault id bytes.
@@ -397,7 +401,9 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
         .map(str::to_owned);
     let input = req.input;
     let Prepared {
-        manifest, mut log, ..
+        manifest,
+        mut log,
+        report,
     } = prepare(
         vault,
         Checks {
@@ -413,10 +419,16 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
     let vault_id = manifest.vault_id_bytes()?;
     let g = manifest.generation;
     let t = manifest.threshold;
-    if super::presenting::needs_pcscd(&manifest) {
+    if super::presenting::needs_pcscd(&manifest, &input.remote.names) {
         // One clear error before anything is logged, not one per custodian.
         token::yubikey::check_service().map_err(token::TokenError::from)?;
     }
+    let reason = req
+        .data
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let request = log.append(req.event, g, req.data, By::Nobody)?;
     ui.say(
         Level::Info,
@@ -425,14 +437,35 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
             manifest.custodians.len()
         ),
     );
+    let trust = &report.trust;
+    let certificates = trust
+        .root
+        .iter()
+        .map(|r| r.seq)
+        .chain(
+            trust
+                .generations
+                .iter()
+                .filter(|c| c.manifest_digest.is_some())
+                .map(|c| c.seq),
+        )
+        .collect();
     let presentation = super::presenting::Presentation {
         vault,
         manifest: &manifest,
         request: request.seq,
         fingerprint: &fingerprint,
+        event: req.event,
+        ticket: ticket.as_deref().unwrap_or_default(),
+        reason: &reason,
+        certificates,
+        remote: &input.remote,
     };
-    let super::presenting::Collected { accepted, rejected } =
-        super::presenting::collect(&presentation, &mut log, input, ui)?;
+    let super::presenting::Collected {
+        accepted,
+        rejected,
+        remote,
+    } = super::presenting::collect(&presentation, &mut log, input, ui)?;
     if accepted.len() < t as usize {
         let details: String = rejected
             .iter()
@@ -480,6 +513,7 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
         log,
         signer,
         custodians: accepted.into_iter().map(|(n, _)| n).collect(),
+        remote,
         request_seq: request.seq,
         vault_id,
     })

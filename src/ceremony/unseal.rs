@@ -168,17 +168,21 @@ pub fn unseal(opts: UnsealOptions, ui: &mut dyn Ui) -> Result<Session> {
         .entries
         .retain(|e| wanted.iter().any(|w| w == e.name()));
     // The durable record, before anything is revealed.
+    let mut data = log_data! {
+        "request" => opened.request_seq,
+        "ticket" => opts.ticket.trim(),
+        "reason" => opts.reason.trim(),
+        "custodians" => opened.custodians,
+        "entries" => wanted,
+        "session_limit_s" => opts.session_secs,
+    };
+    if !opened.remote.is_empty() {
+        data.insert("remote".into(), opened.remote.into());
+    }
     let grant = log.append(
         events::UNSEAL_GRANTED,
         manifest.generation,
-        log_data! {
-            "request" => opened.request_seq,
-            "ticket" => opts.ticket.trim(),
-            "reason" => opts.reason.trim(),
-            "custodians" => opened.custodians,
-            "entries" => wanted,
-            "session_limit_s" => opts.session_secs,
-        },
+        data,
         By::Quorum(&opened.signer),
     )?;
     crate::hooks::kill_point("unseal.granted");

@@ -62,6 +62,9 @@ pub(crate) enum Command {
         after_help = help::DRILL
     )]
     Drill(drill::DrillArgs),
+    /// Remote custodian: answer a share request from the vault machine with your own token.
+    #[command(after_help = help::RESPOND)]
+    Respond(Box<super::remote::RespondArgs>),
     /// Record the post-incident review of an unseal (due within 5 days).
     #[command(
         after_help = help::REVIEW
@@ -212,6 +215,27 @@ pub(crate) struct QuorumArgs {
     pub override_broken_log: Option<String>,
     #[command(flatten)]
     pub receipt: ReceiptArg,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Custodians who present from elsewhere (docs/remote.md,
+/// ceremonies/remote-unseal.md).
+#[derive(Args)]
+pub(crate) struct RemoteArgs {
+    /// A custodian who presents from their own machine (repeatable): a request is written for
+    /// them, a code shown to read aloud, their response awaited. Interactively, choose NAME (remote).
+    #[arg(long = "remote", value_name = "NAME")]
+    pub remote: Vec<String>,
+    /// Where remote requests are written (an outbox, a USB stick).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub remote_dir: PathBuf,
+    /// How requests and responses travel, as logged (file, e-mail, chat, qr, …).
+    #[arg(long, value_name = "TEXT", default_value = "file")]
+    pub remote_channel: String,
+    /// How long a remote request stays valid (e.g. 15m; at most 1h).
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
+    pub remote_expiry: String,
 }
 
 /// The external anchor: the last receipt written in the ticket.

@@ -35,10 +35,14 @@ pub struct DrillArgs {
     json: bool,
     #[command(flatten)]
     receipt: super::args::ReceiptArg,
+    #[command(flatten)]
+    remote: super::args::RemoteArgs,
 }
 
 pub fn run_drill(a: DrillArgs) -> Result<u8> {
-    let (identities, order) = super::input::presenters(&a.identities, &a.custodians)?;
+    let remote = a.remote.settings()?;
+    let (identities, order) =
+        super::input::presenters(&a.identities, &a.custodians, &remote.names)?;
     let expect_receipt = a.receipt.parse()?;
     let outcome = if a.quorum {
         let mut ui = super::input::make_ui(a.answers.as_deref())?;
@@ -50,6 +54,7 @@ pub fn run_drill(a: DrillArgs) -> Result<u8> {
                     order,
                     override_broken_log: None,
                     expect_receipt,
+                    remote,
                 },
             },
             ui.as_mut(),

@@ -11,7 +11,7 @@ use breakglass::error::{Error, Result};
 use breakglass::token::SuppliedIdentity;
 use breakglass::ui::{Answers, Ui};
 
-use super::args::{QuorumArgs, ReceiptArg, Ticketed};
+use super::args::{QuorumArgs, ReceiptArg, RemoteArgs, Ticketed};
 use super::terminal;
 use super::ui::Checklist;
 
@@ -36,12 +36,50 @@ impl ReceiptArg {
 impl QuorumArgs {
     /// Reads the identity files and builds the library's input.
     pub(crate) fn input(&self) -> Result<breakglass::ceremony::quorum::QuorumInput> {
-        let (identities, order) = presenters(&self.identities, &self.custodians)?;
+        let remote = self.remote.settings()?;
+        let (identities, order) = presenters(&self.identities, &self.custodians, &remote.names)?;
         Ok(breakglass::ceremony::quorum::QuorumInput {
             identities,
             order,
             override_broken_log: self.override_broken_log.clone(),
             expect_receipt: self.receipt.parse()?,
+            remote,
+        })
+    }
+}
+
+impl RemoteArgs {
+    /// The checked settings: names, an existing directory, a one-line
+    /// channel, a lifetime of at most one hour.
+    pub(crate) fn settings(&self) -> Result<breakglass::ceremony::remote::RemoteSettings> {
+        for n in &self.remote {
+            if !breakglass::names::is_valid(n) {
+                return Err(Error::Usage(format!(
+                    "--remote '{}' is not a custodian name (1-32 of a-z 0-9 . _ -)",
+                    breakglass::text::bounded(n)
+                )));
+            }
+        }
+        if !self.remote_dir.is_dir() {
+            return Err(Error::Usage(format!(
+                "--remote-dir {}: not a directory (create it, or give the outbox or USB stick to write requests to)",
+                self.remote_dir.display()
+            )));
+        }
+        unseal::check_text("remote channel", &self.remote_channel)?;
+        let lifetime = parse_duration(&self.remote_expiry)?;
+        let max = breakglass::remote::MAX_LIFETIME_SECS as u64;
+        if lifetime == 0 || lifetime > max {
+            return Err(Error::Usage(format!(
+                "--remote-expiry {} is not between 1 s and 1 h: a request's lifetime bounds a relay's search for another request with the same code, so it is at most 1h",
+                self.remote_expiry
+            )));
+        }
+        Ok(breakglass::ceremony::remote::RemoteSettings {
+            names: self.remote.clone(),
+            dir: self.remote_dir.clone(),
+            channel: self.remote_channel.clone(),
+            lifetime: lifetime as i64,
         })
     }
 }
@@ -146,16 +184,25 @@ pub(crate) fn parse_duration(s: &str) -> Result<u64> {
 }
 
 /// The supplied identity files, and the presentation order: the
-/// `--custodian` list if given, else the order of the identity files.
+/// `--custodian` list if given, else the order of the identity files
+/// followed by the `--remote` custodians (none given: asked).
 pub(crate) fn presenters(
     identity_paths: &[PathBuf],
     custodians: &[String],
+    remote: &[String],
 ) -> Result<(Vec<SuppliedIdentity>, Vec<String>)> {
-    let (identities, id_order) = supplied_identities(identity_paths)?;
-    let order = if custodians.is_empty() {
-        id_order
-    } else {
+    let (identities, mut id_order) = supplied_identities(identity_paths)?;
+    let order = if !custodians.is_empty() {
         custodians.to_vec()
+    } else if id_order.is_empty() {
+        Vec::new()
+    } else {
+        for r in remote {
+            if !id_order.contains(r) {
+                id_order.push(r.clone());
+            }
+        }
+        id_order
     };
     Ok((identities, order))
 }

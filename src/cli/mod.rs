@@ -18,6 +18,7 @@ mod log;
 pub mod out;
 mod output;
 mod qr;
+mod remote;
 mod render;
 mod review;
 mod terminal;
@@ -53,6 +54,7 @@ pub fn hint(e: &Error) -> Option<&'static str> {
         Error::LogBroken { .. } => Some("`breakglass log verify --vault DIR` shows the first bad entry"),
         Error::Untrusted { .. } => Some("`breakglass log verify --vault DIR` shows what the log certifies; compare the vault fingerprint with the one on paper"),
         Error::NotEnoughShares { .. } => Some("each rejected custodian can try again in a new unseal; the rejections are in the audit log"),
+        Error::Remote(_) => Some("do not answer or accept it; call the other side back on the number you know (ceremonies/remote-unseal.md)"),
         Error::Output { .. } => Some("free space where the output goes, or send it elsewhere; what the command did to the vault is done and logged (see `breakglass log show`)"),
         _ => None,
     }
@@ -98,6 +100,7 @@ pub fn run() -> Result<u8> {
         Command::Migrate(a) => ceremony::run_migrate(a),
         Command::Drill(a) => drill::run_drill(a),
         Command::Review(a) => review::run_review(a),
+        Command::Respond(a) => remote::run(*a),
         Command::Status(a) => governance::run_status(a),
         Command::Report(a) => governance::run_report(a),
         Command::Check(a) => check::run(a),

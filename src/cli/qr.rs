@@ -57,6 +57,11 @@ pub fn terminal(text: &str) -> Option<String> {
 /// `text` as an SVG QR code (error correction M), or None when it does not
 /// fit a QR code.
 pub fn svg(text: &str) -> Option<String> {
+    svg_labelled(text, "QR code of the receipt")
+}
+
+/// [`svg`] with `label` as its accessible name.
+pub fn svg_labelled(text: &str, label: &str) -> Option<String> {
     let (size, m) = matrix(text)?;
     let mut path = String::with_capacity(size * size * 4);
     for (i, dark) in m.iter().enumerate() {
@@ -65,7 +70,7 @@ pub fn svg(text: &str) -> Option<String> {
         }
     }
     Some(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" role=\"img\" aria-label=\"QR code of the receipt\"><rect width=\"{size}\" height=\"{size}\" fill=\"#ffffff\"/><path d=\"{path}\" fill=\"#000000\"/></svg>"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" role=\"img\" aria-label=\"{label}\"><rect width=\"{size}\" height=\"{size}\" fill=\"#ffffff\"/><path d=\"{path}\" fill=\"#000000\"/></svg>"
     ))
 }
 

@@ -199,6 +199,22 @@ impl Ui for Terminal {
         self.line(question)
     }
 
+    fn block(&mut self, _id: &str, question: &str) -> Result<String, UiError> {
+        let first = self.line(question)?;
+        if !breakglass::remote::armor::has_block(&first) {
+            return Ok(first);
+        }
+        let rest = super::remote::read_block_lines(
+            &mut std::io::stdin().lock(),
+            breakglass::remote::armor::Kind::Response,
+        )?;
+        Ok(format!("{first}\n{rest}"))
+    }
+
+    fn publish(&mut self, path: &std::path::Path, block: &str) -> Vec<std::path::PathBuf> {
+        super::remote::write_qr(path, block, "request")
+    }
+
     fn secret(&mut self, _id: &str, question: &str) -> Result<SecretString, UiError> {
         self.hidden(question)
     }

@@ -69,6 +69,9 @@ impl<E: Echo> Ui for Echoing<E> {
     fn reveal(&mut self, label: &str, value: &SecretString) {
         self.echo.reveal(label, value);
     }
+    fn publish(&mut self, path: &std::path::Path, block: &str) -> Vec<std::path::PathBuf> {
+        super::remote::write_qr(path, block, "request")
+    }
 }
 
 /// The answers-file run: the checklist on stderr, as at the terminal.

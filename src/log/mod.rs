@@ -87,6 +87,9 @@ pub mod events {
     pub const ROTATION_VALUES_SHOWN: &str = "rotation-values-shown";
     /// An unseal was requested (ticket, reason) — before any share is collected.
     pub const UNSEAL_REQUESTED: &str = "unseal-requested";
+    /// A remote custodian was sent a share request (custodian, request
+    /// digest, session-key digest, channel, expiry).
+    pub const SHARE_REQUESTED: &str = "share-requested";
     /// A custodian's share was accepted.
     pub const SHARE_ACCEPTED: &str = "share-accepted";
     /// A custodian's share was rejected (named, with why).

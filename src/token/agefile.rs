@@ -26,6 +26,48 @@ pub fn encrypt(
     Ok(out)
 }
 
+/// A one-time X25519 key pair, in memory only: the session key of a remote
+/// share request (`docs/remote.md`). No `Debug`, no `Clone`; it is never
+/// written anywhere, so once it is dropped nothing sealed to it opens.
+pub struct SessionKey(age::x25519::Identity);
+
+impl SessionKey {
+    /// A fresh key pair from the OS RNG.
+    pub fn generate() -> SessionKey {
+        SessionKey(age::x25519::Identity::generate())
+    }
+
+    /// The public half, as an age recipient (`age1…`).
+    pub fn recipient(&self) -> String {
+        self.0.to_public().to_string()
+    }
+
+    /// Opens an age file sealed to this key (plaintexts over `max` bytes are
+    /// refused).
+    pub fn decrypt(
+        &self,
+        file: &[u8],
+        max: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, age::DecryptError> {
+        decrypt(&self.0, file, max)
+    }
+}
+
+/// Whether `recipient` is an age X25519 recipient in its canonical spelling.
+pub fn is_x25519_recipient(recipient: &str) -> bool {
+    recipient
+        .parse::<age::x25519::Recipient>()
+        .is_ok_and(|r| r.to_string() == recipient)
+}
+
+/// Encrypts `plaintext` to one age X25519 recipient (`age1…`).
+pub fn encrypt_to_x25519(recipient: &str, plaintext: &[u8]) -> Result<Vec<u8>, EncryptError> {
+    let r: age::x25519::Recipient = recipient
+        .parse()
+        .map_err(|e: &str| EncryptError(format!("not an age X25519 recipient: {e}")))?;
+    encrypt(&[Box::new(r)], plaintext)
+}
+
 /// Decrypts an age file with one identity; refuses plaintexts over `max` bytes.
 pub fn decrypt(
     identity: &dyn age::Identity,

@@ -277,16 +277,16 @@ pub enum CustodianSigner {
 }
 
 impl CustodianSigner {
-    /// Signs a log entry through `ui`: `body_for` gives the entry's signed
-    /// body for a signer (the token that signs is part of it). Returns who
-    /// signed and the signature.
+    /// Signs for `purpose` (a log entry, a remote response) through `ui`:
+    /// `body_for` gives the signed body for a signer (the token that signs
+    /// is part of it). Returns who signed and the signature.
     pub fn sign(
         &self,
+        purpose: crate::sign::Purpose,
         body_for: &mut dyn FnMut(&crate::log::Signer) -> Vec<u8>,
         ui: &mut dyn crate::ui::Ui,
     ) -> Result<(crate::log::Signer, Vec<u8>), TokenError> {
         use crate::log::{Alg, Signer};
-        use crate::sign::Purpose;
         match self {
             CustodianSigner::Software {
                 custodian,
@@ -299,7 +299,7 @@ impl CustodianSigner {
                     alg: Alg::Ed25519,
                 };
                 let body = body_for(&signer);
-                let sig = key.sign(Purpose::LogEntry, &body).to_vec();
+                let sig = key.sign(purpose, &body).to_vec();
                 Ok((signer, sig))
             }
             CustodianSigner::Yubikey {
@@ -316,9 +316,8 @@ impl CustodianSigner {
                         .unwrap_or_default(),
                     alg: Alg::EcdsaP256,
                 };
-                let mut digest_for = |index: usize| {
-                    crate::sign::p256_digest(Purpose::LogEntry, &body_for(&signer_of(index)))
-                };
+                let mut digest_for =
+                    |index: usize| crate::sign::p256_digest(purpose, &body_for(&signer_of(index)));
                 let (der, index) = self::yubikey::sign_digest(
                     custodian,
                     &refs,
