@@ -30,8 +30,9 @@
 //! vpcd has two slots: before each YubiKey-track line, [`tokens_for`] names
 //! the tokens it needs and exactly those are inserted (a laptop line's
 //! tokens replace the ones the waiting ceremony's custodians in the room have
-//! already used and removed). A line that no rule covers fails the test, so a
-//! new runbook line cannot run without its cards.
+//! already used and removed, once the ceremony shows the code: not before,
+//! or their cards would go while they present). A line that no rule covers
+//! fails the test, so a new runbook line cannot run without its cards.
 //!
 //! **Remote custodians** (ceremonies/remote-unseal.md). A line whose
 //! command names `--remote NAME` is the vault machine's ceremony, which waits
@@ -219,8 +220,9 @@ fn remote_names(cmd: &str) -> Vec<String> {
 /// - `custodian enroll --yubikey`: the tokens whose serial variables the line names;
 /// - commands in [`PRESENTING`]: the token of each `--custodian NAME`
 ///   (`$NAME_YUBIKEY`), or their spares (`$NAME_SPARE`) when a trailing
-///   comment says `spare`; none when every presenting custodian is
-///   `--remote`;
+///   comment says `spare`, except those the line also names `--remote`
+///   (their tokens are on their laptops); none when every presenting
+///   custodian is remote;
 /// - `respond` on NAME's laptop (trailing comment `on NAME's laptop`):
 ///   NAME's token.
 ///
@@ -269,9 +271,11 @@ fn tokens_for(cmd: &str) -> Result<Vec<&'static str>, String> {
             } else {
                 "YUBIKEY"
             };
+            let remotes = remote_names(cmd);
             words
                 .windows(2)
                 .filter(|w| w[0] == "--custodian")
+                .filter(|w| !remotes.iter().any(|r| r == w[1].trim_matches('"')))
                 .map(|w| {
                     let var = format!("{}_{which}", w[1].trim_matches('"').to_uppercase());
                     TOKENS
@@ -563,9 +567,8 @@ impl Waiting {
         // The reply: the response's text block, quoted, to the inbox the
         // ceremony's answer names.
         let response = laptop.join(format!("{name}-{seq}.bgresponse.txt"));
-        let block = std::fs::read_to_string(&response).unwrap_or_else(|e| {
-            panic!("{book}: `{cmd}` wrote no {}: {e}", response.display())
-        });
+        let block = std::fs::read_to_string(&response)
+            .unwrap_or_else(|e| panic!("{book}: `{cmd}` wrote no {}: {e}", response.display()));
         let inbox = work.join("inbox");
         let partial = inbox.join(format!(".{name}.partial"));
         std::fs::write(&partial, quoted_in_a_reply(&block, name)).unwrap();
@@ -737,10 +740,7 @@ fn puk_of(var: &str) -> String {
 
 /// (answers.json, enroll-answers.json) of a track; `work` is the track's
 /// working directory (remote responses arrive in its `inbox/`).
-fn answers(
-    serials: &[(&'static str, u32)],
-    work: &Path,
-) -> (serde_json::Value, serde_json::Value) {
+fn answers(serials: &[(&'static str, u32)], work: &Path) -> (serde_json::Value, serde_json::Value) {
     let mut common = serde_json::json!({
         "text": {
             "entry.1.kind": "password", "entry.1.name": "aws-root",
@@ -904,16 +904,11 @@ fn run_track(track: Track) {
         );
         let mut waiting: Option<Waiting> = None;
         for cmd in cmds {
-            let mut inserted = vec![];
-            if let Some(t) = tokens.as_mut() {
-                let want = tokens_for(&cmd).unwrap_or_else(|e| panic!("{book}: {e}"));
-                t.present(&want);
-                inserted = want.iter().map(|v| (*v, t.card(v).serial())).collect();
-            }
-            let remotes = remote_names(&cmd);
-            let (stdout, stderr) = if let Some(name) = laptop_of(&cmd) {
+            if let Some(name) = laptop_of(&cmd) {
                 let w = waiting.as_mut().unwrap_or_else(|| {
-                    panic!("{book}: `{cmd}` runs on {name}'s laptop, but no ceremony waits for {name}")
+                    panic!(
+                        "{book}: `{cmd}` runs on {name}'s laptop, but no ceremony waits for {name}"
+                    )
                 });
                 assert_eq!(
                     w.remotes.first().map(String::as_str),
@@ -922,6 +917,20 @@ fn run_track(track: Track) {
                     w.cmd,
                     w.remotes.first()
                 );
+                // The custodians in the room have presented (and removed
+                // their tokens) when the code is shown: only then do the
+                // laptop's tokens take the slots.
+                w.code_for(name, book);
+            }
+            let mut inserted = vec![];
+            if let Some(t) = tokens.as_mut() {
+                let want = tokens_for(&cmd).unwrap_or_else(|e| panic!("{book}: {e}"));
+                t.present(&want);
+                inserted = want.iter().map(|v| (*v, t.card(v).serial())).collect();
+            }
+            let remotes = remote_names(&cmd);
+            let (stdout, stderr) = if let Some(name) = laptop_of(&cmd) {
+                let w = waiting.as_mut().expect("checked above");
                 let card = paper_card.clone().unwrap_or_else(|| {
                     panic!("{book}: `{cmd}`: no ceremony printed a vault fingerprint to write down")
                 });
@@ -946,7 +955,13 @@ fn run_track(track: Track) {
                     .current_dir(work)
                     .envs(env.iter().map(|(k, v)| (k, v)));
                 if !remotes.is_empty() {
-                    waiting = Some(Waiting::start(command, &cmd, remotes.clone(), inserted, work));
+                    waiting = Some(Waiting::start(
+                        command,
+                        &cmd,
+                        remotes.clone(),
+                        inserted,
+                        work,
+                    ));
                     ran += 1;
                     count_kind(&mut kinds, &cmd);
                     continue;
@@ -1115,7 +1130,10 @@ fn remote_conventions() {
         Some("bob")
     );
     assert_eq!(laptop_of(r#"breakglass respond "$REQUEST""#), None);
-    assert_eq!(laptop_of("breakglass respond x # on mallory's laptop"), None);
+    assert_eq!(
+        laptop_of("breakglass respond x # on mallory's laptop"),
+        None
+    );
     assert_eq!(
         remote_names(
             r#"breakglass unseal --vault "$VAULT" --remote bob --remote-dir "$MEDIA/usb" --remote "dave""#
@@ -1128,16 +1146,35 @@ fn remote_conventions() {
         ["BOB_YUBIKEY"]
     );
     assert_eq!(
-        ok(r#"breakglass unseal --vault "$VAULT" --ticket T --reason r --custodian alice --remote bob"#),
+        ok(
+            r#"breakglass unseal --vault "$VAULT" --ticket T --reason r --custodian alice --remote bob"#
+        ),
         ["ALICE_YUBIKEY"]
     );
     assert_eq!(
-        ok(r#"breakglass unseal --vault "$VAULT" --ticket T --reason r --remote bob --remote dave"#),
+        ok(
+            r#"breakglass unseal --vault "$VAULT" --ticket T --reason r --custodian alice --custodian bob --remote bob"#
+        ),
+        ["ALICE_YUBIKEY"]
+    );
+    assert_eq!(
+        ok(
+            r#"breakglass unseal --vault "$VAULT" --ticket T --reason r --remote bob --remote dave"#
+        ),
+        [""; 0]
+    );
+    assert_eq!(
+        ok(
+            r#"breakglass unseal --vault "$VAULT" --ticket T --reason r --custodian bob --custodian dave --remote bob --remote dave"#
+        ),
         [""; 0]
     );
     assert!(tokens_for(r#"breakglass respond "$REQUEST""#).is_err());
     let shown = "     Read this code aloud to bob: 0123-4567-8901\n";
-    assert_eq!(code_shown(shown, "bob", 0).as_deref(), Some("0123-4567-8901"));
+    assert_eq!(
+        code_shown(shown, "bob", 0).as_deref(),
+        Some("0123-4567-8901")
+    );
     assert_eq!(code_shown(shown, "dave", 0), None);
     assert_eq!(
         written_down_fingerprint("fingerprint:  ab12-cd34   <- every custodian writes this down\n")
