@@ -181,18 +181,26 @@ pub fn present(
     let qr = ui.publish(&path, &block);
     let code = sas::code(&digest)?;
     ui.say(
-        Level::Step,
-        &format!("Read this code aloud to {name}: {code}"),
+        Level::Info,
+        &format!(
+            "Send {name} the request {} (or its text block {}{}). It expires at {}",
+            path.display(),
+            text_path.display(),
+            if qr.is_empty() {
+                String::new()
+            } else {
+                format!(", or the {} QR codes beside it", qr.len())
+            },
+            request.expires
+        ),
     );
     ui.say(
         Level::Info,
-        &format!(
-            "Send {name} the request {} (or its text block {}{}); call {name} on the number you know, never one given in a message, read the code, and ask {name} to type it. It expires at {}",
-            path.display(),
-            text_path.display(),
-            if qr.is_empty() { String::new() } else { format!(", or {} QR codes beside it", qr.len()) },
-            request.expires
-        ),
+        &format!("Call {name} on the number you know (never one given in a message); {name} types the code you read"),
+    );
+    ui.say(
+        Level::Step,
+        &format!("Read this code aloud to {name}: {code}"),
     );
     let answer = match ui.block(
         &format!("remote.{name}.response"),

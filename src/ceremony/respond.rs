@@ -4,10 +4,10 @@
 //! written anywhere (the response holds the share sealed to the session
 //! key, which only the waiting ceremony holds).
 
-use crate::remote::{sas, RemoteError, Request, Response, Verified};
 use crate::clock::Timestamp;
 use crate::envelope::Envelope;
 use crate::error::{Error, Result};
+use crate::remote::{sas, RemoteError, Request, Response, Verified};
 use crate::sign::Purpose;
 use crate::token::{self, SuppliedIdentity};
 use crate::ui::{Level, Ui};
@@ -125,10 +125,17 @@ fn show(v: &Verified, ui: &mut dyn Ui) {
             v.fingerprint, r.generation, r.custodian
         ),
     );
+    let or_none = |s: &str| {
+        if s.is_empty() {
+            "(none)".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
     for line in [
         format!("ceremony: {} (log entry {})", r.ceremony, r.request_seq),
-        format!("ticket:   {}", r.ticket),
-        format!("reason:   {}", r.reason),
+        format!("ticket:   {}", or_none(&r.ticket)),
+        format!("reason:   {}", or_none(&r.reason)),
         format!("presented so far: {presented}"),
         format!("expires:  {}", r.expires),
     ] {

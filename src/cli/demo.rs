@@ -38,11 +38,20 @@ provider event: demo-cloudtrail-event-0001
 /// A well-known sample seed (base32 of "12345678901234567890", RFC 6238's test key).
 const SAMPLE_TOTP: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
-/// The demo's echo: each step on stdout, as a walk-through.
-struct Printer;
+/// The demo's echo: each step on stdout, as a walk-through. `phone`: the
+/// call to the remote custodian, over which the code shown is read aloud.
+struct Printer {
+    phone: Option<std::sync::mpsc::Sender<String>>,
+}
 
 impl Echo for Printer {
     fn say(&mut self, level: Level, text: &str) {
+        if let (Some(phone), Some(code)) = (
+            &self.phone,
+            text.strip_prefix("Read this code aloud to carol: "),
+        ) {
+            let _ = phone.send(code.to_owned());
+        }
         let mark = match level {
             Level::Step => "  -",
             Level::Info => "   ",
@@ -120,6 +129,61 @@ fn enroll(base: &Path, name: &str, pass: &str) -> Result<(CustodianDescriptor, S
     ))
 }
 
+/// carol's own machine in the demo: waits for the lead's call (the code on
+/// `handset`), takes her request from `outbox`, checks it against the
+/// fingerprint on her paper card and the code, opens her share and writes
+/// the response to `reply`.
+fn respond_remotely(
+    outbox: &Path,
+    reply: &Path,
+    fingerprint: &str,
+    identities: Vec<SuppliedIdentity>,
+    handset: std::sync::mpsc::Receiver<String>,
+) -> Result<()> {
+    let wait = std::time::Duration::from_secs(120);
+    let code = handset
+        .recv_timeout(wait)
+        .map_err(|_| Error::Usage("demo: the lead never called carol with the code".into()))?;
+    let deadline = std::time::Instant::now() + wait;
+    let request = loop {
+        let found = std::fs::read_dir(outbox)
+            .map_err(io(outbox))?
+            .flatten()
+            .find(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with("carol-") && n.ends_with(".bgrequest")
+            });
+        if let Some(e) = found {
+            break breakglass::fsutil::read_capped(&e.path(), breakglass::remote::MAX_FILE as u64)
+                .map_err(io(&e.path()))?;
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(Error::Usage("demo: carol's request never appeared".into()));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    outln!("  - on carol's machine: breakglass respond; she types the code {code} she hears")?;
+    let mut answers = Answers::default();
+    answers.set_passphrase(CUSTODIANS[2].0, CUSTODIANS[2].1);
+    let mut ui = Echoing::new(answers, Printer { phone: None });
+    let answered = breakglass::ceremony::respond::respond(
+        &request,
+        &breakglass::ceremony::respond::Input {
+            fingerprint: Some(fingerprint),
+            code: Some(&code),
+            identities: &identities,
+            now: breakglass::clock::Timestamp::now(),
+        },
+        &mut ui,
+    )?;
+    breakglass::fsutil::replace_atomically(reply, &answered.response).map_err(io(reply))?;
+    outln!(
+        "  - carol sends back {} ({} bytes)",
+        reply.display(),
+        answered.response.len()
+    )
+}
+
 fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |e| Error::Usage(format!("demo: cannot use {}: {e}", p.display()))
 }
@@ -174,7 +238,18 @@ fn walk(base: &Path) -> Result<u8> {
     }
     answers.set_confirm("reseal.provider-updated", true);
     answers.set_confirm("rekey.proceed", true);
-    let mut ui = Echoing::new(answers, Printer);
+    let outbox = base.join("outbox");
+    let laptop = base.join("carol-laptop");
+    for d in [&outbox, &laptop] {
+        breakglass::fsutil::create_dir_durable(d).map_err(io(d))?;
+    }
+    let carol_response = laptop.join("carol.bgresponse");
+    answers.set_text(
+        "remote.carol.response",
+        &carol_response.display().to_string(),
+    );
+    let (phone, handset) = std::sync::mpsc::channel();
+    let mut ui = Echoing::new(answers, Printer { phone: Some(phone) });
     let anchors = breakglass::attestation::TrustAnchors::yubico()
         .map_err(|e| Error::Usage(format!("attestation roots: {e}")))?;
 
@@ -293,7 +368,7 @@ fn walk(base: &Path) -> Result<u8> {
 
     heading(
         6,
-        "Drills: alice proves her share; bob and carol drill the whole quorum path",
+        "Drills: alice proves her share; bob and carol drill the whole quorum path, carol remotely",
     )?;
     let alone = drill::custodian_drill(
         drill::CustodianDrillOptions {
@@ -304,13 +379,31 @@ fn walk(base: &Path) -> Result<u8> {
         },
         &mut ui,
     )?;
+    let carol = presenting(&identities, &["carol"]);
+    let fingerprint = sealed.fingerprint.clone();
+    let (watch, reply) = (outbox.clone(), carol_response.clone());
+    let remote_carol =
+        std::thread::spawn(move || respond_remotely(&watch, &reply, &fingerprint, carol, handset));
     let quorum = drill::quorum_drill(
         drill::QuorumDrillOptions {
             dir: vault.clone(),
-            quorum: quorum_of(&identities, &["bob", "carol"]),
+            quorum: QuorumInput {
+                remote: breakglass::ceremony::remote::RemoteSettings {
+                    names: vec!["carol".into()],
+                    dir: outbox,
+                    channel: "demo (a directory)".into(),
+                    lifetime: 15 * 60,
+                },
+                ..quorum_of(&identities, &["bob", "carol"])
+            },
         },
         &mut ui,
-    )?;
+    );
+    let answered = remote_carol
+        .join()
+        .unwrap_or_else(|_| Err(Error::Usage("demo: carol's side stopped".into())));
+    let quorum = quorum?;
+    answered?;
     for d in [&alone, &quorum] {
         outln!(
             "  - {} drill of {}: {}",
@@ -416,7 +509,7 @@ fn walk(base: &Path) -> Result<u8> {
     }
     outln!()?;
     outln!(
-        "Demo complete: setup, emergency unseal, rotation and reseal, post-incident review, drills, custodian change, status, log verification."
+        "Demo complete: setup, emergency unseal, rotation and reseal, post-incident review, drills (one custodian remote), custodian change, status, log verification."
     )?;
     Ok(0)
 }

@@ -154,7 +154,11 @@ Question ids:
             rekey.proceed             seal for the new custodian set (rekey)
             review.edit-again         reopen the editor on an incomplete review
   text      identity.NAME             path of NAME's identity file, when not given
-            unseal.custodian.N        who presents the N-th share (also reseal, rekey, drill)
+            unseal.custodian.N        who presents the N-th share (also reseal, rekey, drill);
+                                      "NAME (remote)" for a custodian who presents remotely
+            remote.NAME.response      path where NAME's remote response will arrive (waited for)
+            respond.fingerprint       the vault fingerprint on the paper card (respond)
+            respond.code              the code the lead reads aloud (respond)
             entry.N.kind, entry.N.name, entry.NAME.account, .username, .url, .notes
                                       the entries typed at init
             review.participants, review.timeline.N, review.root_cause,
