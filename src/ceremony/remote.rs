@@ -208,7 +208,7 @@ pub fn present(
     ) {
         Ok(a) => a,
         Err(e @ UiError::Interrupted { .. }) => return Ok(Err(Refusal::Interrupted(e))),
-        Err(e) => return Err(e.into()),
+        Err(e) => return reject(format!("no response was given: {e}"), &data),
     };
     let raw = if armor::has_block(&answer) {
         answer.into_bytes()
