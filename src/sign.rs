@@ -170,6 +170,20 @@ pub fn verify_p256(sec1: &[u8], purpose: Purpose, body: &[u8], der: &[u8]) -> bo
     key.verify(&purpose.message(body), &sig).is_ok()
 }
 
+/// The low-S DER form of a P-256 signature. Both (r, s) and (r, n − s)
+/// verify, so a signature that travels (a remote response) is normalised by
+/// its signer and required in this form by its reader: a relay cannot turn
+/// it into other bytes that still verify. `None` when it is not DER.
+pub fn p256_low_s(der: &[u8]) -> Option<Vec<u8>> {
+    let sig = p256v14::ecdsa::Signature::from_der(der).ok()?;
+    Some(sig.normalize_s().to_der().as_bytes().to_vec())
+}
+
+/// Whether `der` is a P-256 signature in the form [`p256_low_s`] gives.
+pub fn is_p256_low_s(der: &[u8]) -> bool {
+    p256_low_s(der).is_some_and(|n| n == der)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +231,41 @@ mod tests {
         assert!(!pk.verifies(Purpose::LogEntry, b"body", &sig[..63]));
         assert_eq!(PublicKey::from_hex(&pk.to_hex()), Some(pk));
         assert_eq!(PublicKey::from_hex("zz"), None);
+    }
+
+    #[test]
+    fn p256_signatures_travel_in_their_low_s_form_only() {
+        use p256v14::ecdsa::signature::Signer as _;
+        use p256v14::ecdsa::{Signature, SigningKey as P256Key};
+        use p256v14::elliptic_curve::sec1::ToSec1Point as _;
+        let key = P256Key::from_slice(&[7u8; 32]).unwrap();
+        let public = key.verifying_key().as_affine().to_sec1_point(false);
+        let purpose = Purpose::RemoteResponse;
+        let sig: Signature = key.sign(&purpose.message(b"body"));
+        let (r, s) = sig.split_scalars();
+        let twin = Signature::from_scalars(r.to_bytes(), (-*s.as_ref()).to_bytes()).unwrap();
+        let (a, b) = (sig.to_der(), twin.to_der());
+        // Both verify (what a card produces for log entries is accepted either way) …
+        assert!(verify_p256(
+            public.as_bytes(),
+            purpose,
+            b"body",
+            a.as_bytes()
+        ));
+        assert!(verify_p256(
+            public.as_bytes(),
+            purpose,
+            b"body",
+            b.as_bytes()
+        ));
+        // … but exactly one is the low-S form, and both normalise to it.
+        assert_ne!(is_p256_low_s(a.as_bytes()), is_p256_low_s(b.as_bytes()));
+        assert_eq!(p256_low_s(a.as_bytes()), p256_low_s(b.as_bytes()));
+        let low = p256_low_s(a.as_bytes()).unwrap();
+        assert!(is_p256_low_s(&low));
+        assert!(verify_p256(public.as_bytes(), purpose, b"body", &low));
+        assert_eq!(p256_low_s(b"not der"), None);
+        assert!(!is_p256_low_s(b""));
     }
 
     #[test]

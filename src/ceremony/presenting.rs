@@ -215,6 +215,7 @@ fn tries(
             }
             Err(Failed::Interrupted(e)) => return stop(p, log, e),
             Err(Failed::Rejected(why, extra)) => {
+                let why = bounded_reason(why);
                 let mut data =
                     log_data! {"custodian" => name, "request" => p.request, "why" => why.clone()};
                 data.extend(extra);
@@ -233,6 +234,16 @@ fn tries(
         }
     }
     Ok(Err(format!("{name} used all {MAX_TRIES} tries")))
+}
+
+/// A rejection reason as logged: whole up to 2,000 characters (a reason
+/// quoting crafted input must not make the log line too long to write).
+fn bounded_reason(why: String) -> String {
+    const MAX: usize = 2000;
+    match why.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &why[..i]),
+        None => why,
+    }
 }
 
 /// Logs that the request stopped at a prompt (`unseal-aborted`), then

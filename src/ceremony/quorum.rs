@@ -419,6 +419,22 @@ pub fn open(vault: &Vault, req: Request<'_>, ui: &mut dyn Ui) -> Result<Opened> 
     let vault_id = manifest.vault_id_bytes()?;
     let g = manifest.generation;
     let t = manifest.threshold;
+    if let Some(n) = input
+        .remote
+        .names
+        .iter()
+        .find(|n| manifest.custodian(n).is_none())
+    {
+        let names: Vec<&str> = manifest
+            .custodians
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(Error::Usage(format!(
+            "--remote {n}: not a custodian of this vault (its custodians: {}); nothing was logged",
+            names.join(", ")
+        )));
+    }
     if super::presenting::needs_pcscd(&manifest, &input.remote.names) {
         // One clear error before anything is logged, not one per custodian.
         token::yubikey::check_service().map_err(token::TokenError::from)?;

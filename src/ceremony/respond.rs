@@ -99,7 +99,16 @@ pub fn respond(bytes: &[u8], input: &Input<'_>, ui: &mut dyn Ui) -> Result<Answe
     let unsigned = Response::unsigned(&v, opened.plaintext.expose(), input.now)?;
     let mut body_for =
         |s: &crate::log::Signer| unsigned.signed_by(s).signed_body().unwrap_or_default();
-    let (by, sig) = signer.sign(Purpose::RemoteResponse, &mut body_for, ui)?;
+    let (by, mut sig) = signer.sign(Purpose::RemoteResponse, &mut body_for, ui)?;
+    if let crate::log::Signer::Custodian {
+        alg: crate::log::Alg::EcdsaP256,
+        ..
+    } = &by
+    {
+        // The card gives either of the two valid S; the response carries
+        // the low one, the only one the vault machine accepts.
+        sig = crate::sign::p256_low_s(&sig).unwrap_or(sig);
+    }
     let mut response = unsigned.signed_by(&by);
     response.signature = crate::encoding::hex(&sig);
     let bytes = response.to_bytes()?;

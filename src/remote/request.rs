@@ -137,7 +137,13 @@ pub(super) fn parse_file<T: serde::de::DeserializeOwned>(
             "it is not one canonical JSON object ({e}); it was altered, or is another kind of file"
         ))
     })?;
-    serde_json::from_value(v).map_err(|e| bad(format!("unexpected or missing members ({e})")))
+    serde_json::from_value(v).map_err(|e| {
+        // serde quotes what it refuses (an unknown member's name) in full.
+        bad(format!(
+            "unexpected or missing members ({})",
+            crate::text::bounded(&e.to_string())
+        ))
+    })
 }
 
 fn hex_member(s: &str, n: usize, member: &str) -> Result<(), RemoteError> {
@@ -304,7 +310,10 @@ impl Request {
         if manifest.vault_id != request.vault_id || manifest.generation != request.generation {
             return Err(refused(format!(
                 "the request's manifest is generation {} of vault {}, but the request says generation {} of vault {}; it was altered",
-                manifest.generation, manifest.vault_id, request.generation, request.vault_id
+                manifest.generation,
+                crate::text::bounded(&manifest.vault_id),
+                request.generation,
+                request.vault_id
             )));
         }
         let certified_by = match trust.check_manifest(

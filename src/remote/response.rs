@@ -170,7 +170,8 @@ impl Response {
         if self.vault_id != e.vault_id {
             return Err(refused(format!(
                 "the response is for another vault ({}), not this one ({}); was it meant for another ceremony?",
-                self.vault_id, e.vault_id
+                crate::text::bounded(&self.vault_id),
+                e.vault_id
             )));
         }
         if self.generation != e.generation {
@@ -188,7 +189,7 @@ impl Response {
         if self.custodian != name {
             return Err(refused(format!(
                 "the response is {}'s, but {name} was asked",
-                self.custodian
+                crate::text::bounded(&self.custodian)
             )));
         }
         self.check_signature(e.record)?;
@@ -242,7 +243,10 @@ impl Response {
         let ok = match alg {
             Alg::Ed25519 => <[u8; 32]>::try_from(key.as_slice())
                 .is_ok_and(|k| verify_ed25519(&k, Purpose::RemoteResponse, &body, &sig)),
-            Alg::EcdsaP256 => verify_p256(&key, Purpose::RemoteResponse, &body, &sig),
+            Alg::EcdsaP256 => {
+                crate::sign::is_p256_low_s(&sig)
+                    && verify_p256(&key, Purpose::RemoteResponse, &body, &sig)
+            }
         };
         ok.then_some(()).ok_or_else(invalid)
     }
