@@ -39,6 +39,7 @@ pub mod html;
 pub mod ocsf;
 pub mod receipt;
 pub mod report;
+mod scenarios;
 pub mod siem;
 mod status;
 pub mod timeline;
