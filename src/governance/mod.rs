@@ -33,6 +33,7 @@
 //!   none, after they were enrolled (`custodian-enrolled`), or else after the
 //!   vault was created.
 
+mod chart;
 pub mod ecs;
 pub mod export;
 pub mod html;
