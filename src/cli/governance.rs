@@ -99,6 +99,21 @@ pub fn run_status(a: StatusArgs) -> Result<u8> {
         None => outln!("last rotation  never (no reseal yet)")?,
     }
     outln!("activations    {}", s.activations)?;
+    let r = &s.remote;
+    outln!(
+        "remote         last 12 months: {}",
+        r.last_12_months.describe()
+    )?;
+    outln!("remote         all time: {}", r.all_time.describe())?;
+    for f in &r.ignored.entries {
+        outln!("remote         entry {} ({}) {}", f.seq, f.event, f.why)?;
+    }
+    if r.ignored.count > r.ignored.entries.len() as u64 {
+        outln!(
+            "remote         and {} more entries not (fully) counted",
+            r.ignored.count - r.ignored.entries.len() as u64
+        )?;
+    }
     for c in &s.custodians {
         match &c.last_drill {
             Some(d) => outln!(
