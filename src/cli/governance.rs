@@ -306,10 +306,45 @@ fn print_report(r: &report::Report, vault_id: &str) -> Result<()> {
             map(&q.drills_failed)
         )?;
     }
+    print_remote(r)?;
     outln!(
         "targets: 100% reviewed, activation→reseal < 4h, 0 outside scenarios: {}",
         if r.targets_met() { "met" } else { "MISSED" }
     )?;
+    Ok(())
+}
+
+/// Remote presentations of the report: per quarter, then each entry that
+/// lists remote custodians (from the timeline), then what was not counted.
+fn print_remote(r: &report::Report) -> Result<()> {
+    outln!("remote presentations (quorum-signed unseals, seals and drills only):")?;
+    let rows = r
+        .quarters
+        .iter()
+        .map(|(k, q)| (k.as_str(), q))
+        .chain(std::iter::once(("total", &r.total)));
+    for (k, q) in rows {
+        outln!("  {k:<8} {}", q.remote.describe())?;
+    }
+    for m in r.timeline.iter().filter(|m| !m.detail.remote.is_empty()) {
+        outln!(
+            "  {} #{} {} {}: remote {}",
+            m.kind.as_str(),
+            m.seq,
+            m.time.to_rfc3339(),
+            m.label,
+            m.detail.remote.join(", ")
+        )?;
+    }
+    if r.remote_ignored.count > 0 {
+        outln!(
+            "WARNING: {} entries have a remote member that was not (fully) counted:",
+            r.remote_ignored.count
+        )?;
+        for f in &r.remote_ignored.entries {
+            outln!("  entry {} ({}) {}", f.seq, f.event, f.why)?;
+        }
+    }
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! The auditor page's timeline (`report --html`): an inline SVG with one
 //! lane per kind of mark (unseals, reseals, reviews, drills, rekeys), a
 //! shape per kind besides its colour (it reads in black and white), month
-//! ticks, same-day marks stacked, and the legend under it. Drawn by
+//! ticks, same-day marks stacked, a bold `R` beside a mark whose entry lists
+//! remote custodians, and the legend under it. Drawn by
 //! [`super::html`] from the report's markers ([`super::timeline`]).
 //!
 //! Invariant: text from the log (labels, names) is escaped with
@@ -93,6 +94,16 @@ fn shape(k: MarkerKind, x: f64, y: f64, flagged: bool) -> String {
     s
 }
 
+/// The mark beside a mark at (x, y) whose entry lists remote custodians:
+/// a bold `R` (it prints in black and white; the events table names them).
+fn remote_mark(x: f64, y: f64) -> String {
+    format!(
+        "<text class=\"remote\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"8\" font-weight=\"bold\">R</text>",
+        x + 5.5,
+        y - 1.0
+    )
+}
+
 /// The first day of the month of `t` and its (year, month).
 fn month_of(t: Timestamp) -> (i64, i64) {
     let s = t.to_rfc3339();
@@ -173,7 +184,7 @@ pub(super) fn timeline(r: &Report) -> String {
     let mut svg = String::new();
     let _ = writeln!(
         svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" viewBox=\"0 0 {W} {h}\" role=\"img\" aria-label=\"timeline of the events listed below\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" viewBox=\"0 0 {W} {h}\" role=\"img\" aria-label=\"timeline of the events listed below (R: a custodian presented remotely)\">"
     );
     for (i, name) in LANES.iter().enumerate() {
         let y = TOP + LANE_H * i as f64;
@@ -214,14 +225,22 @@ pub(super) fn timeline(r: &Report) -> String {
                 list.len()
             };
             for (j, m) in list.iter().take(shown).enumerate() {
+                let y = base - STEP * j as f64;
+                let (remote, r_mark) = match m.detail.remote.as_slice() {
+                    [] => (String::new(), String::new()),
+                    names => (
+                        format!(" (remote: {})", escape(&names.join(", "))),
+                        remote_mark(*sx, y),
+                    ),
+                };
                 let _ = writeln!(
                     svg,
-                    "<g><title>#{} {} {} {}</title>{}</g>",
+                    "<g><title>#{} {} {} {}{remote}</title>{}{r_mark}</g>",
                     m.seq,
                     m.kind.as_str(),
                     escape(&m.time.to_rfc3339()),
                     escape(&m.label),
-                    shape(m.kind, *sx, base - STEP * j as f64, m.detail.flagged())
+                    shape(m.kind, *sx, y, m.detail.flagged())
                 );
             }
             if list.len() > STACK {
@@ -261,6 +280,12 @@ pub(super) fn legend() -> String {
         out,
         "<li><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"16\" height=\"16\" viewBox=\"-8 -8 16 16\" aria-hidden=\"true\">{}</svg> ringed: activation flagged (not reviewed, not resealed or outside documented scenarios)</li>",
         shape(MarkerKind::Unseal, 0.0, 0.0, true)
+    );
+    let _ = writeln!(
+        out,
+        "<li><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"24\" height=\"16\" viewBox=\"-8 -8 24 16\" aria-hidden=\"true\">{}{}</svg> <b>R</b> beside a mark: a custodian presented remotely (named in the events table, from the quorum-signed entry)</li>",
+        shape(MarkerKind::Unseal, 0.0, 0.0, false),
+        remote_mark(0.0, 0.0)
     );
     out.push_str("<li>marks of one day are stacked; <b>+N</b>: N more that day</li>\n</ul>\n");
     out

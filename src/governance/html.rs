@@ -2,8 +2,9 @@
 //! HTML file an auditor can print and sign — no scripts, no external
 //! assets, inline CSS (with a print stylesheet) and an inline SVG timeline
 //! of unseals, reseals, reviews, drills and custodian changes (rekeys), with
-//! lanes, a legend, month ticks and same-day marks stacked; the events
-//! table with ticket, reason, custodians and flags; the vault fingerprint,
+//! lanes, a legend, month ticks and same-day marks stacked (an `R` beside
+//! marks whose quorum-signed entry lists remote custodians); the events
+//! table with ticket, reason, custodians (remote ones marked) and flags; the vault fingerprint,
 //! the log receipt (with its QR code, drawn by the caller) and a signature
 //! block. The axis starts at the report range start, else at vault creation.
 //!
@@ -58,11 +59,25 @@ fn drills(m: &std::collections::BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
+/// The remote presentations of a quarter: per custodian, then per kind.
+fn remote_cell(t: &super::remote::RemoteTally) -> String {
+    if t.by_custodian.is_empty() {
+        return "—".into();
+    }
+    format!(
+        "{} ({} unseals, {} seals, {} drills)",
+        drills(&t.by_custodian),
+        t.unseals,
+        t.seals,
+        t.drills
+    )
+}
+
 fn row(out: &mut String, label: &str, q: &Quarter) {
     let bad = |b: bool| if b { " class=\"bad\"" } else { "" };
     let _ = writeln!(
         out,
-        "<tr><th>{}</th><td>{}</td><td{}>{} ({}/{})</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><th>{}</th><td>{}</td><td{}>{} ({}/{})</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         escape(label),
         q.activations,
         bad(q.reviewed < q.activations),
@@ -80,6 +95,7 @@ fn row(out: &mut String, label: &str, q: &Quarter) {
             .unwrap_or_else(|| "not configured".into()),
         drills(&q.drills),
         drills(&q.drills_failed),
+        remote_cell(&q.remote),
     );
 }
 
@@ -98,6 +114,37 @@ fn flags(m: &Marker) -> String {
     f.join(", ")
 }
 
+/// The custodians column: each name, `(remote)` after those who presented
+/// remotely, and remote custodians the entry does not list otherwise (a
+/// reseal lists nobody; a rekey its new roster).
+fn custodians_cell(m: &Marker) -> String {
+    let d = &m.detail;
+    let mut cells: Vec<String> = d
+        .custodians
+        .iter()
+        .map(|c| {
+            if d.remote.contains(c) {
+                format!("{} <b class=\"remote\">(remote)</b>", escape(c))
+            } else {
+                escape(c)
+            }
+        })
+        .collect();
+    let others: Vec<&str> = d
+        .remote
+        .iter()
+        .filter(|r| !d.custodians.contains(r))
+        .map(String::as_str)
+        .collect();
+    if !others.is_empty() {
+        cells.push(format!(
+            "<b class=\"remote\">remote:</b> {}",
+            escape(&others.join(", "))
+        ));
+    }
+    cells.join(", ")
+}
+
 fn events_table(out: &mut String, r: &Report) {
     out.push_str("<h2>Events</h2>\n<table class=\"events\">\n<thead><tr><th>time (UTC)</th><th>event</th><th>seq</th><th>ticket</th><th>reason</th><th>custodians</th><th>flags</th><th>detail</th></tr></thead>\n<tbody>\n");
     for m in &r.timeline {
@@ -110,7 +157,7 @@ fn events_table(out: &mut String, r: &Report) {
             m.seq,
             escape(&m.detail.ticket),
             escape(&m.detail.reason),
-            escape(&m.detail.custodians.join(", ")),
+            custodians_cell(m),
             flags(m),
             escape(&m.label)
         );
@@ -119,6 +166,29 @@ fn events_table(out: &mut String, r: &Report) {
         out.push_str("<tr><td colspan=\"8\">no events in range</td></tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
+}
+
+/// What the remote counts rest on, and the entries whose `remote` member
+/// was not (fully) counted.
+fn remote_note(out: &mut String, r: &Report) {
+    out.push_str("<p>Remote presentations are counted from the <code>remote</code> member of quorum-signed unseals, seals and drills only (never from the unsigned share lines).</p>\n");
+    if r.remote_ignored.count > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"bad\">{} entries have a <code>remote</code> member that was not (fully) counted:</p>\n<ul>",
+            r.remote_ignored.count
+        );
+        for f in &r.remote_ignored.entries {
+            let _ = writeln!(
+                out,
+                "<li>entry {} ({}) {}</li>",
+                f.seq,
+                escape(&f.event),
+                escape(&f.why)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
 }
 
 /// The receipt of the log head printed on the page, with its QR code.
@@ -249,12 +319,14 @@ pub fn render_page(r: &Report, vault_id: &str, receipt: Option<&PageReceipt>) ->
         }
         None => out.push_str("<p>No scenario list was given: activations outside documented scenarios are not computed.</p>\n"),
     }
-    out.push_str("<h2>Per quarter</h2>\n<table>\n<tr><th>quarter</th><th>activations</th><th>reviewed</th><th>mean to reseal</th><th>max to reseal</th><th>≥ 4 h</th><th>not resealed</th><th>outside scenarios</th><th>drills ok</th><th>drills failed</th></tr>\n");
+    out.push_str("<h2>Per quarter</h2>\n<table>\n<tr><th>quarter</th><th>activations</th><th>reviewed</th><th>mean to reseal</th><th>max to reseal</th><th>≥ 4 h</th><th>not resealed</th><th>outside scenarios</th><th>drills ok</th><th>drills failed</th><th>remote presentations</th></tr>\n");
     for (k, q) in &r.quarters {
         row(&mut out, k, q);
     }
     row(&mut out, "total", &r.total);
-    out.push_str("</table>\n<h2>Timeline</h2>\n");
+    out.push_str("</table>\n");
+    remote_note(&mut out, r);
+    out.push_str("<h2>Timeline</h2>\n");
     out.push_str(&timeline(r));
     let (t0, t1) = axis(r);
     let _ = writeln!(
