@@ -32,6 +32,9 @@
 //!   custodian drill of theirs, or a quorum drill listing them), or, if
 //!   none, after they were enrolled (`custodian-enrolled`), or else after the
 //!   vault was created.
+//! * **Remote presentations** are read from the `remote` member of
+//!   quorum-signed `unseal-granted`, `sealed` and `drill` entries only, never
+//!   from the unsigned `share-*` lines ([`remote`]).
 
 mod chart;
 pub mod ecs;
