@@ -208,7 +208,7 @@ pub fn present(
     ) {
         Ok(a) => a,
         Err(e @ UiError::Interrupted { .. }) => return Ok(Err(Refusal::Interrupted(e))),
-        Err(e) => return Err(e.into()),
+        Err(e) => return reject(format!("no response was given: {e}"), &data),
     };
     let raw = if armor::has_block(&answer) {
         answer.into_bytes()
@@ -277,6 +277,13 @@ fn arrival(
     let read = || crate::fsutil::read_capped(path, cap + 1);
     let mut said = false;
     loop {
+        if Timestamp::now().0 > deadline.0 {
+            return Err(format!(
+                "no complete response arrived at {} by {} (the file was missing, or kept changing)",
+                path.display(),
+                deadline.to_rfc3339()
+            ));
+        }
         match read() {
             Ok(first) => {
                 std::thread::sleep(Duration::from_millis(100));
@@ -289,13 +296,6 @@ fn arrival(
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if Timestamp::now().0 > deadline.0 {
-                    return Err(format!(
-                        "no response arrived at {} by {}",
-                        path.display(),
-                        deadline.to_rfc3339()
-                    ));
-                }
                 if !said {
                     ui.say(
                         Level::Info,

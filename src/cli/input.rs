@@ -184,26 +184,27 @@ pub(crate) fn parse_duration(s: &str) -> Result<u64> {
 }
 
 /// The supplied identity files, and the presentation order: the
-/// `--custodian` list if given, else the order of the identity files
-/// followed by the `--remote` custodians (none given: asked).
+/// `--custodian` list if given, else the order of the identity files; either
+/// followed by the `--remote` custodians it does not name. Neither given:
+/// asked (a `--remote` custodian chosen presents remotely).
 pub(crate) fn presenters(
     identity_paths: &[PathBuf],
     custodians: &[String],
     remote: &[String],
 ) -> Result<(Vec<SuppliedIdentity>, Vec<String>)> {
-    let (identities, mut id_order) = supplied_identities(identity_paths)?;
-    let order = if !custodians.is_empty() {
-        custodians.to_vec()
-    } else if id_order.is_empty() {
-        Vec::new()
+    let (identities, id_order) = supplied_identities(identity_paths)?;
+    let mut order = if custodians.is_empty() {
+        id_order
     } else {
+        custodians.to_vec()
+    };
+    if !order.is_empty() {
         for r in remote {
-            if !id_order.contains(r) {
-                id_order.push(r.clone());
+            if !order.contains(r) {
+                order.push(r.clone());
             }
         }
-        id_order
-    };
+    }
     Ok((identities, order))
 }
 

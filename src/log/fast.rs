@@ -368,6 +368,7 @@ fn read_block(buf: &[u8], cut: usize, workers: usize, book: &mut KeyBook) -> Vec
     let mut work: Vec<(&mut Line, Vec<KeyId>)> = lines.iter_mut().zip(candidates).collect();
     parallel(&mut work, workers, |part| {
         let mut scratch = Vec::new();
+        let mut prepared = Vec::new();
         for (line, keys) in part.iter_mut() {
             if keys.is_empty() {
                 continue;
@@ -381,7 +382,9 @@ fn read_block(buf: &[u8], cut: usize, workers: usize, book: &mut KeyBook) -> Vec
                 let Seal::Signed { value, .. } = &entry.seal else {
                     continue;
                 };
-                keys.iter().map(|k| (*k, k.verifies(body, value))).collect()
+                keys.iter()
+                    .map(|k| (*k, k.verifies_prepared(body, value, &mut prepared)))
+                    .collect()
             };
             if let Kind::Ok { memo: m, .. } = &mut line.kind {
                 *m = memo;

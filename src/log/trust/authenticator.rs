@@ -49,6 +49,38 @@ impl KeyId {
         &self.bytes[..self.len as usize]
     }
 
+    /// [`KeyId::verifies`], an Ed25519 key decompressed once per checker
+    /// (`prepared` holds them; a worker checking thousands of entries under
+    /// a few generation keys keeps one).
+    pub fn verifies_prepared(
+        &self,
+        body: &[u8],
+        sig: &[u8],
+        prepared: &mut Vec<([u8; 32], Option<sign::PreparedKey>)>,
+    ) -> bool {
+        let Ok(pk) = <[u8; 32]>::try_from(self.key()) else {
+            return self.verifies(body, sig);
+        };
+        if self.alg != Alg::Ed25519 {
+            return self.verifies(body, sig);
+        }
+        let i = match prepared.iter().position(|(k, _)| *k == pk) {
+            Some(i) => i,
+            None => {
+                // A handful of keys per block: a short list beats a map.
+                if prepared.len() >= 64 {
+                    prepared.clear();
+                }
+                prepared.push((pk, sign::PreparedKey::new(&pk)));
+                prepared.len() - 1
+            }
+        };
+        prepared
+            .get(i)
+            .and_then(|(_, p)| p.as_ref())
+            .is_some_and(|p| p.verifies(Purpose::LogEntry, body, sig))
+    }
+
     /// Whether `sig` is this key's signature of `body` (a log entry's
     /// signed body, under [`Purpose::LogEntry`]).
     pub fn verifies(&self, body: &[u8], sig: &[u8]) -> bool {
