@@ -99,6 +99,21 @@ pub fn run_status(a: StatusArgs) -> Result<u8> {
         None => outln!("last rotation  never (no reseal yet)")?,
     }
     outln!("activations    {}", s.activations)?;
+    let r = &s.remote;
+    outln!(
+        "remote         last 12 months: {}",
+        r.last_12_months.describe()
+    )?;
+    outln!("remote         all time: {}", r.all_time.describe())?;
+    for f in &r.ignored.entries {
+        outln!("remote         entry {} ({}) {}", f.seq, f.event, f.why)?;
+    }
+    if r.ignored.count > r.ignored.entries.len() as u64 {
+        outln!(
+            "remote         and {} more entries not (fully) counted",
+            r.ignored.count - r.ignored.entries.len() as u64
+        )?;
+    }
     for c in &s.custodians {
         match &c.last_drill {
             Some(d) => outln!(
@@ -291,10 +306,45 @@ fn print_report(r: &report::Report, vault_id: &str) -> Result<()> {
             map(&q.drills_failed)
         )?;
     }
+    print_remote(r)?;
     outln!(
         "targets: 100% reviewed, activation→reseal < 4h, 0 outside scenarios: {}",
         if r.targets_met() { "met" } else { "MISSED" }
     )?;
+    Ok(())
+}
+
+/// Remote presentations of the report: per quarter, then each entry that
+/// lists remote custodians (from the timeline), then what was not counted.
+fn print_remote(r: &report::Report) -> Result<()> {
+    outln!("remote presentations (quorum-signed unseals, seals and drills only):")?;
+    let rows = r
+        .quarters
+        .iter()
+        .map(|(k, q)| (k.as_str(), q))
+        .chain(std::iter::once(("total", &r.total)));
+    for (k, q) in rows {
+        outln!("  {k:<8} {}", q.remote.describe())?;
+    }
+    for m in r.timeline.iter().filter(|m| !m.detail.remote.is_empty()) {
+        outln!(
+            "  {} #{} {} {}: remote {}",
+            m.kind.as_str(),
+            m.seq,
+            m.time.to_rfc3339(),
+            m.label,
+            m.detail.remote.join(", ")
+        )?;
+    }
+    if r.remote_ignored.count > 0 {
+        outln!(
+            "WARNING: {} entries have a remote member that was not (fully) counted:",
+            r.remote_ignored.count
+        )?;
+        for f in &r.remote_ignored.entries {
+            outln!("  entry {} ({}) {}", f.seq, f.event, f.why)?;
+        }
+    }
     Ok(())
 }
 

@@ -2,8 +2,9 @@
 //! HTML file an auditor can print and sign — no scripts, no external
 //! assets, inline CSS (with a print stylesheet) and an inline SVG timeline
 //! of unseals, reseals, reviews, drills and custodian changes (rekeys), with
-//! lanes, a legend, month ticks and same-day marks stacked; the events
-//! table with ticket, reason, custodians and flags; the vault fingerprint,
+//! lanes, a legend, month ticks and same-day marks stacked (an `R` beside
+//! marks whose quorum-signed entry lists remote custodians); the events
+//! table with ticket, reason, custodians (remote ones marked) and flags; the vault fingerprint,
 //! the log receipt (with its QR code, drawn by the caller) and a signature
 //! block. The axis starts at the report range start, else at vault creation.
 //!
@@ -15,7 +16,8 @@
 
 use std::fmt::Write as _;
 
-use super::report::{Marker, MarkerKind, Quarter, Report};
+use super::chart::{axis, legend, timeline};
+use super::report::{Marker, Quarter, Report};
 use super::DEACTIVATION_TARGET_SECS;
 use crate::clock::Timestamp;
 use crate::manifest::LogHead;
@@ -57,11 +59,25 @@ fn drills(m: &std::collections::BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
+/// The remote presentations of a quarter: per custodian, then per kind.
+fn remote_cell(t: &super::remote::RemoteTally) -> String {
+    if t.by_custodian.is_empty() {
+        return "—".into();
+    }
+    format!(
+        "{} ({} unseals, {} seals, {} drills)",
+        drills(&t.by_custodian),
+        t.unseals,
+        t.seals,
+        t.drills
+    )
+}
+
 fn row(out: &mut String, label: &str, q: &Quarter) {
     let bad = |b: bool| if b { " class=\"bad\"" } else { "" };
     let _ = writeln!(
         out,
-        "<tr><th>{}</th><td>{}</td><td{}>{} ({}/{})</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><th>{}</th><td>{}</td><td{}>{} ({}/{})</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         escape(label),
         q.activations,
         bad(q.reviewed < q.activations),
@@ -79,259 +95,8 @@ fn row(out: &mut String, label: &str, q: &Quarter) {
             .unwrap_or_else(|| "not configured".into()),
         drills(&q.drills),
         drills(&q.drills_failed),
+        remote_cell(&q.remote),
     );
-}
-
-/// Colour, lane and legend text of a kind of mark.
-fn style(k: MarkerKind) -> (&'static str, usize, &'static str) {
-    match k {
-        MarkerKind::Unseal => ("#c0392b", 0, "activation: an unseal was granted"),
-        MarkerKind::Reseal => ("#1e8449", 1, "reseal: credentials rotated, old shares void"),
-        MarkerKind::Review => ("#2471a3", 2, "post-incident review recorded"),
-        MarkerKind::Drill => ("#555555", 3, "drill passed"),
-        MarkerKind::DrillFailed => ("#d35400", 3, "drill failed (hollow)"),
-        MarkerKind::Rekey => ("#8e44ad", 4, "custodians or threshold changed (rekey)"),
-    }
-}
-
-/// Lane names, top to bottom.
-const LANES: [&str; 5] = ["unseals", "reseals", "reviews", "drills", "rekeys"];
-const KINDS: [MarkerKind; 6] = [
-    MarkerKind::Unseal,
-    MarkerKind::Reseal,
-    MarkerKind::Review,
-    MarkerKind::Drill,
-    MarkerKind::DrillFailed,
-    MarkerKind::Rekey,
-];
-
-/// Geometry of the timeline (SVG user units; the SVG scales to the page).
-const W: f64 = 1000.0;
-const LEFT: f64 = 80.0;
-const RIGHT: f64 = 20.0;
-const TOP: f64 = 8.0;
-const LANE_H: f64 = 40.0;
-/// Marks drawn in one stack; more are counted as `+N`.
-const STACK: usize = 4;
-/// Vertical distance of stacked marks, and the closest two stacks get.
-const STEP: f64 = 10.0;
-const MIN_GAP: f64 = 12.0;
-
-/// One mark's shape centred at (x, y): a shape per kind, so that the page
-/// reads in black and white; flagged activations get a ring.
-fn shape(k: MarkerKind, x: f64, y: f64, flagged: bool) -> String {
-    let (c, _, _) = style(k);
-    let mut s = match k {
-        MarkerKind::Unseal => format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.6\" fill=\"{c}\"/>"),
-        MarkerKind::Reseal => format!(
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"7\" height=\"7\" fill=\"{c}\"/>",
-            x - 3.5,
-            y - 3.5
-        ),
-        MarkerKind::Review => format!(
-            "<polygon points=\"{x:.1},{:.1} {:.1},{y:.1} {x:.1},{:.1} {:.1},{y:.1}\" fill=\"{c}\"/>",
-            y - 4.2,
-            x + 4.2,
-            y + 4.2,
-            x - 4.2
-        ),
-        MarkerKind::Drill | MarkerKind::DrillFailed => {
-            let fill = if k == MarkerKind::Drill { c } else { "#ffffff" };
-            format!(
-                "<polygon points=\"{x:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"{fill}\" stroke=\"{c}\" stroke-width=\"1.5\"/>",
-                y - 4.0,
-                x + 4.0,
-                y + 3.2,
-                x - 4.0,
-                y + 3.2
-            )
-        }
-        MarkerKind::Rekey => format!(
-            "<path d=\"M{:.1} {y:.1}h8M{x:.1} {:.1}v8\" stroke=\"{c}\" stroke-width=\"2.5\"/>",
-            x - 4.0,
-            y - 4.0
-        ),
-    };
-    if flagged {
-        let _ = write!(
-            s,
-            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5.4\" fill=\"none\" stroke=\"#000000\" stroke-width=\"1.2\"/>"
-        );
-    }
-    s
-}
-
-/// The first day of the month of `t` and its (year, month).
-fn month_of(t: Timestamp) -> (i64, i64) {
-    let s = t.to_rfc3339();
-    let y = s.get(0..4).and_then(|v| v.parse().ok()).unwrap_or(1970);
-    let m = s.get(5..7).and_then(|v| v.parse().ok()).unwrap_or(1);
-    (y, m)
-}
-
-fn month_start(y: i64, m: i64) -> Option<Timestamp> {
-    Timestamp::parse(&format!("{y:04}-{m:02}-01T00:00:00Z")).ok()
-}
-
-/// Axis range: from the report range start, else vault creation, else the
-/// first mark; to the range end, else the report time (never before a mark).
-fn axis(r: &Report) -> (i64, i64) {
-    let first = r.timeline.first().map(|m| m.time.0);
-    let last = r.timeline.last().map(|m| m.time.0);
-    let t0 = r
-        .from
-        .or(r.created)
-        .map(|t| t.0)
-        .or(first)
-        .unwrap_or(r.now.0);
-    let t0 = first.map_or(t0, |f| t0.min(f));
-    let t1 = r.to.map_or(r.now.0, |t| t.0);
-    let t1 = last.map_or(t1, |l| t1.max(l)).max(t0 + 86_400);
-    (t0, t1)
-}
-
-fn ticks(svg: &mut String, t0: i64, t1: i64, x: &dyn Fn(i64) -> f64, y_axis: f64) {
-    let (y0, m0) = month_of(Timestamp(t0));
-    let (y1, m1) = month_of(Timestamp(t1));
-    let months = (y1 - y0) * 12 + (m1 - m0) + 1;
-    let per_month = (W - LEFT - RIGHT) / months.max(1) as f64;
-    let step = [1, 2, 3, 6, 12, 24, 60, 120]
-        .into_iter()
-        .find(|s| *s as f64 * per_month >= 46.0)
-        .unwrap_or(240);
-    for i in 0..=months {
-        let (y, m) = (y0 + (m0 - 1 + i) / 12, (m0 - 1 + i) % 12 + 1);
-        let Some(t) = month_start(y, m).map(|t| t.0) else {
-            continue;
-        };
-        if t < t0 || t > t1 {
-            continue;
-        }
-        let xt = x(t);
-        let major = m == 1;
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{xt:.1}\" x2=\"{xt:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"{}\"/>",
-            y_axis + if major { 6.0 } else { 3.0 },
-            if major { "#999999" } else { "#dddddd" },
-            if major { 1.0 } else { 0.6 }
-        );
-        let index = (y - y0) * 12 + m - m0;
-        if index % step == 0 || (major && step <= 12) {
-            let label = if major || step >= 12 {
-                format!("{y}")
-            } else {
-                format!("{y}-{m:02}")
-            };
-            let _ = writeln!(
-                svg,
-                "<text x=\"{xt:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\"{}>{label}</text>",
-                y_axis + 17.0,
-                if major { " font-weight=\"bold\"" } else { "" }
-            );
-        }
-    }
-}
-
-/// The SVG timeline: one lane per kind, month ticks, same-day marks
-/// stacked (and marks closer than a mark's width merged into one stack).
-fn timeline(r: &Report) -> String {
-    let y_axis = TOP + LANE_H * LANES.len() as f64;
-    let h = y_axis + 26.0;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" viewBox=\"0 0 {W} {h}\" role=\"img\" aria-label=\"timeline of the events listed below\">"
-    );
-    for (i, name) in LANES.iter().enumerate() {
-        let y = TOP + LANE_H * i as f64;
-        let _ = writeln!(
-            svg,
-            "<rect x=\"{LEFT}\" y=\"{y}\" width=\"{}\" height=\"{LANE_H}\" fill=\"{}\"/><text x=\"4\" y=\"{:.1}\" font-size=\"12\">{name}</text>",
-            W - LEFT - RIGHT,
-            if i % 2 == 0 { "#f6f6f6" } else { "#ffffff" },
-            y + LANE_H / 2.0 + 4.0
-        );
-    }
-    let (t0, t1) = axis(r);
-    let x = |t: i64| LEFT + (t - t0) as f64 / (t1 - t0) as f64 * (W - LEFT - RIGHT);
-    ticks(&mut svg, t0, t1, &x, y_axis);
-    let _ = writeln!(
-        svg,
-        "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{y_axis}\" y2=\"{y_axis}\" stroke=\"#333333\"/>",
-        W - RIGHT
-    );
-    for lane in 0..LANES.len() {
-        // Stacks: same day, or closer than MIN_GAP to the previous stack.
-        let mut stacks: Vec<(f64, i64, Vec<&Marker>)> = Vec::new();
-        for m in r.timeline.iter().filter(|m| style(m.kind).1 == lane) {
-            let (mx, day) = (x(m.time.0), m.time.0.div_euclid(86_400));
-            match stacks.last_mut() {
-                Some((sx, d, list)) if *d == day || mx - *sx < MIN_GAP => {
-                    *d = day;
-                    list.push(m);
-                }
-                _ => stacks.push((mx, day, vec![m])),
-            }
-        }
-        let base = TOP + LANE_H * (lane + 1) as f64 - 7.0;
-        for (sx, _, list) in &stacks {
-            let shown = if list.len() > STACK {
-                STACK - 1
-            } else {
-                list.len()
-            };
-            for (j, m) in list.iter().take(shown).enumerate() {
-                let _ = writeln!(
-                    svg,
-                    "<g><title>#{} {} {} {}</title>{}</g>",
-                    m.seq,
-                    m.kind.as_str(),
-                    escape(&m.time.to_rfc3339()),
-                    escape(&m.label),
-                    shape(m.kind, *sx, base - STEP * j as f64, m.detail.flagged())
-                );
-            }
-            if list.len() > STACK {
-                let _ = writeln!(
-                    svg,
-                    "<text x=\"{sx:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\">+{}</text>",
-                    base - STEP * shown as f64 + 3.0,
-                    list.len() - shown
-                );
-            }
-        }
-    }
-    if r.timeline.is_empty() {
-        let _ = writeln!(
-            svg,
-            "<text x=\"{}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\">no events in range</text>",
-            (LEFT + W - RIGHT) / 2.0,
-            TOP + LANE_H * 2.5
-        );
-    }
-    svg.push_str("</svg>\n");
-    svg
-}
-
-/// The legend, as HTML (so it prints and reads without hovering).
-fn legend() -> String {
-    let mut out = String::from("<ul class=\"legend\">\n");
-    for k in KINDS {
-        let _ = writeln!(
-            out,
-            "<li><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"16\" height=\"16\" viewBox=\"-8 -8 16 16\" aria-hidden=\"true\">{}</svg> {}</li>",
-            shape(k, 0.0, 0.0, false),
-            style(k).2
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<li><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"16\" height=\"16\" viewBox=\"-8 -8 16 16\" aria-hidden=\"true\">{}</svg> ringed: activation flagged (not reviewed, not resealed or outside documented scenarios)</li>",
-        shape(MarkerKind::Unseal, 0.0, 0.0, true)
-    );
-    out.push_str("<li>marks of one day are stacked; <b>+N</b>: N more that day</li>\n</ul>\n");
-    out
 }
 
 fn flags(m: &Marker) -> String {
@@ -349,6 +114,37 @@ fn flags(m: &Marker) -> String {
     f.join(", ")
 }
 
+/// The custodians column: each name, `(remote)` after those who presented
+/// remotely, and remote custodians the entry does not list otherwise (a
+/// reseal lists nobody; a rekey its new roster).
+fn custodians_cell(m: &Marker) -> String {
+    let d = &m.detail;
+    let mut cells: Vec<String> = d
+        .custodians
+        .iter()
+        .map(|c| {
+            if d.remote.contains(c) {
+                format!("{} <b class=\"remote\">(remote)</b>", escape(c))
+            } else {
+                escape(c)
+            }
+        })
+        .collect();
+    let others: Vec<&str> = d
+        .remote
+        .iter()
+        .filter(|r| !d.custodians.contains(r))
+        .map(String::as_str)
+        .collect();
+    if !others.is_empty() {
+        cells.push(format!(
+            "<b class=\"remote\">remote:</b> {}",
+            escape(&others.join(", "))
+        ));
+    }
+    cells.join(", ")
+}
+
 fn events_table(out: &mut String, r: &Report) {
     out.push_str("<h2>Events</h2>\n<table class=\"events\">\n<thead><tr><th>time (UTC)</th><th>event</th><th>seq</th><th>ticket</th><th>reason</th><th>custodians</th><th>flags</th><th>detail</th></tr></thead>\n<tbody>\n");
     for m in &r.timeline {
@@ -361,7 +157,7 @@ fn events_table(out: &mut String, r: &Report) {
             m.seq,
             escape(&m.detail.ticket),
             escape(&m.detail.reason),
-            escape(&m.detail.custodians.join(", ")),
+            custodians_cell(m),
             flags(m),
             escape(&m.label)
         );
@@ -370,6 +166,29 @@ fn events_table(out: &mut String, r: &Report) {
         out.push_str("<tr><td colspan=\"8\">no events in range</td></tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
+}
+
+/// What the remote counts rest on, and the entries whose `remote` member
+/// was not (fully) counted.
+fn remote_note(out: &mut String, r: &Report) {
+    out.push_str("<p>Remote presentations are counted from the <code>remote</code> member of quorum-signed unseals, seals and drills only (never from the unsigned share lines).</p>\n");
+    if r.remote_ignored.count > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"bad\">{} entries have a <code>remote</code> member that was not (fully) counted:</p>\n<ul>",
+            r.remote_ignored.count
+        );
+        for f in &r.remote_ignored.entries {
+            let _ = writeln!(
+                out,
+                "<li>entry {} ({}) {}</li>",
+                f.seq,
+                escape(&f.event),
+                escape(&f.why)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
 }
 
 /// The receipt of the log head printed on the page, with its QR code.
@@ -500,12 +319,14 @@ pub fn render_page(r: &Report, vault_id: &str, receipt: Option<&PageReceipt>) ->
         }
         None => out.push_str("<p>No scenario list was given: activations outside documented scenarios are not computed.</p>\n"),
     }
-    out.push_str("<h2>Per quarter</h2>\n<table>\n<tr><th>quarter</th><th>activations</th><th>reviewed</th><th>mean to reseal</th><th>max to reseal</th><th>≥ 4 h</th><th>not resealed</th><th>outside scenarios</th><th>drills ok</th><th>drills failed</th></tr>\n");
+    out.push_str("<h2>Per quarter</h2>\n<table>\n<tr><th>quarter</th><th>activations</th><th>reviewed</th><th>mean to reseal</th><th>max to reseal</th><th>≥ 4 h</th><th>not resealed</th><th>outside scenarios</th><th>drills ok</th><th>drills failed</th><th>remote presentations</th></tr>\n");
     for (k, q) in &r.quarters {
         row(&mut out, k, q);
     }
     row(&mut out, "total", &r.total);
-    out.push_str("</table>\n<h2>Timeline</h2>\n");
+    out.push_str("</table>\n");
+    remote_note(&mut out, r);
+    out.push_str("<h2>Timeline</h2>\n");
     out.push_str(&timeline(r));
     let (t0, t1) = axis(r);
     let _ = writeln!(

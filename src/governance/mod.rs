@@ -32,13 +32,19 @@
 //!   custodian drill of theirs, or a quorum drill listing them), or, if
 //!   none, after they were enrolled (`custodian-enrolled`), or else after the
 //!   vault was created.
+//! * **Remote presentations** are read from the `remote` member of
+//!   quorum-signed `unseal-granted`, `sealed` and `drill` entries only, never
+//!   from the unsigned `share-*` lines ([`remote`]).
 
+mod chart;
 pub mod ecs;
 pub mod export;
 pub mod html;
 pub mod ocsf;
 pub mod receipt;
+pub mod remote;
 pub mod report;
+mod scenarios;
 pub mod siem;
 mod status;
 pub mod timeline;
@@ -196,16 +202,21 @@ impl ForgedList {
         match authentic(e, a) {
             Ok(()) => true,
             Err(why) => {
-                self.count += 1;
-                if self.entries.len() < MAX_FORGED {
-                    self.entries.push(Forged {
-                        seq: e.seq,
-                        event: e.event.chars().take(64).collect(),
-                        why,
-                    });
-                }
+                self.note(e, why);
                 false
             }
+        }
+    }
+
+    /// Records `e` with the reason it does not (fully) count.
+    pub fn note(&mut self, e: &Entry, why: String) {
+        self.count += 1;
+        if self.entries.len() < MAX_FORGED {
+            self.entries.push(Forged {
+                seq: e.seq,
+                event: e.event.chars().take(64).collect(),
+                why,
+            });
         }
     }
 
@@ -292,12 +303,23 @@ pub struct Tracker {
     activations: u64,
     forged: ForgedList,
     last_receipt_checked: Option<u64>,
+    remote_reader: remote::RemoteReader,
+    remote: remote::RemoteStatus,
 }
 
 impl Tracker {
-    /// A tracker with nothing seen yet.
+    /// A tracker with nothing seen yet, whose 12-month window of remote
+    /// presentations has no start (see [`Tracker::at`]).
     pub fn new() -> Tracker {
         Tracker::default()
+    }
+
+    /// A tracker for a status at `now`: remote presentations are also
+    /// counted over the [`remote::REMOTE_WINDOW_SECS`] before it.
+    pub fn at(now: Timestamp) -> Tracker {
+        let mut t = Tracker::default();
+        t.remote.since = Some(now.plus(-remote::REMOTE_WINDOW_SECS));
+        t
     }
 
     /// Takes one verified entry into account, with what the log proves
@@ -307,6 +329,8 @@ impl Tracker {
         if !self.forged.admit(e, a) {
             return;
         }
+        let remote = self.remote_reader.observe(e, a);
+        self.remote.count(e, &remote);
         if e.event == events::RECEIPT_CHECKED {
             self.last_receipt_checked = e.data.get("seq").and_then(Value::as_u64);
         }
@@ -429,6 +453,10 @@ impl Tracker {
             }),
             last_receipt_checked: self.last_receipt_checked,
             receipt: None,
+            remote: remote::RemoteStatus {
+                ignored: self.remote_reader.ignored,
+                ..self.remote
+            },
         }
     }
 }

@@ -19,105 +19,32 @@
 //!   list was given (the metric is then not computed, rather than guessed).
 //! * **drills**: successful (`result: "ok"`) drills per custodian, a quorum
 //!   drill counting once for each custodian it included; failed ones apart.
+//! * **remote**: remote presentations ([`super::remote`]) of the
+//!   quorum-signed `unseal-granted`, `sealed` and `drill` entries in the
+//!   range, per quarter of the entry; the timeline's markers name them.
 //!
 //! Memory: per quarter counters, plus activations still waiting for their
 //! reseal or review, plus (for the HTML timeline) at most
 //! [`MAX_TIMELINE`] markers.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::Path;
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::{
     is_reseal, quarter_of, seqs_of, str_of, strs_of, DrillFact, Grant, DEACTIVATION_TARGET_SECS,
 };
 use crate::clock::Timestamp;
-use crate::encoding::hex;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::log::{events, Entry};
 use crate::manifest::LogHead;
 
+pub use super::remote::{RemoteReader, RemoteTally};
+pub use super::scenarios::{Scenarios, MAX_SCENARIOS_FILE};
 pub use super::timeline::{Detail, Marker, MarkerKind};
 
 /// Most timeline markers kept for the HTML page (the latest ones).
 pub const MAX_TIMELINE: usize = 5000;
-/// Largest scenarios file accepted.
-pub const MAX_SCENARIOS_FILE: u64 = 64 * 1024;
-
-/// The documented scenarios for which the vault may be opened.
-///
-/// File format (`<vault>/scenarios` by default, or `--scenarios FILE`): UTF-8
-/// text, one scenario per line: a *tag* (`a-z 0-9 . _ -`, starting with a
-/// letter or digit), then whitespace and a free description. Blank lines and
-/// lines starting with `#` are ignored.
-///
-/// Matching rule: an activation is *within* a documented scenario when its
-/// unseal reason starts with a tag, compared case-insensitively, followed by
-/// `:`, whitespace or the end of the reason. So `--reason "idp-outage: Okta
-/// down"` matches the tag `idp-outage`; `--reason "curious"` matches nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scenarios {
-    /// (tag, description), in file order.
-    pub list: Vec<(String, String)>,
-    /// SHA-256 (hex) of the file, printed with the report so the list the
-    /// metric was computed against can be identified.
-    pub sha256: String,
-}
-
-impl Scenarios {
-    /// Parses a scenarios file.
-    pub fn parse(bytes: &[u8]) -> Result<Scenarios> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| Error::Usage("the scenarios file is not UTF-8 text".into()))?;
-        let mut list = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (tag, desc) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-            let tag = tag.to_ascii_lowercase();
-            if !crate::names::is_valid(&tag) {
-                return Err(Error::Usage(format!(
-                    "scenarios file line {}: '{}' is not a valid scenario tag (use {})",
-                    i + 1,
-                    tag.chars().take(40).collect::<String>(),
-                    crate::names::RULE
-                )));
-            }
-            list.push((tag, desc.trim().to_owned()));
-        }
-        Ok(Scenarios {
-            list,
-            sha256: hex(&Sha256::digest(bytes)),
-        })
-    }
-
-    /// Reads a scenarios file (size-capped).
-    pub fn read(path: &Path) -> Result<Scenarios> {
-        let bytes = crate::fsutil::read_capped(path, MAX_SCENARIOS_FILE).map_err(|e| {
-            Error::Usage(format!(
-                "cannot read the scenarios file {}: {e}",
-                path.display()
-            ))
-        })?;
-        Scenarios::parse(&bytes)
-    }
-
-    /// The tag the reason matches, if any.
-    pub fn matching(&self, reason: &str) -> Option<&str> {
-        let r = reason.trim_start();
-        self.list.iter().map(|(t, _)| t.as_str()).find(|t| {
-            r.get(..t.len()).is_some_and(|p| p.eq_ignore_ascii_case(t))
-                && r[t.len()..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| c == ':' || c.is_whitespace())
-        })
-    }
-}
 
 /// Counters of one quarter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,6 +69,8 @@ pub struct Quarter {
     pub drills: BTreeMap<String, u64>,
     /// Failed drills per custodian.
     pub drills_failed: BTreeMap<String, u64>,
+    /// Remote presentations (quorum-signed entries only).
+    pub remote: RemoteTally,
 }
 
 impl Quarter {
@@ -173,6 +102,7 @@ impl Quarter {
         for (k, v) in &o.drills_failed {
             *self.drills_failed.entry(k.clone()).or_default() += v;
         }
+        self.remote.add(&o.remote);
     }
 
     fn to_json(&self) -> Value {
@@ -188,6 +118,7 @@ impl Quarter {
             "outside_scenarios": self.outside_scenarios,
             "drills": self.drills,
             "drills_failed": self.drills_failed,
+            "remote": self.remote.to_json(),
         })
     }
 }
@@ -224,6 +155,7 @@ pub struct Collector {
     last_time: Option<Timestamp>,
     time_regressions: u64,
     created: Option<Timestamp>,
+    remote: RemoteReader,
 }
 
 impl Collector {
@@ -246,6 +178,7 @@ impl Collector {
             last_time: None,
             time_regressions: 0,
             created: None,
+            remote: RemoteReader::new(),
         }
     }
 
@@ -295,6 +228,12 @@ impl Collector {
         if !self.forged.admit(e, a) {
             return;
         }
+        let remote = self.remote.observe(e, a);
+        if !remote.is_empty() && self.in_range(e.time) {
+            self.quarter(&quarter_of(e.time))
+                .remote
+                .count(&e.event, &remote);
+        }
         match e.event.as_str() {
             events::UNSEAL_GRANTED => {
                 if !self.in_range(e.time) {
@@ -321,6 +260,7 @@ impl Collector {
                 self.awaiting_review.insert(e.seq, q);
                 let detail = Detail {
                     outside_scenarios: outside == Some(true),
+                    remote,
                     ..Detail::of_grant(&g)
                 };
                 self.mark(e.time, MarkerKind::Unseal, e.seq, g.ticket, detail);
@@ -339,6 +279,7 @@ impl Collector {
                 let detail = Detail {
                     ticket: str_of(&e.data, "ticket"),
                     reason: "reseal".into(),
+                    remote,
                     ..Detail::default()
                 };
                 let label = format!("generation {}", sealed_generation(e));
@@ -367,6 +308,7 @@ impl Collector {
                     ticket: str_of(&e.data, "ticket"),
                     reason: "rekey".into(),
                     custodians: strs_of(&e.data, "custodians"),
+                    remote,
                     ..Detail::default()
                 };
                 let label = format!("generation {}: {}", sealed_generation(e), change.join(", "));
@@ -415,6 +357,7 @@ impl Collector {
                 let detail = Detail {
                     reason: str_of(&e.data, "why"),
                     custodians: d.custodians.clone(),
+                    remote,
                     ..Detail::default()
                 };
                 let label = format!("{} drill", d.kind);
@@ -425,8 +368,20 @@ impl Collector {
     }
 
     /// The report, with activations still awaiting a reseal judged at `now`.
-    pub fn finish(mut self, history: &crate::history::History, now: Timestamp) -> Report {
+    pub fn finish(self, history: &crate::history::History, now: Timestamp) -> Report {
         let log = &history.report;
+        let mut r = self.finish_at(now);
+        r.head = log.head.clone();
+        r.log_entries = log.entries;
+        r.log_intact = history.is_intact() && r.forged.count == 0;
+        r.log_problem = history.explain();
+        r.fingerprint = history.fingerprint();
+        r
+    }
+
+    /// The report at `now`, without what the log's verification and the
+    /// manifest add (head, entry count, standing, fingerprint).
+    fn finish_at(mut self, now: Timestamp) -> Report {
         let not_resealed: std::collections::BTreeSet<u64> =
             self.awaiting_reseal.iter().map(|p| p.seq).collect();
         for m in self.timeline.iter_mut() {
@@ -459,14 +414,15 @@ impl Collector {
             total,
             timeline: self.timeline.into(),
             timeline_dropped: self.timeline_dropped,
-            head: log.head.clone(),
-            log_entries: log.entries,
-            log_intact: history.is_intact() && self.forged.count == 0,
-            log_problem: history.explain(),
-            fingerprint: history.fingerprint(),
+            head: None,
+            log_entries: 0,
+            log_intact: self.forged.count == 0,
+            log_problem: String::new(),
+            fingerprint: String::new(),
             created: self.created,
             time_regressions: self.time_regressions,
             forged: self.forged,
+            remote_ignored: self.remote.ignored,
         }
     }
 }
@@ -507,6 +463,8 @@ pub struct Report {
     /// Entries dated before their predecessor (a clock set back): the
     /// durations around them are clamped at zero, and the targets are not met.
     pub time_regressions: u64,
+    /// Entries whose `remote` member was not (fully) counted.
+    pub remote_ignored: super::ForgedList,
 }
 
 impl Report {
@@ -532,6 +490,10 @@ impl Report {
             "fingerprint": self.fingerprint,
             "forged": self.forged.to_json(),
             "time_regressions": self.time_regressions,
+            "remote_ignored": self.remote_ignored.to_json(),
+            "remote_events": self.timeline.iter().filter(|m| !m.detail.remote.is_empty()).map(|m| json!({
+                "seq": m.seq, "time": m.time.to_rfc3339(), "kind": m.kind.as_str(), "remote": m.detail.remote,
+            })).collect::<Vec<_>>(),
             "log": {
                 "entries": self.log_entries,
                 "intact": self.log_intact,
@@ -568,21 +530,143 @@ pub fn report(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    use super::super::remote::signed::{How, SignedLog};
     use super::*;
 
+    fn grant(ticket: &str, custodians: &[&str], remote: Value) -> Value {
+        json!({"ticket": ticket, "reason": "test", "custodians": custodians,
+               "entries": ["aws-root"], "session_limit_s": 900, "request": 0, "remote": remote})
+    }
+
+    /// A history with remote presentations, signed and not.
+    fn history() -> SignedLog {
+        let mut l = SignedLog::new("2025-01-01T00:00:00Z", &["alice", "bob", "carol"]);
+        l.add(
+            events::SHARE_ACCEPTED,
+            "2025-02-01T00:00:00Z",
+            json!({"custodian": "bob", "request": 2, "token": "t", "remote": true}),
+            How::Unsigned,
+        );
+        l.add(
+            events::UNSEAL_GRANTED,
+            "2025-02-01T00:01:00Z",
+            grant("INC-1", &["alice", "bob"], json!(["bob"])),
+            How::Quorum,
+        );
+        // The same claims, unsigned and forged: counted for nothing.
+        for how in [How::Unsigned, How::Forged] {
+            l.add(
+                events::UNSEAL_GRANTED,
+                "2025-02-01T00:02:00Z",
+                grant("INC-X", &["alice", "carol"], json!(["alice", "carol"])),
+                how,
+            );
+        }
+        l.seal(
+            "2025-02-01T02:00:00Z",
+            &["alice", "bob", "carol"],
+            json!({"reason": "reseal", "ticket": "INC-1", "remote": ["carol"]}),
+        );
+        l.add(
+            events::DRILL,
+            "2025-05-01T00:00:00Z",
+            json!({"kind": "quorum", "custodians": ["bob", "carol"], "result": "ok",
+                   "request": 0, "signatures_verified": 4, "remote": ["bob", "mallory"]}),
+            How::Quorum,
+        );
+        l
+    }
+
+    fn report_of(l: &SignedLog) -> Report {
+        let mut c = Collector::new(None, None, None);
+        for (e, a) in l.verified() {
+            c.observe(&e, &a);
+        }
+        c.finish_at(Timestamp::parse("2025-06-01T00:00:00Z").unwrap())
+    }
+
     #[test]
-    fn scenario_matching_rule() {
-        let s = Scenarios::parse(
-            b"# documented\nidp-outage   IdP down: console via root\nroot-only Tasks only root can do\n\n",
-        )
-        .unwrap();
-        assert_eq!(s.list.len(), 2);
-        assert_eq!(s.matching("idp-outage: Okta down"), Some("idp-outage"));
-        assert_eq!(s.matching("IDP-Outage okta"), Some("idp-outage"));
-        assert_eq!(s.matching("root-only"), Some("root-only"));
-        assert_eq!(s.matching("idp-outages: no"), None);
-        assert_eq!(s.matching("curious"), None);
-        assert_eq!(s.matching(""), None);
-        assert!(Scenarios::parse(b"Bad!Tag x\n").is_err());
+    fn quarters_count_remote_presentations_of_signed_entries_only() {
+        let r = report_of(&history());
+        let q1 = &r.quarters["2025-Q1"].remote;
+        assert_eq!((q1.unseals, q1.seals, q1.drills), (1, 1, 0));
+        assert_eq!(
+            q1.by_custodian,
+            BTreeMap::from([("bob".into(), 1), ("carol".into(), 1)])
+        );
+        let q2 = &r.quarters["2025-Q2"].remote;
+        assert_eq!((q2.unseals, q2.seals, q2.drills), (0, 0, 1));
+        assert_eq!(q2.by_custodian, BTreeMap::from([("bob".into(), 1)]));
+        assert_eq!(r.total.remote.presentations(), 3);
+        assert_eq!(r.total.remote.by_custodian["bob"], 2);
+        assert!(!r.total.remote.by_custodian.contains_key("alice"));
+        assert_eq!(r.forged.count, 2);
+        // mallory, who did not present, is a finding.
+        assert_eq!(r.remote_ignored.count, 1);
+        assert!(r.remote_ignored.entries[0].why.contains("mallory"));
+        // The markers say who was remote: the grant, the reseal, the drill.
+        let remote: Vec<(MarkerKind, Vec<String>)> = r
+            .timeline
+            .iter()
+            .filter(|m| !m.detail.remote.is_empty())
+            .map(|m| (m.kind, m.detail.remote.clone()))
+            .collect();
+        assert_eq!(
+            remote,
+            vec![
+                (MarkerKind::Unseal, vec!["bob".to_string()]),
+                (MarkerKind::Reseal, vec!["carol".to_string()]),
+                (MarkerKind::Drill, vec!["bob".to_string()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_has_the_remote_members() {
+        let j = report_of(&history()).to_json("v");
+        let t = &j["total"]["remote"];
+        assert_eq!(t["unseals"], 1);
+        assert_eq!(t["seals"], 1);
+        assert_eq!(t["drills"], 1);
+        assert_eq!(t["presentations"], 3);
+        assert_eq!(t["by_custodian"], json!({"bob": 2, "carol": 1}));
+        assert_eq!(
+            j["quarters"]["2025-Q2"]["remote"]["by_custodian"],
+            json!({"bob": 1})
+        );
+        assert_eq!(j["remote_ignored"]["count"], 1);
+        let events = j["remote_events"].as_array().unwrap();
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[0]["kind"], "unseal");
+        assert_eq!(events[0]["remote"], json!(["bob"]));
+        assert_eq!(events[0]["time"], "2025-02-01T00:01:00Z");
+        assert!(events[0]["seq"].is_u64());
+        assert_eq!(events[1]["kind"], "reseal");
+        assert_eq!(events[2]["kind"], "drill");
+    }
+
+    #[test]
+    fn html_marks_remote_presentations() {
+        let r = report_of(&history());
+        let page = super::super::html::render(&r, "v");
+        // One R beside each of the three marks, and one in the legend.
+        assert_eq!(page.matches(">R</text>").count(), 4, "{page}");
+        assert!(page.contains("(remote: bob)</title>"));
+        assert!(page.contains("(remote: carol)</title>"));
+        assert!(page.contains("R: a custodian presented remotely"));
+        assert!(page.contains("<b>R</b> beside a mark: a custodian presented remotely"));
+        // Events table: the grant's and the drill's custodians, the reseal's remote.
+        assert!(page.contains("<td>alice, bob <b class=\"remote\">(remote)</b></td>"));
+        assert!(page.contains("<td>bob <b class=\"remote\">(remote)</b>, carol</td>"));
+        assert!(page.contains("<td><b class=\"remote\">remote:</b> carol</td>"));
+        // Per quarter column, and the finding.
+        assert!(page.contains("<th>remote presentations</th>"));
+        assert!(page.contains("bob: 1, carol: 1 (1 unseals, 1 seals, 0 drills)"));
+        assert!(page.contains("mallory"));
+        // The unsigned and forged claims are in no row as remote.
+        assert!(!page.contains("alice <b class=\"remote\">"));
+        assert!(!page.contains("INC-X"));
     }
 }

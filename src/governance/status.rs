@@ -153,6 +153,8 @@ pub struct Status {
     pub last_receipt_checked: Option<u64>,
     /// The receipt given with `--expect-receipt` and what it found.
     pub receipt: Option<ReceiptStatus>,
+    /// Remote presentations (quorum-signed entries only).
+    pub remote: super::remote::RemoteStatus,
 }
 
 /// A receipt checked by `status --expect-receipt`.
@@ -228,6 +230,7 @@ impl Status {
                            "unsigned_after_last_signature": self.unsigned_after_last_signature},
             "receipt": self.receipt.as_ref().map(|r| json!({"seq": r.seq, "holds": r.holds, "explanation": r.explanation})),
             "entries_after_receipt": self.entries_after_receipt(),
+            "remote": self.remote.to_json(),
         })
     }
 }
@@ -236,7 +239,7 @@ impl Status {
 /// one pass over the log. Entries past a verification problem are not
 /// trusted and not counted; the status then says the log is broken (exit 1).
 pub fn status(vault: &Vault, receipt: Option<&receipt::Receipt>, now: Timestamp) -> Result<Status> {
-    let mut t = Tracker::new();
+    let mut t = Tracker::at(now);
     let mut watch = receipt.cloned().map(receipt::Watch::new);
     let history = crate::history::read(vault, |e, a| {
         t.observe(e, a);

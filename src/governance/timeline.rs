@@ -73,6 +73,9 @@ pub struct Detail {
     /// An activation whose reason matches no documented scenario (false
     /// when no scenario list was given).
     pub outside_scenarios: bool,
+    /// The custodians who presented remotely (quorum-signed entries only;
+    /// see [`super::remote`]).
+    pub remote: Vec<String>,
 }
 
 impl Detail {
