@@ -126,7 +126,7 @@ pub fn derive(
     derive_bytes(passphrase.expose().as_bytes(), salt, params)
 }
 
-/// [`derive`] over any input bytes (the remote code hashes a public request
+/// [`derive()`] over any input bytes (the remote code hashes a public request
 /// digest: the cost is there to slow down a search, not to protect a secret).
 pub fn derive_bytes(input: &[u8], salt: &[u8], params: KdfParams) -> Result<SecretBytes, KdfError> {
     params.validate()?;
