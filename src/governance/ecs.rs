@@ -20,9 +20,10 @@ pub const ECS_VERSION: &str = "8.11.0";
 pub fn categorize(event: &str) -> (&'static [&'static str], &'static [&'static str]) {
     match event {
         events::UNSEAL_REQUESTED | events::DRILL_REQUESTED => (&["authentication"], &["start"]),
-        events::SHARE_ACCEPTED | events::SHARE_REJECTED | events::DRILL => {
-            (&["authentication"], &["info"])
-        }
+        events::SHARE_REQUESTED
+        | events::SHARE_ACCEPTED
+        | events::SHARE_REJECTED
+        | events::DRILL => (&["authentication"], &["info"]),
         events::UNSEAL_GRANTED => (&["authentication", "session"], &["start"]),
         events::UNSEAL_ABORTED => (&["authentication"], &["end"]),
         events::SESSION_ENDED => (&["session"], &["end"]),

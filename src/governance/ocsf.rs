@@ -62,6 +62,7 @@ pub fn classify(event: &str) -> (Class, u64, &'static str) {
         events::SESSION_ENDED => (AUTHENTICATION, 2, "Logoff"),
         events::UNSEAL_REQUESTED
         | events::DRILL_REQUESTED
+        | events::SHARE_REQUESTED
         | events::SHARE_ACCEPTED
         | events::SHARE_REJECTED
         | events::DRILL => (AUTHENTICATION, 99, "Other"),

@@ -116,7 +116,8 @@ impl<'a> Fact<'a> {
             events::UNSEAL_REQUESTED
             | events::RESEAL_REQUESTED
             | events::REKEY_REQUESTED
-            | events::DRILL_REQUESTED => Outcome::Unknown,
+            | events::DRILL_REQUESTED
+            | events::SHARE_REQUESTED => Outcome::Unknown,
             events::VAULT_CREATED
             | events::CUSTODIAN_ENROLLED
             | events::SEALED
