@@ -1055,3 +1055,45 @@ fn remote_dir_inside_the_vault_writes_nothing_over_vault_files() {
     let st = run(&["status", "--vault", &site.f.vault()], "");
     assert_eq!(st.code, 0, "status after: {}{}", st.stdout, st.stderr);
 }
+
+/// A YubiKey custodian's response is signed with ECDSA P-256 (DER). The
+/// relay replaces the signature (r, s) by its twin (r, n − s) — valid for
+/// the same body — and re-encodes the response. Safe outcome: refused (a
+/// response is accepted only as the custodian wrote it, so that the logged
+/// `response` digest is the file the custodian holds).
+///
+/// WEAKNESS (low: the same share, for the same request, but the log lies
+/// about which file was accepted): `verify_p256` (src/sign.rs:134-148)
+/// uses p256 0.14, whose `NORMALIZE_S` is false, so a high-S signature
+/// verifies. A relay can turn bob's response into a second, different file
+/// that `Response::check` (src/remote/response.rs:245) accepts; the vault
+/// logs `share-accepted` with `response` = the digest of a file bob never
+/// wrote, and bob's copy no longer matches the log. (Ed25519 uses
+/// `verify_strict` and is not malleable.) Checked at the library level: the
+/// virtual-YubiKey bench is shared with the other suites.
+#[test]
+fn ecdsa_response_signatures_are_not_malleable() {
+    use p256v14::ecdsa::signature::Signer as _;
+    use p256v14::ecdsa::{Signature, SigningKey};
+    use p256v14::elliptic_curve::sec1::ToSec1Point as _;
+    let key = SigningKey::from_slice(&[7u8; 32]).unwrap();
+    let public = key.verifying_key().as_affine().to_encoded_point(false);
+    let body = br#"{"alg":"ecdsa-p256","created":"2026-01-01T00:00:00Z"}"#;
+    let purpose = breakglass::sign::Purpose::RemoteResponse;
+    let sig: Signature = key.sign(&purpose.message(body));
+    let der = sig.to_der();
+    assert!(breakglass::sign::verify_p256(
+        public.as_bytes(),
+        purpose,
+        body,
+        der.as_bytes()
+    ));
+    let (r, s) = sig.split_scalars();
+    let twin = Signature::from_scalars(r.to_bytes(), (-*s.as_ref()).to_bytes()).unwrap();
+    let twin_der = twin.to_der();
+    assert_ne!(twin_der.as_bytes(), der.as_bytes());
+    assert!(
+        !breakglass::sign::verify_p256(public.as_bytes(), purpose, body, twin_der.as_bytes()),
+        "the (r, n-s) twin of a response signature verifies: a relay can alter a YubiKey custodian's response and have it accepted"
+    );
+}
