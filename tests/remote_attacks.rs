@@ -1097,3 +1097,52 @@ fn ecdsa_response_signatures_are_not_malleable() {
         "the (r, n-s) twin of a response signature verifies: a relay can alter a YubiKey custodian's response and have it accepted"
     );
 }
+
+/// An honest exchange, then a search for what must never be written: the
+/// code read aloud (with or without dashes) and the session key's secret
+/// half, in any file of the vault machine, the outbox, the inbox or bob's
+/// laptop, and on the ceremony's stdout (its JSON). The code is on the
+/// lead's screen (stderr) only.
+#[test]
+fn neither_the_code_nor_the_session_secret_is_written_anywhere() {
+    let site = Site::new();
+    let bob = Laptop::new(&site.f);
+    let mut s = site.unseal(&[]);
+    let req = s.request("bob");
+    let bytes = bob.answer(&req, &site.fingerprint);
+    s.deliver(&bytes);
+    let r = s.ceremony.finish();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let bare = req.code.replace('-', "");
+    assert!(!r.stdout.contains(&req.code) && !r.stdout.contains(&bare));
+    assert!(!r.stdout.contains("AGE-SECRET-KEY-"), "{}", r.stdout);
+    let mut leaks = Vec::new();
+    for d in [site.f.dir.path(), bob.dir.path()] {
+        for p in common::files_under(d) {
+            let b = std::fs::read(&p).unwrap_or_default();
+            let text = String::from_utf8_lossy(&b);
+            if text.contains(&req.code) || text.contains(&bare) {
+                leaks.push(format!("code in {}", p.display()));
+            }
+            if text.contains("AGE-SECRET-KEY-") {
+                leaks.push(format!("an age secret key in {}", p.display()));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{leaks:?}");
+}
+
+/// The relay (who can write in the inbox) drops a file of its own where the
+/// response is awaited before bob has answered: it is read at once and
+/// refused, naming why, and logged — a named denial of service (with an
+/// answers file there is no retry; at a terminal the lead may retry, with a
+/// new request and a new key).
+#[test]
+fn garbage_planted_at_the_response_path_is_refused_and_named() {
+    let site = Site::new();
+    let mut s = site.unseal(&[]);
+    s.request("bob");
+    let junk = b"hello from the relay\n".to_vec();
+    s.deliver(&junk);
+    assert_refused(&site, s, Some(&junk), "the response cannot be read");
+}
