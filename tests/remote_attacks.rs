@@ -496,7 +496,10 @@ fn symlinks_planted_in_the_outbox_do_not_overwrite_vault_files() {
     let outbox = site.fresh_dir("outbox");
     let manifest = site.f.vault_path().join("manifest.json");
     let log = site.log();
-    let (m0, l0) = (std::fs::read(&manifest).unwrap(), std::fs::read(&log).unwrap());
+    let (m0, l0) = (
+        std::fs::read(&manifest).unwrap(),
+        std::fs::read(&log).unwrap(),
+    );
     let first = last_seq(&log) + 1;
     for seq in first..first + 3 {
         let stem = format!("bob-{seq}.bgrequest");
@@ -529,7 +532,11 @@ fn symlinks_planted_in_the_outbox_do_not_overwrite_vault_files() {
         json,
         code,
     };
-    assert_eq!(std::fs::read(&manifest).unwrap(), m0, "manifest.json overwritten");
+    assert_eq!(
+        std::fs::read(&manifest).unwrap(),
+        m0,
+        "manifest.json overwritten"
+    );
     assert!(
         std::fs::read(&log).unwrap().starts_with(&l0),
         "log.jsonl overwritten"
@@ -674,9 +681,17 @@ fn respond_refuses(bob: &Laptop, fp: &str, bytes: &[u8], phrase: &str) -> Run {
         &spoken_code(bytes),
         "no-passphrase.json",
     );
-    assert_eq!(r.code, 1, "{phrase}: exit {} {}{}", r.code, r.stdout, r.stderr);
+    assert_eq!(
+        r.code, 1,
+        "{phrase}: exit {} {}{}",
+        r.code, r.stdout, r.stderr
+    );
     assert!(r.stderr.contains(phrase), "want {phrase:?}:\n{}", r.stderr);
-    assert!(!r.stderr.contains("no answer for"), "a prompt came first:\n{}", r.stderr);
+    assert!(
+        !r.stderr.contains("no answer for"),
+        "a prompt came first:\n{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     assert!(bob.responses().is_empty(), "a response was written");
     r
@@ -732,8 +747,16 @@ fn request_with_a_certificate_of_another_vault_is_refused() {
     let (_s, req) = a_request(&site);
     let bob = Laptop::new(&site.f);
     let mut v = req.json.clone();
-    v["certificates"].as_array_mut().unwrap().push(other_cert.into());
-    respond_refuses(&bob, &site.fingerprint, &canonical(&v), "belongs to another vault");
+    v["certificates"]
+        .as_array_mut()
+        .unwrap()
+        .push(other_cert.into());
+    respond_refuses(
+        &bob,
+        &site.fingerprint,
+        &canonical(&v),
+        "belongs to another vault",
+    );
 }
 
 /// The root of this vault, then the chain of another vault rewritten to
@@ -773,10 +796,18 @@ fn request_with_reordered_certificates_for_a_rolled_back_manifest_is_refused() {
     let certs = req.json["certificates"].as_array().unwrap().clone();
     assert_eq!(certs.len(), 3);
     for (label, chain) in [
-        ("reordered", vec![certs[0].clone(), certs[2].clone(), certs[1].clone()]),
+        (
+            "reordered",
+            vec![certs[0].clone(), certs[2].clone(), certs[1].clone()],
+        ),
         (
             "g1 repeated last",
-            vec![certs[0].clone(), certs[1].clone(), certs[2].clone(), certs[1].clone()],
+            vec![
+                certs[0].clone(),
+                certs[1].clone(),
+                certs[2].clone(),
+                certs[1].clone(),
+            ],
         ),
     ] {
         let mut v = req.json.clone();
@@ -830,7 +861,10 @@ fn request_with_duplicated_certificates_is_refused() {
         "no-passphrase.json",
     );
     eprintln!("duplicated: exit {} {}", r.code, r.stderr.trim());
-    assert_eq!(r.code, 1, "a request with duplicated certificates is answered");
+    assert_eq!(
+        r.code, 1,
+        "a request with duplicated certificates is answered"
+    );
     assert!(!r.stderr.contains("no answer for"), "{}", r.stderr);
 }
 
@@ -846,7 +880,13 @@ fn deeply_nested_request_is_refused_without_crashing() {
     s.push_str(&"]".repeat(depth));
     s.push_str("}\n");
     let t = Instant::now();
-    let r = bob.respond_bytes("deep.bgrequest", s.as_bytes(), &site.fingerprint, "0000-0000-0000", "no-passphrase.json");
+    let r = bob.respond_bytes(
+        "deep.bgrequest",
+        s.as_bytes(),
+        &site.fingerprint,
+        "0000-0000-0000",
+        "no-passphrase.json",
+    );
     assert_eq!(r.code, 1, "{} {}", r.stdout, r.stderr);
     assert!(r.stderr.contains("cannot be read"), "{}", r.stderr);
     assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
@@ -863,14 +903,26 @@ fn text_block_with_many_begin_markers_and_a_huge_line_is_refused() {
     s.push('\n');
     assert!(s.len() < 4 << 20);
     let t = Instant::now();
-    let r = bob.respond_bytes("big.bgrequest.txt", s.as_bytes(), &site.fingerprint, "0000-0000-0000", "no-passphrase.json");
+    let r = bob.respond_bytes(
+        "big.bgrequest.txt",
+        s.as_bytes(),
+        &site.fingerprint,
+        "0000-0000-0000",
+        "no-passphrase.json",
+    );
     assert_ne!(r.code, 0, "{} {}", r.stdout, r.stderr);
     assert!(r.stderr.contains("text block"), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
     // And a file just over the limit is refused before it is read whole.
     let big = vec![b'A'; (4 << 20) + 10];
-    let r = bob.respond_bytes("huge.bgrequest", &big, &site.fingerprint, "0000-0000-0000", "no-passphrase.json");
+    let r = bob.respond_bytes(
+        "huge.bgrequest",
+        &big,
+        &site.fingerprint,
+        "0000-0000-0000",
+        "no-passphrase.json",
+    );
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("larger than"), "{}", r.stderr);
 }
@@ -928,7 +980,7 @@ fn ctrl_c_during_the_remote_wait_is_logged() {
         .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap();
-    let waiting = poll(
+    poll(
         "the wait for bob's response",
         WAIT,
         || {
@@ -937,7 +989,6 @@ fn ctrl_c_during_the_remote_wait_is_logged() {
         },
         || std::fs::read_to_string(&err_path).unwrap_or_default(),
     );
-    let _ = waiting;
     // Only this child, by its PID.
     let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
@@ -1003,11 +1054,7 @@ fn remote_flag_for_a_non_custodian_is_refused_before_anything_is_logged() {
     eprintln!("exit {}: {}", r.code, r.stderr);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("dave"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("not a custodian"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("not a custodian"), "{}", r.stderr);
     assert_eq!(site.granted(), 0);
     let all = entries(&site.log());
     assert!(
@@ -1019,7 +1066,10 @@ fn remote_flag_for_a_non_custodian_is_refused_before_anything_is_logged() {
         before,
         "the unseal was logged (and alice asked for her passphrase) before dave was found not to be a custodian"
     );
-    assert!(common::files_under(&outbox).is_empty(), "a request was written");
+    assert!(
+        common::files_under(&outbox).is_empty(),
+        "a request was written"
+    );
     assert_eq!(site.f.verify_log().code, 0);
 }
 
@@ -1077,7 +1127,7 @@ fn ecdsa_response_signatures_are_not_malleable() {
     use p256v14::ecdsa::{Signature, SigningKey};
     use p256v14::elliptic_curve::sec1::ToSec1Point as _;
     let key = SigningKey::from_slice(&[7u8; 32]).unwrap();
-    let public = key.verifying_key().as_affine().to_encoded_point(false);
+    let public = key.verifying_key().as_affine().to_sec1_point(false);
     let body = br#"{"alg":"ecdsa-p256","created":"2026-01-01T00:00:00Z"}"#;
     let purpose = breakglass::sign::Purpose::RemoteResponse;
     let sig: Signature = key.sign(&purpose.message(body));
