@@ -176,8 +176,11 @@ pub fn present(
     let path = settings.dir.join(format!("{stem}.bgrequest"));
     let block = armor::encode(armor::Kind::Request, &bytes);
     let text_path = with_suffix(&path, ".txt");
-    write(&path, &bytes)?;
-    write(&text_path, block.as_bytes())?;
+    // The request is logged: a failure to write it is this try's outcome,
+    // logged as such, not an error that leaves the request open.
+    if let Err(e) = write(&path, &bytes).and_then(|()| write(&text_path, block.as_bytes())) {
+        return reject(e.to_string(), &data);
+    }
     let qr = ui.publish(&path, &block);
     let code = sas::code(&digest)?;
     ui.say(
@@ -307,5 +310,60 @@ fn arrival(
             }
             Err(e) => return Err(format!("cannot read the response {}: {e}", path.display())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A relay rewriting the response file without pause cannot hold the
+    /// ceremony past the deadline (it gives up, or reads a snapshot if the
+    /// writer ever pauses, but it returns).
+    #[test]
+    fn a_response_file_that_keeps_changing_ends_the_wait_by_its_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reply");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (stop, path) = (stop.clone(), path.clone());
+            std::thread::spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    i += 1;
+                    let tmp = path.with_extension(format!("p{}", i % 2));
+                    if std::fs::write(&tmp, format!("garbage {i}\n")).is_ok() {
+                        let _ = std::fs::rename(&tmp, &path);
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            })
+        };
+        let started = std::time::Instant::now();
+        let got = arrival(
+            &path,
+            Timestamp::now().plus(2),
+            &mut crate::ui::Answers::default(),
+        );
+        let took = started.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().unwrap();
+        assert!(took < Duration::from_secs(5), "waited {took:?}");
+        if let Err(why) = got {
+            assert!(why.contains("kept changing"), "{why}");
+        }
+    }
+
+    #[test]
+    fn a_response_that_never_comes_is_named_with_its_path_and_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("never");
+        let why = arrival(
+            &path,
+            Timestamp::now().plus(1),
+            &mut crate::ui::Answers::default(),
+        )
+        .unwrap_err();
+        assert!(why.contains("never") && why.contains("by "), "{why}");
     }
 }

@@ -293,6 +293,18 @@ impl Request {
             }
             auth.observe(e);
         }
+        // The root, then `sealed` entries only, in log order, each once.
+        for pair in entries.windows(2) {
+            if pair[1].event != "sealed" || pair[1].seq <= pair[0].seq {
+                return Err(refused(format!(
+                    "the request's certificates are not the root followed by sealed entries in log order (seq {} {} after seq {}); it was assembled by hand or altered",
+                    pair[1].seq,
+                    crate::text::bounded(&pair[1].event),
+                    pair[0].seq
+                )));
+            }
+        }
+
         let trust = auth.finish();
         if let Some(f) = trust.findings.first() {
             return Err(refused(format!(
