@@ -7,7 +7,10 @@
 //! duplications and swaps, truncations, and edits re-hashed so that the
 //! line passes the chain and reaches the signature checks), with and
 //! without an anchor and a genesis seed. Logs larger than the fast path's
-//! block exercise its block boundaries.
+//! block exercise its block boundaries. Histories whose quorum entries
+//! carry checkpoints (as the ceremonies write them) are among the bases, so
+//! the vouching and its fallback are compared too, and
+//! `log::verify_every_signature` (no vouching) is held to the same answers.
 
 #[path = "support/signed_history.rs"]
 mod signed_history;
@@ -25,9 +28,20 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use signed_history::SignedHistory;
 
+/// Which verifier.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// `verify_rooted`: trusts confirmed checkpoints.
+    Fast,
+    /// `verify_every_signature` (unseeded only).
+    Every,
+    /// `verify_rooted_reference`.
+    Reference,
+}
+
 /// Everything a verifier reports, visits included, as one comparable text.
 fn outcome(
-    fast: bool,
+    mode: Mode,
     path: &Path,
     anchor: Option<&LogHead>,
     seed: Option<PublicKey>,
@@ -36,10 +50,11 @@ fn outcome(
     let visit = |e: &log::Entry, a: &log::trust::Authn| {
         visits.push(format!("{} {} {} {:?}", e.seq, e.hash, e.event, a));
     };
-    let r = if fast {
-        log::verify_rooted(path, anchor, seed, visit)
-    } else {
-        log::verify_rooted_reference(path, anchor, seed, visit)
+    let r = match mode {
+        Mode::Fast => log::verify_rooted(path, anchor, seed, visit),
+        Mode::Every if seed.is_none() => log::verify_every_signature(path, anchor, visit),
+        Mode::Every => log::verify_rooted(path, anchor, seed, visit),
+        Mode::Reference => log::verify_rooted_reference(path, anchor, seed, visit),
     };
     let r = r.expect("the log file is readable");
     let summary = format!(
@@ -53,17 +68,22 @@ fn outcome(
 }
 
 fn agree(path: &Path, anchor: Option<&LogHead>, seed: Option<PublicKey>, what: &str) -> bool {
-    let fast = outcome(true, path, anchor, seed);
-    let reference = outcome(false, path, anchor, seed);
-    assert_eq!(
-        fast.0, reference.0,
-        "{what}: the fast path and the reference disagree on the report"
-    );
-    assert_eq!(
-        fast.1, reference.1,
-        "{what}: the fast path and the reference visit different entries"
-    );
-    fast.0.starts_with("intact=true")
+    let reference = outcome(Mode::Reference, path, anchor, seed);
+    for (mode, name) in [
+        (Mode::Fast, "fast path"),
+        (Mode::Every, "every-signature path"),
+    ] {
+        let fast = outcome(mode, path, anchor, seed);
+        assert_eq!(
+            fast.0, reference.0,
+            "{what}: the {name} and the reference disagree on the report"
+        );
+        assert_eq!(
+            fast.1, reference.1,
+            "{what}: the {name} and the reference visit different entries"
+        );
+    }
+    reference.0.starts_with("intact=true")
 }
 
 /// The body of a log vector (`tests/vectors/log/*.txt`).
@@ -107,6 +127,12 @@ fn log_vectors() -> Vec<(String, Vec<u8>)> {
 /// A signed format 2 history: init, an unseal with quorum and custodian
 /// entries, reseals (new generations), drills by every custodian.
 fn history(cycles: u64) -> SignedHistory {
+    history_with(cycles, false)
+}
+
+/// [`history`], with `checkpoints`: each cycle's quorum entries vouch for
+/// the log before the cycle, as a ceremony writes them.
+fn history_with(cycles: u64, checkpoints: bool) -> SignedHistory {
     let mut h = SignedHistory::new();
     let t0 = Timestamp(1_800_000_000);
     h.init(t0, &["alice", "bob", "carol"], 2);
@@ -118,6 +144,9 @@ fn history(cycles: u64) -> SignedHistory {
     };
     for i in 0..cycles {
         let t = Timestamp(1_800_000_100 + i as i64 * 60);
+        if checkpoints {
+            h.verified_through(Some(h.entries()));
+        }
         h.unsigned(
             events::UNSEAL_REQUESTED,
             t,
@@ -278,6 +307,10 @@ fn fast_path_agrees_with_the_reference_on_10000_random_mutations() {
         .filter(|(n, _)| n.starts_with("ok"))
         .collect();
     bases.push(("history".into(), history(3).text().as_bytes().to_vec()));
+    bases.push((
+        "history with checkpoints".into(),
+        history_with(4, true).text().as_bytes().to_vec(),
+    ));
     let mut rng = StdRng::seed_from_u64(0x6272_6561_6b67_6c61);
     let (mut broken, mut intact) = (0, 0);
     for case in 0..10_000 {
@@ -314,12 +347,21 @@ fn fast_path_agrees_with_the_reference_on_10000_random_mutations() {
 fn fast_path_agrees_across_block_boundaries_and_long_lines() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.jsonl");
-    // A little over 1 MiB: two blocks of the fast path.
-    let h = history(650);
+    // A little over 1 MiB: two blocks of the fast path (without, then with
+    // checkpoints; the edits below are made to the checkpointed one).
+    let plain = history(650);
+    std::fs::write(&path, plain.text()).unwrap();
+    assert!(agree(&path, plain.head(), None, "the long history"));
+    let h = history_with(650, true);
     let base = h.text().as_bytes().to_vec();
     assert!(base.len() > 1 << 20, "{} bytes", base.len());
     std::fs::write(&path, &base).unwrap();
-    assert!(agree(&path, h.head(), None, "the long history"));
+    assert!(agree(
+        &path,
+        h.head(),
+        None,
+        "the long checkpointed history"
+    ));
     let mut rng = StdRng::seed_from_u64(11);
     for case in 0..12 {
         let mut log = base.clone();
@@ -360,4 +402,167 @@ fn fast_path_agrees_across_block_boundaries_and_long_lines() {
         std::fs::write(&path, &log).unwrap();
         agree(&path, None, None, name);
     }
+}
+
+/// `history_with(cycles, true)` and then, appended by someone: entries
+/// `forge` writes, then a quorum entry (`checkpoint_sig`, of generation
+/// `checkpoint_gen`, current when None) whose checkpoint covers them all.
+fn with_forged_tail(
+    checkpoint_gen: Option<u64>,
+    checkpoint_sig: signed_history::Sig,
+) -> (SignedHistory, Vec<u64>, u64) {
+    use signed_history::{json_map, Sig};
+    let mut h = history_with(3, true);
+    let t = Timestamp(1_900_000_000);
+    let alice = h.custodian("alice").signer();
+    let forged = vec![
+        h.signed(
+            events::DRILL,
+            t,
+            json_map(json!({"kind": "custodian", "custodian": "alice"})),
+            Sig::Random(alice),
+        ),
+        h.signed(
+            events::DRILL,
+            t,
+            json_map(json!({"kind": "custodian", "custodian": "bob"})),
+            Sig::CustodianAs {
+                claims: "bob".into(),
+                key_of: "alice".into(),
+            },
+        ),
+        h.signed(
+            events::UNSEAL_GRANTED,
+            t,
+            json_map(json!({"ticket": "INC-X", "entries": ["aws-root"]})),
+            Sig::Random(log::Signer::Quorum),
+        ),
+    ];
+    h.verified_through(Some(h.entries()));
+    let g = checkpoint_gen.unwrap_or(h.generation());
+    let cp = h.raw(
+        events::DRILL,
+        g,
+        t,
+        json_map(json!({"kind": "quorum", "custodians": ["alice", "bob"]})),
+        checkpoint_sig,
+    );
+    (h, forged, cp)
+}
+
+fn forged_seqs(r: &log::VerifyReport) -> Vec<u64> {
+    r.trust.findings.iter().map(|f| f.seq).collect()
+}
+
+#[test]
+fn checkpoints_from_anyone_but_the_live_quorum_vouch_for_nothing() {
+    use signed_history::Sig;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    for (name, gen, sig) in [
+        ("a key nobody certified", None, Sig::QuorumSeed([7; 32])),
+        ("a random signature", None, Sig::Random(log::Signer::Quorum)),
+        ("the dead generation 1", Some(1), Sig::Quorum(1)),
+    ] {
+        let (h, forged, cp) = with_forged_tail(gen, sig);
+        std::fs::write(&path, h.text()).unwrap();
+        agree(&path, h.head(), None, name);
+        let r = log::verify(&path, h.head(), |_, _| {}).unwrap();
+        let mut want = forged.clone();
+        want.push(cp);
+        assert_eq!(forged_seqs(&r), want, "{name}: {}", r.explain());
+    }
+}
+
+/// The one place the fast path differs from the reference, on purpose: a
+/// checkpoint signed by the live quorum is believed. A quorum that lies
+/// about what it checked (a modified tool, signing over an entry whose
+/// signature does not hold) gets that entry counted; `--every-signature`
+/// and the reference still name it (SECURITY.md, "Checkpoints").
+#[test]
+fn a_lying_live_quorum_is_believed_by_the_fast_path_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    let (h, forged, cp) = with_forged_tail(
+        None,
+        signed_history::Sig::Quorum(history_with(3, true).generation()),
+    );
+    std::fs::write(&path, h.text()).unwrap();
+    let mut fast_visits = Vec::new();
+    let fast = log::verify(&path, h.head(), |e, a| fast_visits.push((e.seq, a.clone()))).unwrap();
+    assert!(fast.is_intact(), "{}", fast.explain());
+    assert!(fast_visits
+        .iter()
+        .any(|(s, a)| *s == forged[0] && a.by_custodian("alice")));
+    assert!(fast_visits.iter().any(|(s, a)| *s == cp && a.by_quorum()));
+    let every = log::verify_every_signature(&path, h.head(), |_, _| {}).unwrap();
+    let reference = log::verify_rooted_reference(&path, h.head(), None, |_, _| {}).unwrap();
+    assert_eq!(forged_seqs(&every), forged);
+    assert_eq!(forged_seqs(&reference), forged);
+}
+
+#[test]
+fn a_checkpoint_through_itself_or_beyond_vouches_for_nothing() {
+    use signed_history::{json_map, Sig};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    let mut h = history_with(2, true);
+    let t = Timestamp(1_900_000_000);
+    let alice = h.custodian("alice").signer();
+    h.verified_through(None);
+    let forged = h.signed(
+        events::DRILL,
+        t,
+        json_map(json!({"kind": "custodian", "custodian": "alice"})),
+        Sig::Random(alice),
+    );
+    // Written by hand (the writer never claims its own seq or later).
+    let claim = h.entries() + 1;
+    h.quorum(
+        events::DRILL,
+        t,
+        json_map(json!({"kind": "quorum", "verified_through": claim})),
+    );
+    std::fs::write(&path, h.text()).unwrap();
+    agree(&path, h.head(), None, "a checkpoint through itself");
+    let r = log::verify(&path, h.head(), |_, _| {}).unwrap();
+    assert_eq!(forged_seqs(&r), [forged]);
+}
+
+/// An entry under a checkpoint rewritten, and every line after it re-hashed
+/// and re-chained (what an attacker with write access and no key can do):
+/// the checkpoints no longer verify, so nothing is vouched, and the
+/// verdicts are the reference's.
+#[test]
+fn a_rewritten_and_rechained_history_under_checkpoints_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    let base = history_with(4, true);
+    let mut lines: Vec<Value> = base
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let drill = lines
+        .iter()
+        .position(|v| v["event"] == "drill" && v["sig"]["by"] == "custodian")
+        .unwrap();
+    lines[drill]["data"]["custodian"] = "mallory".into();
+    let mut prev = lines[drill - 1]["hash"].as_str().unwrap().to_owned();
+    let mut text = String::new();
+    for (i, v) in lines.iter_mut().enumerate() {
+        if i >= drill {
+            v["prev"] = prev.clone().into();
+            let fixed = rehash(canonical_json(v).unwrap().as_bytes()).unwrap();
+            *v = serde_json::from_slice(&fixed).unwrap();
+            prev = v["hash"].as_str().unwrap().to_owned();
+        }
+        text.push_str(&canonical_json(v).unwrap());
+        text.push('\n');
+    }
+    std::fs::write(&path, &text).unwrap();
+    assert!(!agree(&path, None, None, "re-chained"));
+    let r = log::verify(&path, None, |_, _| {}).unwrap();
+    assert_eq!(forged_seqs(&r).first(), Some(&(drill as u64 + 1)));
+    assert!(r.trust.forged_count > 4, "{}", r.explain());
 }

@@ -126,6 +126,34 @@ fn reseal_rotates_values_and_logs_names_only() {
     assert_eq!(f.verify_log().code, 0);
 }
 
+/// Every quorum entry a ceremony signs is a checkpoint through the last
+/// entry it verified before it began (docs/formats.md); nothing else
+/// carries one, and a ceremony that proceeded by override writes none.
+#[test]
+fn quorum_entries_are_checkpoints_of_what_the_ceremony_verified() {
+    let parse = |l: &String| -> serde_json::Value { serde_json::from_str(l).unwrap() };
+    let f = Fixture::new(3, 2);
+    let init: Vec<serde_json::Value> = f.log_lines().iter().map(parse).collect();
+    assert!(init
+        .iter()
+        .all(|e| e["data"].get("verified_through").is_none()));
+    unseal_value(&f, &["alice", "bob"]);
+    let all: Vec<serde_json::Value> = f.log_lines().iter().map(parse).collect();
+    let before = init.len() as u64;
+    let mut quorum = 0;
+    for e in &all[init.len()..] {
+        let claim = e["data"].get("verified_through");
+        if e["sig"]["by"] == "quorum" {
+            quorum += 1;
+            assert_eq!(claim, Some(&serde_json::json!(before)), "{e}");
+        } else {
+            assert!(claim.is_none(), "{e}");
+        }
+    }
+    assert!(quorum >= 1, "the grant is quorum-signed");
+    assert_eq!(f.verify_log().code, 0);
+}
+
 #[test]
 fn reseal_without_provider_confirmation_changes_nothing() {
     let f = Fixture::new(2, 2);
@@ -447,6 +475,8 @@ fn reseal_override_of_a_broken_log_is_logged_once() {
         1,
         "{text}"
     );
+    // A ceremony past a broken log vouches for nothing.
+    assert!(!text.contains("\"verified_through\""), "{text}");
 }
 
 /// A reseal can never certify a successor of a generation the log no longer

@@ -241,6 +241,11 @@ pub fn prepare_visiting(
         &h.manifest.vault_id,
         h.report.head.clone(),
     );
+    // Everything through the head was just checked: the quorum entries this
+    // ceremony signs say so (checkpoints; an overridden log gets none).
+    if let Some(head) = h.report.head.as_ref().filter(|_| h.report.is_intact()) {
+        log = log.with_checkpoint(head.seq);
+    }
     let superseded = matches!(
         h.standing,
         Standing::Superseded { .. } | Standing::NotCertified { .. }

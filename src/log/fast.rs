@@ -21,6 +21,20 @@
 //! Invariant: a signature check is a pure function of (key, body,
 //! signature), so the memo only saves time; the verdicts, counts and
 //! wording are the reference's. The prediction is never trusted.
+//!
+//! **Checkpoints** (`docs/formats.md`): a quorum entry that carries
+//! `data.verified_through = T` says its writer verified every entry
+//! through `T` (chain, anchor, every signature; none forged) before it
+//! signed. Phase 2 finds the block's last such entry `C` and marks the
+//! signed entries before it with `seq ≤ T` (certificates excepted) as
+//! *vouched*; phase 3 skips them. Phase 4 then runs speculatively on a copy
+//! of its state, with the vouched entries' signatures taken to hold under
+//! the keys the log certifies for them, and keeps the outcome only if `C`
+//! itself chained and verified as a quorum entry (its own signature is
+//! always checked). Otherwise the copy is dropped, the vouched signatures
+//! are checked after all and phase 4 runs again: a bogus checkpoint costs
+//! time, never a verdict. Nothing is visited before it is confirmed.
+//! [`verify_rooted`] with `vouching` false checks every signature.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -62,6 +76,9 @@ enum Kind {
         entry: Entry,
         body: BodySrc,
         memo: Vec<(KeyId, bool)>,
+        /// The block's checkpoint vouches for it (phase 2), pending
+        /// confirmation (phase 4).
+        vouched: bool,
     },
 }
 
@@ -73,6 +90,10 @@ struct Line {
 }
 
 impl Line {
+    fn vouched(&self) -> bool {
+        matches!(self.kind, Kind::Ok { vouched: true, .. })
+    }
+
     /// The signed body's bytes (into `scratch` when they are ranges).
     fn body<'a>(&'a self, block: &[u8], scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
         let Kind::Ok { body, .. } = &self.kind else {
@@ -100,6 +121,7 @@ fn read_line(text: &[u8]) -> Kind {
             entry: s.entry,
             body,
             memo: Vec::new(),
+            vouched: false,
         };
     }
     match parse_line(text) {
@@ -115,6 +137,7 @@ fn read_line(text: &[u8]) -> Kind {
                 entry,
                 body,
                 memo: Vec::new(),
+                vouched: false,
             }
         }
     }
@@ -262,13 +285,17 @@ impl KeyBook {
     }
 }
 
-/// The fast path of [`super::verify_rooted`].
+/// The fast path of [`super::verify_rooted`]; with `vouching`, entries a
+/// confirmed checkpoint covers are not checked again (module docs).
 pub(super) fn verify_rooted(
     path: &Path,
     anchor: Option<&LogHead>,
     seed: Option<PublicKey>,
+    vouching: bool,
     mut visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<VerifyReport, LogError> {
+    // Rooted in a seed, the log's own root is damaged: check everything.
+    let vouching = vouching && seed.is_none();
     let io = |source| LogError::Io {
         path: path.to_owned(),
         source,
@@ -309,8 +336,35 @@ pub(super) fn verify_rooted(
             break;
         }
         let cut = buf.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
-        let lines = read_block(&buf, cut, workers, &mut book);
-        if !s.apply(&buf, &lines, &mut visit) {
+        // Past a break only certificates are salvaged: nothing is vouched.
+        let vouch = vouching && s.report.problem.is_none();
+        let mut block = read_block(&buf, cut, workers, &mut book, vouch);
+        let go = match block.checkpoint {
+            None => s.apply(&buf, &block.lines, &mut |_, e, a| visit(e, a)),
+            Some(c) => {
+                let before = s.clone();
+                let mut seen: Vec<(usize, trust::Authn)> = Vec::new();
+                let go = s.apply(&buf, &block.lines, &mut |i, _, a| seen.push((i, a.clone())));
+                if seen
+                    .iter()
+                    .any(|(i, a)| *i == c && *a == trust::Authn::Quorum)
+                {
+                    for (i, a) in &seen {
+                        if let Some(Kind::Ok { entry, .. }) = block.lines.get(*i).map(|l| &l.kind) {
+                            visit(entry, a);
+                        }
+                    }
+                    go
+                } else {
+                    s = before;
+                    block.unvouch(&buf, workers);
+                    s.apply(&buf, &block.lines, &mut |_, e, a| visit(e, a))
+                }
+            }
+        };
+        // Freeing a block's entries is a tenth of the work: spread it too.
+        drop_parallel(block.lines, workers);
+        if !go {
             break;
         }
         let rest = buf.len() - cut;
@@ -333,8 +387,70 @@ pub(super) fn verify_rooted(
     Ok(s.finish())
 }
 
+/// Drops `lines` on `workers` threads.
+fn drop_parallel(mut lines: Vec<Line>, workers: usize) {
+    let per = lines.len().div_ceil(workers.max(1)).max(1);
+    let mut parts = Vec::with_capacity(workers);
+    while lines.len() > per {
+        parts.push(lines.split_off(lines.len() - per));
+    }
+    parts.push(lines);
+    parallel(&mut parts, workers, |p| {
+        p.iter_mut().for_each(|v| *v = Vec::new())
+    });
+}
+
+/// One block after phases 1–3.
+struct Block {
+    lines: Vec<Line>,
+    /// The keys each line's check will ask about (phase 2).
+    candidates: Vec<Vec<KeyId>>,
+    /// The checkpoint that vouches for some of `lines` (an index into them).
+    checkpoint: Option<usize>,
+}
+
+impl Block {
+    /// Takes the vouching back: every signature is checked (phase 3).
+    fn unvouch(&mut self, buf: &[u8], workers: usize) {
+        for l in &mut self.lines {
+            if let Kind::Ok { vouched, .. } = &mut l.kind {
+                *vouched = false;
+            }
+        }
+        self.checkpoint = None;
+        check_signatures(buf, &mut self.lines, &self.candidates, workers);
+    }
+}
+
+/// Events whose signature is always checked: the root of trust and the
+/// certificates (what every other verdict rests on).
+fn never_vouched(e: &Entry) -> bool {
+    e.event == events::VAULT_CREATED || e.event == events::MIGRATED || e.event == events::SEALED
+}
+
+/// The last quorum entry of `lines` carrying a checkpoint, with the seq it
+/// vouches through (always below its own).
+fn checkpoint_of(lines: &[Line]) -> Option<(usize, u64)> {
+    lines.iter().enumerate().rev().find_map(|(i, l)| {
+        let Kind::Ok { entry, .. } = &l.kind else {
+            return None;
+        };
+        let Seal::Signed {
+            by: Signer::Quorum, ..
+        } = entry.seal
+        else {
+            return None;
+        };
+        let through = entry
+            .data
+            .get(super::CHECKPOINT)
+            .and_then(serde_json::Value::as_u64)?;
+        (through < entry.seq).then_some((i, through))
+    })
+}
+
 /// Phases 1–3 for the complete lines of `buf[..cut]`.
-fn read_block(buf: &[u8], cut: usize, workers: usize, book: &mut KeyBook) -> Vec<Line> {
+fn read_block(buf: &[u8], cut: usize, workers: usize, book: &mut KeyBook, vouching: bool) -> Block {
     // Phase 1: one contiguous run of lines per worker.
     let mut bounds = vec![0];
     for w in 1..workers {
@@ -352,7 +468,8 @@ fn read_block(buf: &[u8], cut: usize, workers: usize, book: &mut KeyBook) -> Vec
     .into_iter()
     .flatten()
     .collect();
-    // Phase 2: which keys each signed entry will be asked about.
+    // Phase 2: which keys each signed entry will be asked about, and which
+    // entries the block's checkpoint vouches for.
     let mut candidates: Vec<Vec<KeyId>> = Vec::with_capacity(lines.len());
     for l in &lines {
         match &l.kind {
@@ -364,14 +481,44 @@ fn read_block(buf: &[u8], cut: usize, workers: usize, book: &mut KeyBook) -> Vec
         }
     }
     book.prune();
-    // Phase 3: check them.
-    let mut work: Vec<(&mut Line, Vec<KeyId>)> = lines.iter_mut().zip(candidates).collect();
+    let mut checkpoint = None;
+    if let Some((c, through)) = checkpoint_of(&lines).filter(|_| vouching) {
+        for l in &mut lines[..c] {
+            if let Kind::Ok { entry, vouched, .. } = &mut l.kind {
+                if matches!(entry.seal, Seal::Signed { .. })
+                    && entry.seq <= through
+                    && !never_vouched(entry)
+                {
+                    *vouched = true;
+                    checkpoint = Some(c);
+                }
+            }
+        }
+    }
+    // Phase 3: check the others.
+    check_signatures(buf, &mut lines, &candidates, workers);
+    Block {
+        lines,
+        candidates,
+        checkpoint,
+    }
+}
+
+/// Phase 3: checks, in parallel, every signed line not vouched for and not
+/// checked yet under the keys predicted for it.
+fn check_signatures(buf: &[u8], lines: &mut [Line], candidates: &[Vec<KeyId>], workers: usize) {
+    let mut work: Vec<(&mut Line, &[KeyId])> = lines
+        .iter_mut()
+        .zip(candidates)
+        .filter(|(l, keys)| {
+            !keys.is_empty()
+                && matches!(&l.kind, Kind::Ok { memo, vouched: false, .. } if memo.is_empty())
+        })
+        .map(|(l, keys)| (l, keys.as_slice()))
+        .collect();
     parallel(&mut work, workers, |part| {
         let mut scratch = Vec::new();
         for (line, keys) in part.iter_mut() {
-            if keys.is_empty() {
-                continue;
-            }
             let memo: Vec<(KeyId, bool)> = {
                 let (Some(body), Kind::Ok { entry, .. }) =
                     (line.body(buf, &mut scratch), &line.kind)
@@ -388,10 +535,11 @@ fn read_block(buf: &[u8], cut: usize, workers: usize, book: &mut KeyBook) -> Vec
             }
         }
     });
-    lines
 }
 
-/// Phase 4's state, carried from block to block.
+/// Phase 4's state, carried from block to block (copied before a
+/// speculative run).
+#[derive(Clone)]
 struct State<'a> {
     report: VerifyReport,
     auth: trust::Authenticator,
@@ -410,9 +558,9 @@ impl State<'_> {
         &mut self,
         block: &[u8],
         lines: &[Line],
-        visit: &mut impl FnMut(&Entry, &trust::Authn),
+        visit: &mut impl FnMut(usize, &Entry, &trust::Authn),
     ) -> bool {
-        for line in lines {
+        for (idx, line) in lines.iter().enumerate() {
             self.line_no += 1;
             if line.len > MAX_LINE {
                 self.report.problem = Some(Problem {
@@ -445,26 +593,29 @@ impl State<'_> {
                     let ev = Evidence {
                         body: line.body(block, &mut scratch),
                         memo,
+                        vouched: false,
                     };
                     self.auth.salvage_with(entry, &ev);
                 }
                 self.scratch = scratch;
                 continue;
             }
-            self.chained(entry, line, block, memo, &mut scratch, visit);
+            self.chained(idx, entry, line, block, memo, &mut scratch, visit);
             self.scratch = scratch;
         }
         true
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn chained(
         &mut self,
+        idx: usize,
         entry: &Entry,
         line: &Line,
         block: &[u8],
         memo: &[(KeyId, bool)],
         scratch: &mut Vec<u8>,
-        visit: &mut impl FnMut(&Entry, &trust::Authn),
+        visit: &mut impl FnMut(usize, &Entry, &trust::Authn),
     ) {
         let r = &mut self.report;
         let expected_seq = r.entries + 1;
@@ -489,6 +640,7 @@ impl State<'_> {
                 let ev = Evidence {
                     body: line.body(block, scratch),
                     memo,
+                    vouched: false,
                 };
                 self.auth.salvage_with(entry, &ev);
             }
@@ -532,9 +684,10 @@ impl State<'_> {
         let ev = Evidence {
             body: line.body(block, scratch),
             memo,
+            vouched: line.vouched(),
         };
         let authn = self.auth.observe_with(entry, &ev);
-        visit(entry, &authn);
+        visit(idx, entry, &authn);
     }
 
     fn finish(mut self) -> VerifyReport {

@@ -43,9 +43,15 @@ mod verify;
 
 pub use entry::{encode_entry, parse_line, Alg, By, Entry, Seal, SignFn, Signer};
 pub use verify::{
-    verify, verify_rooted, verify_rooted_reference, AnchorStatus, Problem, VerifyReport,
-    MAX_TIME_REGRESSIONS,
+    verify, verify_every_signature, verify_rooted, verify_rooted_reference, AnchorStatus, Problem,
+    VerifyReport, MAX_TIME_REGRESSIONS,
 };
+
+/// The `data` member of a quorum entry that makes it a checkpoint: the
+/// last seq its writer verified (chain, anchor and every signature, none
+/// forged) before it signed. The fast verifier takes a confirmed
+/// checkpoint's word for the signatures before it (`docs/formats.md`).
+pub const CHECKPOINT: &str = "verified_through";
 
 use crate::clock::Timestamp;
 use crate::encoding::{self, hex};
@@ -160,6 +166,7 @@ pub struct Log {
     path: PathBuf,
     vault: String,
     head: Option<LogHead>,
+    checkpoint: Option<u64>,
 }
 
 impl Log {
@@ -169,7 +176,16 @@ impl Log {
             path: path.to_owned(),
             vault: vault.to_owned(),
             head,
+            checkpoint: None,
         }
+    }
+
+    /// Quorum entries built from now on carry `data.`[`CHECKPOINT`]` =
+    /// verified_through`: call it only with the head of a verification that
+    /// found the log intact (chain, anchor, every signature, none forged).
+    pub fn with_checkpoint(mut self, verified_through: u64) -> Log {
+        self.checkpoint = Some(verified_through);
+        self
     }
 
     /// Current head.
@@ -205,6 +221,9 @@ impl Log {
         match by {
             By::Nobody => {}
             By::Quorum(key) => {
+                if let Some(t) = self.checkpoint.filter(|t| *t < seq) {
+                    entry.data.insert(CHECKPOINT.into(), t.into());
+                }
                 entry.seal = Seal::Signed {
                     by: Signer::Quorum,
                     value: Vec::new(),

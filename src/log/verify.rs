@@ -154,7 +154,20 @@ pub fn verify_rooted(
     seed: Option<crate::sign::PublicKey>,
     visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<VerifyReport, LogError> {
-    super::fast::verify_rooted(path, anchor, seed, visit)
+    super::fast::verify_rooted(path, anchor, seed, true, visit)
+}
+
+/// [`verify`] without trusting any checkpoint: every signature is checked
+/// here, as the reference does (`breakglass log verify --every-signature`;
+/// for an auditor who will not take a quorum's word that it checked the
+/// custodians' signatures before it signed). Same verdicts as [`verify`] on
+/// every log whose quorum entries were written by breakglass.
+pub fn verify_every_signature(
+    path: &Path,
+    anchor: Option<&LogHead>,
+    visit: impl FnMut(&Entry, &trust::Authn),
+) -> Result<VerifyReport, LogError> {
+    super::fast::verify_rooted(path, anchor, None, false, visit)
 }
 
 /// The reference verifier: what [`verify_rooted`] must answer, computed the

@@ -177,6 +177,9 @@ pub struct SignedHistory {
     /// The newest certified manifest: generation and file bytes.
     manifest: Option<(u64, Vec<u8>)>,
     entries: u64,
+    /// What quorum entries say was verified before they were signed
+    /// (`Log::with_checkpoint`), as a ceremony's do; None: no checkpoint.
+    checkpoint: Option<u64>,
 }
 
 impl Default for SignedHistory {
@@ -203,6 +206,7 @@ impl SignedHistory {
             custodians: BTreeMap::new(),
             manifest: None,
             entries: 0,
+            checkpoint: None,
         }
     }
 
@@ -246,7 +250,13 @@ impl SignedHistory {
         }
     }
 
-    /// Entries so far.
+    /// Quorum entries from now on carry a checkpoint through `seq` (None:
+    /// none), as a ceremony that verified the log through `seq` writes them.
+    pub fn verified_through(&mut self, seq: Option<u64>) {
+        self.checkpoint = seq;
+    }
+
+    /// The number of entries so far.
     pub fn entries(&self) -> u64 {
         self.entries
     }
@@ -284,7 +294,10 @@ impl SignedHistory {
         sig: Sig,
     ) -> u64 {
         let time = time.as_time();
-        let log = Log::at_head(&self.log_path, VAULT, self.head.take());
+        let mut log = Log::at_head(&self.log_path, VAULT, self.head.take());
+        if let Some(t) = self.checkpoint {
+            log = log.with_checkpoint(t);
+        }
         let built = match sig {
             Sig::None => log.build_line(event, generation, data, time, By::Nobody),
             Sig::Quorum(g) if g == self.current => {

@@ -68,6 +68,12 @@ pub struct Evidence<'a> {
     pub body: Option<&'a [u8]>,
     /// (key, whether the entry's signature verifies under it).
     pub memo: &'a [(KeyId, bool)],
+    /// A later quorum checkpoint vouches for this entry (see
+    /// `docs/formats.md`, "Checkpoints"): its signature is taken to hold
+    /// under any key the log certifies for it, and only there. The caller
+    /// sets this only for an entry whose checkpoint it then confirms, and
+    /// throws the outcome away if it cannot (`crate::log::fast`).
+    pub vouched: bool,
 }
 
 impl Evidence<'_> {
@@ -85,7 +91,7 @@ impl Evidence<'_> {
 }
 
 /// Streaming checker: feed every chained entry to [`Authenticator::observe`].
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Authenticator {
     t: Trust,
     /// The highest generation that has signed an entry: older generations
@@ -162,6 +168,7 @@ impl Authenticator {
             &Evidence {
                 body: body.as_deref(),
                 memo: &[],
+                vouched: false,
             },
         )
     }
@@ -206,6 +213,7 @@ impl Authenticator {
             &Evidence {
                 body: body.as_deref(),
                 memo: &[],
+                vouched: false,
             },
         );
     }
@@ -315,10 +323,11 @@ impl Authenticator {
                 if ev.body.is_none() {
                     return forged("cannot be encoded");
                 }
+                let vouched = self.vouch_applies(ev);
                 let mut any = false;
                 let mut ok = self.t.keys_of(e.generation).any(|k| {
                     any = true;
-                    ev.ed25519(k, value)
+                    vouched || ev.ed25519(k, value)
                 });
                 if !ok && !any {
                     ok = self.adopt_seed(e, ev, value);
@@ -355,6 +364,7 @@ impl Authenticator {
                 if ev.body.is_none() {
                     return forged("cannot be encoded");
                 }
+                let vouched = self.vouch_applies(ev);
                 let mut known = false;
                 let ok = self
                     .t
@@ -362,7 +372,7 @@ impl Authenticator {
                     .filter(|k| k.token == *token && k.alg == *alg)
                     .any(|k| {
                         known = true;
-                        KeyId::token(k.alg, &k.key).is_some_and(|id| ev.check(id, value))
+                        KeyId::token(k.alg, &k.key).is_some_and(|id| vouched || ev.check(id, value))
                     });
                 if ok {
                     Authn::Custodian {
@@ -381,6 +391,17 @@ impl Authenticator {
                 }
             }
         }
+    }
+
+    /// Whether a checkpoint's vouching counts here: only once the log has
+    /// a certificate and never while rooted in an unadopted seed. Before
+    /// the first certificate a damaged log may still replace its root (an
+    /// interrupted migration), and vouching there could change which root
+    /// is in force; after it, vouching can only make more entries valid,
+    /// which raises the live generation and so never certifies a key or
+    /// revives a generation the reference would not (docs/formats.md).
+    fn vouch_applies(&self, ev: &Evidence<'_>) -> bool {
+        ev.vouched && self.seed.is_none() && self.t.has_certificate()
     }
 
     fn before_root(&mut self, e: &Entry, ev: &Evidence<'_>) -> Authn {

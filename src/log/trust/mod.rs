@@ -189,6 +189,9 @@ pub struct Trust {
     by_generation: BTreeMap<u64, Vec<usize>>,
     /// Generations below this one have had their `signers` dropped.
     signers_floor: u64,
+    /// Whether any certificate with a manifest digest was recorded (kept
+    /// apart from [`Trust::newest`], which scans them all).
+    any_certificate: bool,
 }
 
 /// What the log says about a manifest.
@@ -281,6 +284,11 @@ impl Trust {
         }
     }
 
+    /// Whether [`Trust::newest`] is `Some`, in constant time.
+    pub(super) fn has_certificate(&self) -> bool {
+        self.any_certificate
+    }
+
     pub(super) fn of_generation(
         &self,
         generation: u64,
@@ -307,6 +315,7 @@ impl Trust {
     }
 
     pub(super) fn add(&mut self, c: CertifiedGeneration) {
+        self.any_certificate |= c.manifest_digest.is_some();
         self.by_generation
             .entry(c.generation)
             .or_default()
@@ -335,6 +344,7 @@ impl Trust {
 
     pub(super) fn retain(&mut self, keep: impl Fn(&CertifiedGeneration) -> bool) {
         self.generations.retain(keep);
+        self.any_certificate = self.generations.iter().any(|c| c.manifest_digest.is_some());
         self.by_generation.clear();
         for (i, c) in self.generations.iter().enumerate() {
             self.by_generation.entry(c.generation).or_default().push(i);
