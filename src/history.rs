@@ -112,8 +112,23 @@ impl History {
 /// Reads the manifest and the log of `vault` and judges them, calling
 /// `visit` for each entry of the verified chain (one pass over the log).
 pub fn read(vault: &Vault, visit: impl FnMut(&Entry, &Authn)) -> Result<History> {
+    read_with(vault, false, visit)
+}
+
+/// [`read`]; with `every_signature`, no checkpoint is trusted and every
+/// signature is checked ([`log::verify_every_signature`]).
+pub fn read_with(
+    vault: &Vault,
+    every_signature: bool,
+    visit: impl FnMut(&Entry, &Authn),
+) -> Result<History> {
     let (manifest, bytes) = vault.read_manifest()?;
-    let report = log::verify(&vault.log_path(), Some(&manifest.log_head), visit)?;
+    let anchor = Some(&manifest.log_head);
+    let report = if every_signature {
+        log::verify_every_signature(&vault.log_path(), anchor, visit)?
+    } else {
+        log::verify(&vault.log_path(), anchor, visit)?
+    };
     judge(vault.dir(), manifest, &bytes, report)
 }
 

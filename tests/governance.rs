@@ -1764,3 +1764,45 @@ fn a_dead_quorum_cannot_fork_the_next_generation() {
     let s = status(&vault, "2024-01-04T00:00:00Z");
     assert_listed_forged(&s, &[seq], "sealed", "a dead quorum's second certificate");
 }
+
+/// `log verify` takes a live quorum's checkpoint on its word (SECURITY.md,
+/// "Checkpoints"); `--every-signature` does not, and names the custodian
+/// drill whose signature does not hold although a checkpoint covered it.
+#[test]
+fn every_signature_finds_what_a_lying_quorum_checkpoint_covered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = SignedHistory::new();
+    b.init("2026-01-01T00:00:00Z", &["alice", "bob", "carol"], 2);
+    let alice = b.custodian("alice").signer();
+    let forged = b.signed(
+        events::DRILL,
+        "2026-02-01T00:00:00Z",
+        log_data! {"kind" => "custodian", "custodian" => "alice", "result" => "ok"},
+        Sig::Random(alice),
+    );
+    b.verified_through(Some(b.entries()));
+    b.quorum(
+        events::DRILL,
+        "2026-02-02T00:00:00Z",
+        log_data! {"kind" => "quorum", "custodians" => ["alice", "bob"], "result" => "ok"},
+    );
+    b.write(&dir.path().join("vault"));
+    let verify = |extra: &[&str]| -> (i32, Value) {
+        let o = Command::new(BIN)
+            .args(["log", "verify", "--vault", "vault", "--json"])
+            .args(extra)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap(),
+            serde_json::from_slice(&o.stdout).unwrap(),
+        )
+    };
+    let (code, j) = verify(&[]);
+    assert_eq!((code, &j["ok"]), (0, &Value::Bool(true)), "{j}");
+    let (code, j) = verify(&["--every-signature"]);
+    assert_eq!(code, 1, "{j}");
+    assert_eq!(j["forged"][0]["seq"], forged, "{j}");
+    assert_eq!(j["signatures"]["forged"], 1, "{j}");
+}

@@ -973,7 +973,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__log__subcmd__verify)
-            opts="-h --vault --receipt --qr --json --help"
+            opts="-h --vault --receipt --qr --every-signature --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -151,6 +151,7 @@ complete -c breakglass -n "__fish_breakglass_using_subcommand log; and not __fis
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from verify" -l vault -d 'Vault directory' -r -F
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from verify" -l receipt -d 'Also check that the log still contains this receipt\'s head (bg1:<vault>:<seq>:<hash>, or <seq>:<first 16+ hex digits of the hash>)' -r
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from verify" -l qr -d 'Also draw the receipt of the log\'s head as a QR code (at a terminal), to photograph for the ticket'
+complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from verify" -l every-signature -d 'Check every signature here instead of taking a quorum checkpoint\'s word for those before it (slower; see SECURITY.md, "Checkpoints")'
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from verify" -l json -d 'Machine-readable output on stdout'
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from export" -l vault -d 'Vault directory' -r -F

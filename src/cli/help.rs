@@ -45,7 +45,7 @@ pub const REVIEW: &str = "Examples:\n  breakglass review --vault /media/vault --
 pub const ENROLL: &str = "Examples:\n  breakglass custodian enroll --name alice --yubikey --serial 12345678 --serial 23456789\n      (a main token and a spare kept in a safe: one share, either token opens it)\n  breakglass custodian enroll --name bob --out /media/bob/bob.identity\n      (software custodian, for small teams and drills)\n\nYubiKey: the key is generated ON the token in a retired PIV slot; a default PIN or PUK\nis refused and changed first; the attestation is verified to Yubico's roots.\nWrites NAME.custodian.json (public) and, for software, the identity (secret, 0600).";
 
 /// `breakglass log verify --help` examples.
-pub const LOG_VERIFY: &str = "Exit 0 when the log verifies, 1 naming the first bad entry otherwise.\nExample:\n  breakglass log verify --vault /media/vault";
+pub const LOG_VERIFY: &str = "Exit 0 when the log verifies, 1 naming the first bad entry otherwise.\nSignatures before a quorum checkpoint are taken on that quorum's word (it checked them\nbefore it signed); --every-signature checks each one here.\nExamples:\n  breakglass log verify --vault /media/vault\n  breakglass log verify --vault /media/vault --every-signature --json";
 
 /// `breakglass custodian --help` examples.
 pub const CUSTODIAN: &str = "\
