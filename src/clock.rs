@@ -46,6 +46,29 @@ impl Timestamp {
         )
     }
 
+    /// The bytes of [`Timestamp::to_rfc3339`] without allocating, for years
+    /// 0–9999 (None outside them, where the text is not 20 bytes).
+    pub fn rfc3339_bytes(self) -> Option<[u8; 20]> {
+        let days = self.0.div_euclid(86_400);
+        let secs = self.0.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let y = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
+        let mut out = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m as u32);
+        put(8, 2, d as u32);
+        put(11, 2, (secs / 3600) as u32);
+        put(14, 2, ((secs / 60) % 60) as u32);
+        put(17, 2, (secs % 60) as u32);
+        Some(out)
+    }
+
     /// Parses exactly `YYYY-MM-DDTHH:MM:SSZ` (years 1970–9999).
     pub fn parse(s: &str) -> Result<Timestamp, TimeError> {
         let err = || TimeError(crate::text::bounded(s));
@@ -129,6 +152,38 @@ pub const TEST_HOOKS: bool = cfg!(feature = "test-hooks");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The allocation-free bytes are exactly the formatted text, wherever
+    /// it is 20 bytes long, and absent where it is not.
+    #[test]
+    fn rfc3339_bytes_are_the_formatted_text() {
+        let mut t: i64 = -62_167_219_200; // 0000-01-01
+        let end: i64 = 253_402_300_799 + 86_400 * 400; // past 9999-12-31
+        while t < end {
+            let text = Timestamp(t).to_rfc3339();
+            match Timestamp(t).rfc3339_bytes() {
+                Some(b) => assert_eq!(&b[..], text.as_bytes(), "{t}"),
+                None => assert!(text.len() != 20 || text.starts_with('-'), "{t}: {text}"),
+            }
+            t += 86_399 * 7 + 3_607;
+        }
+        for t in [
+            -1,
+            0,
+            59,
+            86_399,
+            951_827_696,
+            253_402_300_799,
+            253_402_300_800,
+        ] {
+            let text = Timestamp(t).to_rfc3339();
+            assert_eq!(
+                Timestamp(t).rfc3339_bytes().map(|b| b.to_vec()),
+                (text.len() == 20 && !text.starts_with('-')).then(|| text.into_bytes()),
+                "{t}"
+            );
+        }
+    }
 
     #[test]
     fn known_times_round_trip() {

@@ -277,7 +277,7 @@ pub(super) fn scan(line: &str) -> Option<Scanned> {
     unhex::<16>(vault, "vault").ok()?;
     let time_text = plain_str(line, m.time?)?;
     let time = Timestamp::parse(time_text).ok()?;
-    if time.to_rfc3339() != time_text {
+    if time.rfc3339_bytes().as_ref().map(<[u8; 20]>::as_slice) != Some(time_text.as_bytes()) {
         return None;
     }
     if b.get(he) != Some(&b',') {
