@@ -2,12 +2,16 @@
 //! the anchor the manifest records, and — through [`super::trust`] — every
 //! signature, in one streaming pass with bounded memory.
 //!
-//! [`verify`] and [`verify_rooted`] run the fast path (`fast.rs`: lines read
+//! [`verify`] and [`verify_rooted`] run the fast path (`fast/`: lines read
 //! on the bytes as they are, hashing and signature checks spread over the
-//! cores). [`verify_rooted_reference`] is the slow, simple verifier kept as
-//! the specification: every line parsed into a `serde_json::Value`,
-//! re-encoded and compared, one line at a time. Both give the same report
-//! (`tests/log_fast_path.rs`).
+//! cores, and the signatures a confirmed quorum checkpoint covers taken on
+//! its word: `docs/formats.md` §8.10). [`verify_every_signature`] is the
+//! fast path checking every signature. [`verify_rooted_reference`] is the
+//! slow, simple verifier kept as the specification: every line parsed into
+//! a `serde_json::Value`, re-encoded and compared, every signature checked,
+//! one line at a time. All three give the same report on every log whose
+//! checkpoints are true (`tests/log_fast_path.rs`, which also pins down the
+//! one difference: a live quorum's lying checkpoint).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
