@@ -82,6 +82,21 @@ pub struct VerifyReport {
 pub const MAX_TIME_REGRESSIONS: usize = 16;
 
 impl VerifyReport {
+    /// Nothing verified yet.
+    pub(super) fn empty() -> VerifyReport {
+        VerifyReport {
+            entries: 0,
+            head: None,
+            problem: None,
+            torn_tail: None,
+            anchor: AnchorStatus::NotChecked,
+            vault: None,
+            trust: trust::Trust::default(),
+            time_regressions: Vec::new(),
+            time_regression_count: 0,
+        }
+    }
+
     /// True when the chain verified, nothing is torn, the anchor holds and
     /// no entry carries a signature that does not verify.
     pub fn is_intact(&self) -> bool {
@@ -190,17 +205,7 @@ pub fn verify_rooted_reference(
     };
     let file = File::open(path).map_err(io)?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut report = VerifyReport {
-        entries: 0,
-        head: None,
-        problem: None,
-        torn_tail: None,
-        anchor: AnchorStatus::NotChecked,
-        vault: None,
-        trust: trust::Trust::default(),
-        time_regressions: Vec::new(),
-        time_regression_count: 0,
-    };
+    let mut report = VerifyReport::empty();
     let mut prev_time: Option<i64> = None;
     let mut auth = seed.map_or_else(trust::Authenticator::new, trust::Authenticator::seeded);
     let mut prev_hash = GENESIS.to_owned();

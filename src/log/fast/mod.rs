@@ -73,17 +73,7 @@ pub(super) fn verify_rooted(
     let mut file = File::open(path).map_err(io)?;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let mut s = State {
-        report: VerifyReport {
-            entries: 0,
-            head: None,
-            problem: None,
-            torn_tail: None,
-            anchor: AnchorStatus::NotChecked,
-            vault: None,
-            trust: trust::Trust::default(),
-            time_regressions: Vec::new(),
-            time_regression_count: 0,
-        },
+        report: VerifyReport::empty(),
         auth: seed.map_or_else(trust::Authenticator::new, trust::Authenticator::seeded),
         prev_time: None,
         prev_hash: GENESIS.to_owned(),
