@@ -343,6 +343,46 @@ fn fast_path_agrees_with_the_reference_on_10000_random_mutations() {
     );
 }
 
+/// Logs under the fast path's one-thread size are read on one thread, so
+/// the 10,000 mutations above never split a block between workers; these
+/// do, on a log just over that size (several threads on any machine with
+/// more than one core).
+#[test]
+fn fast_path_agrees_on_mutations_of_a_log_read_on_several_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    let h = history_with(200, true);
+    let base = h.text().as_bytes().to_vec();
+    assert!(
+        base.len() > 256 << 10 && base.len() < 1 << 20,
+        "{} bytes: above the one-thread size, within one block",
+        base.len()
+    );
+    std::fs::write(&path, &base).unwrap();
+    assert!(agree(&path, h.head(), None, "the multi-thread history"));
+    let mut rng = StdRng::seed_from_u64(0x7468_7265_6164_73);
+    let (mut broken, mut intact) = (0, 0);
+    for case in 0..100 {
+        let mut log = base.clone();
+        for _ in 0..rng.gen_range(1..=3) {
+            mutate(&mut rng, &mut log);
+        }
+        std::fs::write(&path, &log).unwrap();
+        let anchor = rng.gen_bool(0.5).then(|| h.head()).flatten();
+        if agree(
+            &path,
+            anchor,
+            None,
+            &format!("multi-thread mutation {case}"),
+        ) {
+            intact += 1;
+        } else {
+            broken += 1;
+        }
+    }
+    assert!(broken > 50, "broken {broken}, intact {intact}");
+}
+
 #[test]
 fn fast_path_agrees_across_block_boundaries_and_long_lines() {
     let dir = tempfile::tempdir().unwrap();
