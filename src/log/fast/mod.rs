@@ -74,8 +74,8 @@ pub(super) fn verify_rooted(
         source,
     };
     let mut file = File::open(path).map_err(io)?;
-    // Below a few blocks, starting threads costs more than it saves (a
-    // 100-entry `status` spent more time in them than in its log).
+    // Below a quarter of a block, starting threads costs more than it saves
+    // (a 100-entry `status` spent more time in them than in its log).
     let small = file.metadata().is_ok_and(|m| m.len() < SMALL_LOG);
     let workers = if small {
         1
