@@ -132,6 +132,26 @@ pub fn read_with(
     judge(vault.dir(), manifest, &bytes, report)
 }
 
+/// [`read`], resuming the log's verification after the prefix `from`
+/// covers when it still fits (see [`log::Resume`]: for read-only reports
+/// that accept its proviso, never for a ceremony). The manifest is judged
+/// afresh. Returns the history, the state to resume from next time, and
+/// the head of the prefix it resumed after (None: read from the start).
+pub fn read_resuming(
+    vault: &Vault,
+    from: Option<&log::Resume>,
+    visit: impl FnMut(&Entry, &Authn),
+) -> Result<(History, Option<log::Resume>, Option<log::LogHead>)> {
+    let (manifest, bytes) = vault.read_manifest()?;
+    let log::Resumed {
+        report,
+        resume,
+        resumed_after,
+    } = log::verify_resuming(&vault.log_path(), Some(&manifest.log_head), from, visit)?;
+    let history = judge(vault.dir(), manifest, &bytes, report)?;
+    Ok((history, resume, resumed_after))
+}
+
 /// When the log's own root entry is damaged: judges again with the trust
 /// rooted in manifest.json's genesis key, which the custodians confirm by
 /// comparing the vault fingerprint with their paper copy (it is shown before

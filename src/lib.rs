@@ -12,6 +12,7 @@
 
 pub mod attestation;
 pub mod build_info;
+pub mod cache;
 pub mod ceremony;
 pub mod check;
 pub mod clock;

@@ -75,7 +75,9 @@ impl Purpose {
 pub struct SigningKey(ed25519_dalek::SigningKey);
 
 /// An Ed25519 public key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct PublicKey(pub [u8; ED25519_PUBLIC_LEN]);
 
 impl SigningKey {

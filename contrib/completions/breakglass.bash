@@ -823,7 +823,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__log__subcmd__export)
-            opts="-h --vault --after --out --format --help"
+            opts="-h --vault --after --out --format --incremental --cache-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -843,6 +843,10 @@ _breakglass() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "jsonl ecs ocsf" -- "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1335,7 +1339,7 @@ _breakglass() {
             return 0
             ;;
         breakglass__subcmd__status)
-            opts="-h --vault --json --expect-receipt --help"
+            opts="-h --vault --json --expect-receipt --incremental --cache-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1346,6 +1350,10 @@ _breakglass() {
                     return 0
                     ;;
                 --expect-receipt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -160,6 +160,8 @@ complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_se
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from export" -l format -d 'Line format: jsonl (our members), ecs (Elastic Common Schema 8.x) or ocsf (OCSF 1.1); fields in docs/governance.md' -r -f -a "jsonl\t''
 ecs\t''
 ocsf\t''"
+complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from export" -l cache-dir -d 'Where --incremental keeps its state [default: $XDG_CACHE_HOME/breakglass, else ~/.cache/breakglass]; yours alone (0700)' -r -F
+complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from export" -l incremental -d 'Read only the entries appended since the last --incremental run, from state kept in your cache directory (never the vault\'s); the whole log is read again at least once a day. It trusts that the entries it read before have not changed since: `log verify` reads everything'
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from show" -l vault -d 'Vault directory' -r -F
 complete -c breakglass -n "__fish_breakglass_using_subcommand log; and __fish_seen_subcommand_from show" -l json -d 'Machine-readable output on stdout'
@@ -207,7 +209,9 @@ complete -c breakglass -n "__fish_breakglass_using_subcommand review" -l json -d
 complete -c breakglass -n "__fish_breakglass_using_subcommand review" -s h -l help -d 'Print help'
 complete -c breakglass -n "__fish_breakglass_using_subcommand status" -l vault -d 'Vault directory' -r -F
 complete -c breakglass -n "__fish_breakglass_using_subcommand status" -l expect-receipt -d 'The last receipt from the ticket (bg1:… or SEQ:HASH…); refuse unless the log still holds it' -r
+complete -c breakglass -n "__fish_breakglass_using_subcommand status" -l cache-dir -d 'Where --incremental keeps its state [default: $XDG_CACHE_HOME/breakglass, else ~/.cache/breakglass]; yours alone (0700)' -r -F
 complete -c breakglass -n "__fish_breakglass_using_subcommand status" -l json -d 'Machine-readable output on stdout'
+complete -c breakglass -n "__fish_breakglass_using_subcommand status" -l incremental -d 'Read only the entries appended since the last --incremental run, from state kept in your cache directory (never the vault\'s); the whole log is read again at least once a day. It trusts that the entries it read before have not changed since: `log verify` reads everything'
 complete -c breakglass -n "__fish_breakglass_using_subcommand status" -s h -l help -d 'Print help'
 complete -c breakglass -n "__fish_breakglass_using_subcommand report" -l vault -d 'Vault directory' -r -F
 complete -c breakglass -n "__fish_breakglass_using_subcommand report" -l from -d 'First day counted (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)' -r

@@ -247,6 +247,45 @@ pub(crate) struct ReceiptArg {
 }
 
 #[derive(Args)]
+pub(crate) struct IncrementalArg {
+    /// Read only the entries appended since the last --incremental run, from
+    /// state kept in your cache directory (never the vault's); the whole log
+    /// is read again at least once a day. It trusts that the entries it read
+    /// before have not changed since: `log verify` reads everything.
+    #[arg(long)]
+    pub incremental: bool,
+    /// Where --incremental keeps its state [default: $XDG_CACHE_HOME/breakglass,
+    /// else ~/.cache/breakglass]; yours alone (0700).
+    #[arg(long, value_name = "DIR", requires = "incremental")]
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+impl IncrementalArg {
+    /// The cache to use for the vault in `vault` (None without --incremental).
+    pub fn open(
+        &self,
+        vault: &std::path::Path,
+    ) -> breakglass::error::Result<Option<breakglass::cache::Cache>> {
+        use breakglass::error::Error;
+        if !self.incremental {
+            return Ok(None);
+        }
+        let dir = self
+            .cache_dir
+            .clone()
+            .or_else(breakglass::cache::Cache::default_dir)
+            .ok_or_else(|| {
+                Error::Usage(
+                    "--incremental needs a cache directory: neither XDG_CACHE_HOME nor HOME is set to an absolute path; give --cache-dir DIR".into(),
+                )
+            })?;
+        breakglass::cache::Cache::open(&dir, vault)
+            .map(Some)
+            .map_err(|e| Error::Usage(format!("--incremental: {e}")))
+    }
+}
+
+#[derive(Args)]
 pub(crate) struct MigrateArgs {
     #[command(flatten)]
     pub what: Ticketed,

@@ -23,14 +23,36 @@ pub struct StatusArgs {
     json: bool,
     #[command(flatten)]
     receipt: super::args::ReceiptArg,
+    #[command(flatten)]
+    incremental: super::args::IncrementalArg,
 }
 
 pub fn run_status(a: StatusArgs) -> Result<u8> {
     let vault = Vault::open_read_only(&a.vault)?;
     let receipt = a.receipt.parse()?;
-    let s = governance::status(&vault, receipt.as_ref(), Timestamp::now())?;
+    let cache = a.incremental.open(&a.vault)?;
+    let now = Timestamp::now();
+    let (s, inc) = match &cache {
+        Some(_) if receipt.is_some() => {
+            return Err(Error::Usage(
+                "--expect-receipt is checked on the whole log: leave out --incremental".into(),
+            ))
+        }
+        Some(c) => {
+            let (s, inc) = governance::status_incremental(&vault, c, now)?;
+            (s, Some(inc))
+        }
+        None => (governance::status(&vault, receipt.as_ref(), now)?, None),
+    };
+    if let Some(why) = inc.as_ref().and_then(|i| i.not_stored.as_ref()) {
+        errln!("note: {why}");
+    }
     if a.json {
-        out::json(&s.to_json())?;
+        let mut j = s.to_json();
+        if let (Some(i), Some(log)) = (&inc, j.get_mut("log").and_then(|l| l.as_object_mut())) {
+            log.insert("incremental".into(), i.to_json());
+        }
+        out::json(&j)?;
         return Ok(s.exit_code());
     }
     let names: Vec<&str> = s.custodians.iter().map(|c| c.name.as_str()).collect();
@@ -63,6 +85,16 @@ pub fn run_status(a: StatusArgs) -> Result<u8> {
             s.log_entries
         )?,
         _ => outln!("audit log      DOES NOT VERIFY: {}", s.log_problem)?,
+    }
+    if let Some(i) = &inc {
+        match &i.resumed_after {
+            Some(h) => outln!(
+                "incremental    read the entries after {} (cached); whole log last read {}",
+                h.seq,
+                i.fully_verified_at.to_rfc3339()
+            )?,
+            None => outln!("incremental    read the whole log (nothing cached fitted)")?,
+        }
     }
     for f in &s.forged.entries {
         outln!(
@@ -403,16 +435,40 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FORMAT", default_value = "jsonl",
           value_parser = clap::builder::PossibleValuesParser::new(siem::Format::NAMES))]
     format: String,
+    #[command(flatten)]
+    incremental: super::args::IncrementalArg,
 }
 
 pub fn run_export(a: ExportArgs) -> Result<u8> {
     let format = siem::Format::parse(&a.format)?;
     let vault = Vault::open_read_only(&a.vault)?;
+    let cache = a.incremental.open(&a.vault)?;
     let (manifest, _) = vault.read_manifest()?;
     let fingerprint = manifest.fingerprint();
+    let log = vault.log_path();
     let export = |w: &mut dyn std::io::Write| {
         let head = Some(&manifest.log_head);
-        siem::export(format, &fingerprint, &vault.log_path(), head, a.after, w)
+        let mut run = |from: Option<&breakglass::log::Resume>| {
+            siem::export_resuming(format, &fingerprint, &log, head, a.after, from, w)
+        };
+        match &cache {
+            None => run(None).map(|x| (x.report, x.written)),
+            Some(c) => {
+                let (x, inc) = governance::export::incremental(c, &log, Timestamp::now(), run)?;
+                match &inc.resumed_after {
+                    Some(h) => errln!(
+                        "incremental: read the entries after {} (cached); whole log last read {}",
+                        h.seq,
+                        inc.fully_verified_at.to_rfc3339()
+                    ),
+                    None => errln!("incremental: read the whole log (nothing cached fitted)"),
+                }
+                if let Some(why) = inc.not_stored {
+                    errln!("note: {why}");
+                }
+                Ok((x.report, x.written))
+            }
+        }
     };
     // export() flushes and reports write errors; the sink names them as
     // output errors, and a reader that went away (EPIPE) stops the output

@@ -26,6 +26,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::log::trust::Authn;
 use crate::log::{self, Entry, VerifyReport};
@@ -111,7 +112,20 @@ pub fn export(
     after: u64,
     out: &mut dyn Write,
 ) -> Result<(VerifyReport, u64)> {
-    export_with(log_path, anchor, after, write_jsonl, out)
+    let x = export_with(log_path, anchor, after, None, write_jsonl, out)?;
+    Ok((x.report, x.written))
+}
+
+/// What an export did.
+pub struct Exported {
+    /// The verification of the whole log.
+    pub report: VerifyReport,
+    /// Lines written.
+    pub written: u64,
+    /// The state at the end, to resume from ([`log::Resume`]).
+    pub resume: Option<log::Resume>,
+    /// The head of the prefix it resumed after (None: read from the start).
+    pub resumed_after: Option<LogHead>,
 }
 
 /// Bytes gathered before one write to the output.
@@ -120,18 +134,23 @@ const CHUNK: usize = 1 << 16;
 /// [`export`] in the format of `map` (a [`Mapping`], or a closure holding
 /// what a format adds to every line, such as the vault fingerprint): one
 /// pass over the log, entries gathered into chunks of about 64 KiB, one
-/// write each.
+/// write each. With `from` (whose head must be at or before `after`, or it
+/// is not used), the verification resumes after that prefix when it still
+/// fits the log ([`log::verify_resuming`]).
 pub fn export_with(
     log_path: &Path,
     anchor: Option<&LogHead>,
     after: u64,
+    from: Option<&log::Resume>,
     mut map: impl FnMut(&Entry, &Authn, &mut Vec<u8>),
     out: &mut dyn Write,
-) -> Result<(VerifyReport, u64)> {
+) -> Result<Exported> {
+    // Entries in a skipped prefix must all be at or before `after`.
+    let from = from.filter(|r| r.head().is_some_and(|h| h.seq <= after));
     let mut written = 0u64;
     let mut failure: Option<std::io::Error> = None;
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
-    let report = log::verify(log_path, anchor, |e, a| {
+    let r = log::verify_resuming(log_path, anchor, from, |e, a| {
         if failure.is_some() || e.seq <= after {
             return;
         }
@@ -155,7 +174,71 @@ pub fn export_with(
     }
     out.flush()
         .map_err(|e| Error::Usage(format!("cannot write the export: {e}")))?;
-    Ok((report, written))
+    Ok(Exported {
+        report: r.report,
+        written,
+        resume: r.resume,
+        resumed_after: r.resumed_after,
+    })
+}
+
+/// What `log export --incremental` keeps between runs.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Warm {
+    resume: log::Resume,
+    /// When the log was last read from the first byte.
+    full_at: Timestamp,
+    /// When this was stored.
+    at: Timestamp,
+}
+
+/// The cache's name for what `log export --incremental` keeps.
+const PURPOSE: &str = "export";
+
+/// An export that goes on from the state the last incremental export of
+/// this log left in `cache` (when `after` is at or past its head, it still
+/// fits the log, and the log was read from the first byte less than
+/// [`super::FULL_CHECK_EVERY_SECS`] ago), and leaves the state at the end
+/// there. `run` is the export ([`export_with`], or a format's), given the
+/// state to resume from. Same output as without the cache.
+pub fn incremental(
+    cache: &crate::cache::Cache,
+    log_path: &Path,
+    now: Timestamp,
+    run: impl FnOnce(Option<&log::Resume>) -> Result<Exported>,
+) -> Result<(Exported, super::Incremental)> {
+    let log = std::fs::canonicalize(log_path).unwrap_or_else(|_| log_path.to_owned());
+    let warm = cache
+        .load::<Warm>(PURPOSE, &log)
+        .filter(|w| w.at <= now && now.0 - w.full_at.0 < super::FULL_CHECK_EVERY_SECS);
+    let x = run(warm.as_ref().map(|w| &w.resume))?;
+    let full_at = match (&x.resumed_after, &warm) {
+        (Some(_), Some(w)) => w.full_at,
+        _ => now,
+    };
+    let stored = match &x.resume {
+        Some(resume) => {
+            let w = Warm {
+                resume: resume.clone(),
+                full_at,
+                at: now,
+            };
+            cache.store(PURPOSE, &log, &w)
+        }
+        None => cache.forget(PURPOSE, &log),
+    };
+    let not_stored = stored.err().map(|e| {
+        format!(
+            "cannot update the cache in {}: {e} (the next --incremental export reads the whole log)",
+            cache.dir().display()
+        )
+    });
+    let inc = super::Incremental {
+        resumed_after: x.resumed_after.clone(),
+        fully_verified_at: full_at,
+        not_stored,
+    };
+    Ok((x, inc))
 }
 
 #[cfg(test)]

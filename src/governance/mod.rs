@@ -49,7 +49,10 @@ pub mod siem;
 mod status;
 pub mod timeline;
 
-pub use status::{status, CustodianStatus, Obligation, ObligationKind, ReceiptStatus, Status};
+pub use status::{
+    status, status_incremental, CustodianStatus, Incremental, Obligation, ObligationKind,
+    ReceiptStatus, Status, FULL_CHECK_EVERY_SECS,
+};
 
 use std::collections::BTreeMap;
 
@@ -70,7 +73,7 @@ pub const DRILL_INTERVAL_SECS: i64 = 365 * 86_400;
 pub const DEACTIVATION_TARGET_SECS: i64 = 4 * 3600;
 
 /// An activation (an `unseal-granted` entry), as much as governance needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Grant {
     /// Sequence number of the `unseal-granted` entry.
     pub seq: u64,
@@ -170,7 +173,7 @@ impl DrillFact {
 pub const MAX_FORGED: usize = 100;
 
 /// A governance entry that is not what it claims to be.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Forged {
     /// Sequence number.
     pub seq: u64,
@@ -187,7 +190,7 @@ impl Forged {
 }
 
 /// Forged governance entries seen: the first [`MAX_FORGED`], and a count.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ForgedList {
     /// The first ones.
     pub entries: Vec<Forged>,
@@ -279,7 +282,7 @@ pub fn is_reseal(e: &Entry) -> bool {
 }
 
 /// The last successful drill of a custodian.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LastDrill {
     /// When.
     pub time: Timestamp,
@@ -290,7 +293,7 @@ pub struct LastDrill {
 }
 
 /// Streaming state for `status`: feed every verified entry to [`Tracker::observe`].
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Tracker {
     created: Option<Timestamp>,
     first: Option<Timestamp>,
@@ -320,6 +323,15 @@ impl Tracker {
         let mut t = Tracker::default();
         t.remote.since = Some(now.plus(-remote::REMOTE_WINDOW_SECS));
         t
+    }
+
+    /// This tracker (made by [`Tracker::at`] some earlier `then`) as made by
+    /// `Tracker::at(now)` and fed the same entries: its window moved
+    /// forward. None when `now` is before `then`.
+    pub fn moved_to(mut self, now: Timestamp) -> Option<Tracker> {
+        self.remote
+            .move_window(now.plus(-remote::REMOTE_WINDOW_SECS))
+            .then_some(self)
     }
 
     /// Takes one verified entry into account, with what the log proves
@@ -453,10 +465,7 @@ impl Tracker {
             }),
             last_receipt_checked: self.last_receipt_checked,
             receipt: None,
-            remote: remote::RemoteStatus {
-                ignored: self.remote_reader.ignored,
-                ..self.remote
-            },
+            remote: self.remote.ignoring(self.remote_reader.ignored),
         }
     }
 }

@@ -54,7 +54,7 @@ fn quoted(names: &[String]) -> String {
 
 /// Reads the `remote` member of every verified entry, in log order, and
 /// says which custodians count as having presented remotely (module docs).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RemoteReader {
     /// (generation, custodians) from quorum-signed certificates, oldest first.
     rosters: Vec<(u64, Vec<String>)>,
@@ -187,7 +187,7 @@ impl RemoteReader {
 }
 
 /// Remote presentations counted over some entries.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RemoteTally {
     /// Activations (`unseal-granted`) with at least one remote custodian.
     pub unseals: u64,
@@ -200,20 +200,22 @@ pub struct RemoteTally {
 }
 
 impl RemoteTally {
-    /// Counts the custodians `remote` (from [`RemoteReader::observe`]) of an `event` entry.
-    pub fn count(&mut self, event: &str, remote: &[String]) {
+    /// Counts the custodians `remote` (from [`RemoteReader::observe`]) of an
+    /// `event` entry; returns whether it counted anything.
+    pub fn count(&mut self, event: &str, remote: &[String]) -> bool {
         if remote.is_empty() {
-            return;
+            return false;
         }
         match event {
             events::UNSEAL_GRANTED => self.unseals += 1,
             events::SEALED => self.seals += 1,
             events::DRILL => self.drills += 1,
-            _ => return,
+            _ => return false,
         }
         for n in remote {
             *self.by_custodian.entry(n.clone()).or_default() += 1;
         }
+        true
     }
 
     /// All remote presentations.
@@ -263,7 +265,7 @@ impl RemoteTally {
 }
 
 /// Remote presentations for `status`: the last 12 months and all time.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RemoteStatus {
     /// Start of the window (`now` − [`REMOTE_WINDOW_SECS`]; None: no bound).
     pub since: Option<Timestamp>,
@@ -273,15 +275,42 @@ pub struct RemoteStatus {
     pub all_time: RemoteTally,
     /// Entries whose `remote` member was not (fully) counted.
     pub ignored: ForgedList,
+    /// What `last_12_months` counted, as (time, event, custodians), when
+    /// the window has a start: so that it can move ([`Self::move_window`]).
+    window: Vec<(Timestamp, String, Vec<String>)>,
 }
 
 impl RemoteStatus {
     /// Counts one entry's remote custodians.
     pub fn count(&mut self, e: &Entry, remote: &[String]) {
         self.all_time.count(&e.event, remote);
-        if self.since.is_none_or(|s| e.time >= s) {
-            self.last_12_months.count(&e.event, remote);
+        if self.since.is_none_or(|s| e.time >= s)
+            && self.last_12_months.count(&e.event, remote)
+            && self.since.is_some()
+        {
+            self.window.push((e.time, e.event.clone(), remote.to_vec()));
         }
+    }
+
+    /// This status with `ignored` as the entries not (fully) counted.
+    pub fn ignoring(self, ignored: ForgedList) -> RemoteStatus {
+        RemoteStatus { ignored, ..self }
+    }
+
+    /// Moves the window's start forward to `since`, dropping what falls
+    /// out of it; false (nothing changed) when the window has no start or
+    /// `since` is before it.
+    pub fn move_window(&mut self, since: Timestamp) -> bool {
+        if self.since.is_none_or(|s| since < s) {
+            return false;
+        }
+        self.since = Some(since);
+        self.window.retain(|(t, ..)| *t >= since);
+        self.last_12_months = RemoteTally::default();
+        for (_, event, remote) in &self.window {
+            self.last_12_months.count(event, remote);
+        }
+        true
     }
 
     /// The machine form (`status --json` member `remote`).
@@ -717,5 +746,61 @@ mod tests {
         }
         assert_eq!(j["ignored"]["count"], 0);
         assert!(j["ignored"]["entries"].is_array());
+    }
+
+    /// A tracker made at `then` and moved to `now` (what `status
+    /// --incremental` resumes with) is the tracker made at `now`, at every
+    /// step of the window past the entries; it never moves backwards.
+    #[test]
+    fn a_moved_window_counts_what_a_window_made_then_counts() {
+        let mut l = SignedLog::new("2023-01-01T00:00:00Z", &["alice", "bob", "carol"]);
+        for (time, remote) in [
+            ("2023-06-01T00:00:00Z", json!(["alice"])),
+            ("2024-02-01T00:00:00Z", json!(["alice", "carol"])),
+            ("2024-09-01T00:00:00Z", json!(["carol"])),
+            ("2025-03-01T00:00:00Z", json!([])),
+        ] {
+            l.add(
+                events::UNSEAL_GRANTED,
+                time,
+                grant(&["alice", "carol"], remote),
+                How::Quorum,
+            );
+        }
+        let fed = |mut t: Tracker| {
+            for (e, a) in l.verified() {
+                t.observe(&e, &a);
+            }
+            t
+        };
+        let then = Timestamp::parse("2024-03-01T00:00:00Z").unwrap();
+        let made_then = fed(Tracker::at(then));
+        assert_eq!(made_then.remote.last_12_months.presentations(), 4);
+        for later in [
+            "2024-03-01T00:00:00Z",
+            "2024-06-01T00:00:00Z",
+            "2025-02-01T00:00:00Z",
+            "2025-02-02T00:00:00Z",
+            "2025-09-02T00:00:00Z",
+            "2030-01-01T00:00:00Z",
+        ] {
+            let now = Timestamp::parse(later).unwrap();
+            let moved = made_then.clone().moved_to(now).expect("forward");
+            let made_now = fed(Tracker::at(now));
+            assert_eq!(moved.remote, made_now.remote, "{later}");
+        }
+        assert_eq!(
+            fed(Tracker::at(
+                Timestamp::parse("2030-01-01T00:00:00Z").unwrap()
+            ))
+            .remote
+            .last_12_months
+            .presentations(),
+            0
+        );
+        let earlier = Timestamp::parse("2024-02-29T23:59:59Z").unwrap();
+        assert!(made_then.clone().moved_to(earlier).is_none());
+        // A tracker with no window (report) has nothing to move.
+        assert!(fed(Tracker::new()).moved_to(then).is_none());
     }
 }

@@ -317,17 +317,46 @@ pub fn export(
     after: u64,
     out: &mut dyn std::io::Write,
 ) -> crate::error::Result<(crate::log::VerifyReport, u64)> {
+    let x = export_resuming(format, fingerprint, log_path, anchor, after, None, out)?;
+    Ok((x.report, x.written))
+}
+
+/// [`export`], resuming the verification after `from` when it applies
+/// ([`super::export::export_with`]).
+pub fn export_resuming(
+    format: Format,
+    fingerprint: &str,
+    log_path: &std::path::Path,
+    anchor: Option<&crate::manifest::LogHead>,
+    after: u64,
+    from: Option<&crate::log::Resume>,
+    out: &mut dyn std::io::Write,
+) -> crate::error::Result<super::export::Exported> {
     use super::export::{export_with, write_jsonl};
     let fingerprint = fingerprint.to_owned();
     match format {
-        Format::Jsonl => export_with(log_path, anchor, after, write_jsonl, out),
+        Format::Jsonl => export_with(log_path, anchor, after, from, write_jsonl, out),
         Format::Ecs => {
             let m = super::ecs::Ecs { fingerprint };
-            export_with(log_path, anchor, after, |e, a, o| m.write(e, a, o), out)
+            export_with(
+                log_path,
+                anchor,
+                after,
+                from,
+                |e, a, o| m.write(e, a, o),
+                out,
+            )
         }
         Format::Ocsf => {
             let m = super::ocsf::Ocsf { fingerprint };
-            export_with(log_path, anchor, after, |e, a, o| m.write(e, a, o), out)
+            export_with(
+                log_path,
+                anchor,
+                after,
+                from,
+                |e, a, o| m.write(e, a, o),
+                out,
+            )
         }
     }
 }

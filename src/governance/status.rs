@@ -235,6 +235,113 @@ impl Status {
     }
 }
 
+/// How long `status --incremental` goes on from a verified prefix before
+/// it reads the log from the first byte again (an edit inside the prefix
+/// is found by then at the latest; `log verify` and ceremonies always read
+/// everything).
+pub const FULL_CHECK_EVERY_SECS: i64 = 86_400;
+
+/// The cache's name for what `status --incremental` keeps.
+const PURPOSE: &str = "status";
+
+/// What `status --incremental` keeps between runs.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Warm {
+    resume: crate::log::Resume,
+    tracker: Tracker,
+    /// When the log was last read from the first byte.
+    full_at: Timestamp,
+    /// When this was stored (a tracker's window only moves forward).
+    at: Timestamp,
+}
+
+/// How an incremental status was computed.
+#[derive(Debug, Clone)]
+pub struct Incremental {
+    /// The cached prefix it went on from (None: the whole log was read).
+    pub resumed_after: Option<LogHead>,
+    /// When the log was last read from the first byte.
+    pub fully_verified_at: Timestamp,
+    /// Why the state could not be stored for next time (None: stored).
+    pub not_stored: Option<String>,
+}
+
+impl Incremental {
+    /// The machine form (`status --json --incremental`, member `log.incremental`).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "resumed_after": self.resumed_after.as_ref().map(|h| h.seq),
+            "fully_verified_at": self.fully_verified_at.to_rfc3339(),
+            "not_stored": self.not_stored,
+        })
+    }
+}
+
+/// [`status`] that reads only the entries appended since the last
+/// incremental status of this vault, from state kept in `cache`, when that
+/// state still fits the log (see [`crate::log::Resume`] for what it trusts)
+/// and the log was read from the first byte less than
+/// [`FULL_CHECK_EVERY_SECS`] ago; otherwise the whole log. Same status as
+/// [`status`] in either case. No receipt: a receipt is checked on the whole log.
+pub fn status_incremental(
+    vault: &Vault,
+    cache: &crate::cache::Cache,
+    now: Timestamp,
+) -> Result<(Status, Incremental)> {
+    let log = std::fs::canonicalize(vault.log_path()).unwrap_or_else(|_| vault.log_path());
+    let warm = cache
+        .load::<Warm>(PURPOSE, &log)
+        .filter(|w| w.at <= now && now.0 - w.full_at.0 < FULL_CHECK_EVERY_SECS)
+        .and_then(|w| Some((w.tracker.moved_to(now)?, w.resume, w.full_at)));
+    let mut fresh = Tracker::at(now);
+    let (mut warm_tracker, resume, full_at) = match warm {
+        Some((t, r, f)) => (Some(t), Some(r), f),
+        None => (None, None, now),
+    };
+    // Both trackers see what is read: which one is right is known only at
+    // the end (whether the verification resumed).
+    let (history, next, resumed_after) =
+        crate::history::read_resuming(vault, resume.as_ref(), |e, a| {
+            fresh.observe(e, a);
+            if let Some(w) = warm_tracker.as_mut() {
+                w.observe(e, a);
+            }
+        })?;
+    let (t, fully_verified_at) = match (resumed_after.is_some(), warm_tracker) {
+        (true, Some(w)) => (w, full_at),
+        _ => (fresh, now),
+    };
+    // A log that does not verify leaves nothing to go on from.
+    let stored = match next {
+        Some(resume) => cache.store(
+            PURPOSE,
+            &log,
+            &Warm {
+                resume,
+                tracker: t.clone(),
+                full_at: fully_verified_at,
+                at: now,
+            },
+        ),
+        None => cache.forget(PURPOSE, &log),
+    };
+    let not_stored = stored.err().map(|e| {
+        format!(
+            "cannot update the cache in {}: {e} (the next --incremental status reads the whole log)",
+            cache.dir().display()
+        )
+    });
+    let status = t.finish(&history, now);
+    Ok((
+        status,
+        Incremental {
+            resumed_after,
+            fully_verified_at,
+            not_stored,
+        },
+    ))
+}
+
 /// Computes the status of `vault` at `now`, checking `receipt` if given, in
 /// one pass over the log. Entries past a verification problem are not
 /// trusted and not counted; the status then says the log is broken (exit 1).

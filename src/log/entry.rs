@@ -26,7 +26,7 @@ pub enum Signer {
 }
 
 /// Signature algorithms of custodian tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Alg {
     /// Ed25519 (software custodians).
     Ed25519,

@@ -42,9 +42,10 @@ pub mod trust;
 mod verify;
 
 pub use entry::{encode_entry, parse_line, Alg, By, Entry, Seal, SignFn, Signer};
+pub use fast::{Resume, Resumed};
 pub use verify::{
-    verify, verify_every_signature, verify_rooted, verify_rooted_reference, AnchorStatus, Problem,
-    VerifyReport, MAX_TIME_REGRESSIONS,
+    verify, verify_every_signature, verify_resuming, verify_rooted, verify_rooted_reference,
+    AnchorStatus, Problem, VerifyReport, MAX_TIME_REGRESSIONS,
 };
 
 /// The `data` member of a quorum entry that makes it a checkpoint: the

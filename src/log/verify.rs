@@ -22,7 +22,7 @@ use super::LogHead;
 use super::{trust, LogError, GENESIS, MAX_LINE};
 
 /// What is wrong with a log, at the first bad line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     /// 1-based line number.
     pub line: u64,
@@ -31,7 +31,7 @@ pub struct Problem {
 }
 
 /// Whether the anchor recorded in the manifest is still in the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AnchorStatus {
     /// No anchor was given.
     NotChecked,
@@ -52,7 +52,7 @@ pub enum AnchorStatus {
 }
 
 /// Result of verifying a log.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct VerifyReport {
     /// Entries that verified (before any problem).
     pub entries: u64,
@@ -174,6 +174,19 @@ pub fn verify_rooted(
     visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<VerifyReport, LogError> {
     super::fast::verify_rooted(path, anchor, seed, true, visit)
+}
+
+/// [`verify`], resuming after the prefix `from` covers when it still fits
+/// the file (only the bytes after it are read: see [`super::Resume`] for
+/// what that trusts), else from the first byte; returns the state at the
+/// end to resume from next time. `visit` sees the entries read.
+pub fn verify_resuming(
+    path: &Path,
+    anchor: Option<&LogHead>,
+    from: Option<&super::Resume>,
+    visit: impl FnMut(&Entry, &trust::Authn),
+) -> Result<super::Resumed, LogError> {
+    super::fast::verify_from(path, anchor, None, true, from, visit)
 }
 
 /// [`verify`] without trusting any checkpoint: every signature is checked

@@ -38,9 +38,12 @@
 
 mod block;
 mod keybook;
+mod resume;
+
+pub use resume::Resume;
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::entry::Entry;
@@ -65,8 +68,34 @@ pub(super) fn verify_rooted(
     anchor: Option<&LogHead>,
     seed: Option<PublicKey>,
     vouching: bool,
-    mut visit: impl FnMut(&Entry, &trust::Authn),
+    visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<VerifyReport, LogError> {
+    verify_from(path, anchor, seed, vouching, None, visit).map(|r| r.report)
+}
+
+/// A verification that may have resumed from an earlier one.
+pub struct Resumed {
+    /// The report over the whole log, as a verification from the first
+    /// byte would give it (if the prefix did not change: [`Resume`]).
+    pub report: VerifyReport,
+    /// The state at the end, to resume from next time (None when the log
+    /// does not verify or is empty).
+    pub resume: Option<Resume>,
+    /// The head of the prefix it resumed after (None: read from the start).
+    pub resumed_after: Option<LogHead>,
+}
+
+/// [`verify_rooted`], resuming after `from` when it fits the file (see
+/// [`Resume`]; otherwise from the first byte), and returning the state at
+/// the end. `visit` sees only the entries read.
+pub(super) fn verify_from(
+    path: &Path,
+    anchor: Option<&LogHead>,
+    seed: Option<PublicKey>,
+    vouching: bool,
+    from: Option<&Resume>,
+    mut visit: impl FnMut(&Entry, &trust::Authn),
+) -> Result<Resumed, LogError> {
     // Rooted in a seed, the log's own root is damaged: check everything.
     let vouching = vouching && seed.is_none();
     let io = |source| LogError::Io {
@@ -74,24 +103,37 @@ pub(super) fn verify_rooted(
         source,
     };
     let mut file = File::open(path).map_err(io)?;
-    // Below a quarter of a block, starting threads costs more than it saves
-    // (a 100-entry `status` spent more time in them than in its log).
-    let small = file.metadata().is_ok_and(|m| m.len() < SMALL_LOG);
-    let workers = if small {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-    };
-    let mut s = State {
+    let fresh = || State {
         report: VerifyReport::empty(),
         auth: seed.map_or_else(trust::Authenticator::new, trust::Authenticator::seeded),
         prev_time: None,
         prev_hash: GENESIS.to_owned(),
+        last_start: 0,
         offset: 0,
         line_no: 0,
         anchor,
         anchor_found: false,
         scratch: Vec::new(),
+    };
+    let resumed = from
+        .filter(|_| seed.is_none())
+        .and_then(|r| Some((r.fit(&mut file, anchor)?, r.head()?.clone())));
+    let (mut s, resumed_after) = match resumed {
+        Some((s, head)) => (s, Some(head)),
+        None => {
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            (fresh(), None)
+        }
+    };
+    // Below a quarter of a block, starting threads costs more than it saves
+    // (a 100-entry `status` spent more time in them than in its log).
+    let small = file
+        .metadata()
+        .is_ok_and(|m| m.len().saturating_sub(s.offset) < SMALL_LOG);
+    let workers = if small {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
     };
     let mut book = KeyBook::default();
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + MAX_LINE + 1);
@@ -154,7 +196,12 @@ pub(super) fn verify_rooted(
         }
         buf.drain(..cut);
     }
-    Ok(s.finish())
+    let resume = Resume::of(&s);
+    Ok(Resumed {
+        report: s.finish(),
+        resume,
+        resumed_after,
+    })
 }
 
 /// Phase 4's state, carried from block to block (copied before a
@@ -165,6 +212,8 @@ struct State<'a> {
     auth: trust::Authenticator,
     prev_time: Option<i64>,
     prev_hash: String,
+    /// Byte offset of the last chained line, and of the end of the lines read.
+    last_start: u64,
     offset: u64,
     line_no: u64,
     anchor: Option<&'a LogHead>,
@@ -285,6 +334,7 @@ impl State<'_> {
             }
         }
         self.prev_time = Some(entry.time.0);
+        self.last_start = self.offset - (line.len as u64 + 1);
         self.prev_hash.clear();
         self.prev_hash.push_str(&entry.hash);
         r.entries += 1;

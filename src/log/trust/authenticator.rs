@@ -91,7 +91,7 @@ impl Evidence<'_> {
 }
 
 /// Streaming checker: feed every chained entry to [`Authenticator::observe`].
-#[derive(Default, Clone)]
+#[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Authenticator {
     t: Trust,
     /// The highest generation that has signed an entry: older generations
@@ -157,6 +157,18 @@ impl Authenticator {
             active: 0,
             seed: Some(genesis),
         }
+    }
+
+    /// Whether it was rooted in a key from outside the log ([`Self::seeded`]).
+    pub(crate) fn is_seeded(&self) -> bool {
+        self.seed.is_some()
+    }
+
+    /// Rebuilds the indexes a [`crate::log::Resume`] does not store; false
+    /// when its counts could not have come from `entries` entries.
+    pub(crate) fn reindex(&mut self, entries: u64) -> bool {
+        self.t.reindex();
+        self.t.plausible(entries)
     }
 
     /// Classifies one entry (which the caller has chain-verified), encoding

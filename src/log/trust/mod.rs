@@ -97,7 +97,7 @@ impl Authn {
 }
 
 /// An entry whose signature does not hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     /// Sequence number.
     pub seq: u64,
@@ -120,7 +120,7 @@ impl Finding {
 }
 
 /// A token key certified for a custodian.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TokenKey {
     /// Token fingerprint (as in the manifest and `sig.token`).
     pub token: String,
@@ -131,7 +131,7 @@ pub struct TokenKey {
 }
 
 /// A generation certified in the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CertifiedGeneration {
     /// Generation number.
     pub generation: u64,
@@ -150,7 +150,7 @@ pub struct CertifiedGeneration {
 }
 
 /// The root of trust found in the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Root {
     /// Entry that holds it.
     pub seq: u64,
@@ -163,7 +163,7 @@ pub struct Root {
 }
 
 /// Everything the log proves about its authors (over the verified prefix).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Trust {
     /// The root of trust, if the log is format 2.
     pub root: Option<Root>,
@@ -186,11 +186,13 @@ pub struct Trust {
     pub last_signed_seq: Option<u64>,
     /// Index of `generations` by generation number (lookups per signed
     /// entry stay logarithmic however many generations a vault has had).
+    #[serde(skip)]
     by_generation: BTreeMap<u64, Vec<usize>>,
     /// Generations below this one have had their `signers` dropped.
     signers_floor: u64,
     /// Whether any certificate with a manifest digest was recorded (kept
     /// apart from [`Trust::newest`], which scans them all).
+    #[serde(skip)]
     any_certificate: bool,
 }
 
@@ -344,6 +346,30 @@ impl Trust {
 
     pub(super) fn retain(&mut self, keep: impl Fn(&CertifiedGeneration) -> bool) {
         self.generations.retain(keep);
+        self.reindex();
+    }
+
+    /// Whether these counts could have come from `entries` entries (a
+    /// [`crate::log::Resume`] read back is checked with it: no counter can
+    /// then overflow on the entries that follow).
+    pub(crate) fn plausible(&self, entries: u64) -> bool {
+        let counted = [
+            self.legacy,
+            self.quorum_signed,
+            self.custodian_signed,
+            self.unsigned,
+            self.forged_count,
+        ]
+        .iter()
+        .try_fold(0u64, |a, &n| a.checked_add(n));
+        counted.is_some_and(|n| n <= entries)
+            && self.findings.len() as u64 <= self.forged_count
+            && self.last_signed_seq.is_none_or(|s| s <= entries)
+    }
+
+    /// Rebuilds what is derived from `generations` (after a retain, or
+    /// after reading a [`crate::log::Resume`], which does not store it).
+    pub(crate) fn reindex(&mut self) {
         self.any_certificate = self.generations.iter().any(|c| c.manifest_digest.is_some());
         self.by_generation.clear();
         for (i, c) in self.generations.iter().enumerate() {
