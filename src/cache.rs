@@ -62,6 +62,28 @@ struct Header {
     purpose: String,
 }
 
+/// Where `dir` is or would be: its nearest existing ancestor resolved
+/// (links followed), then the missing names (None if one is `.` or `..`).
+fn resolved(dir: &Path) -> Option<PathBuf> {
+    let abs = std::path::absolute(dir).ok()?;
+    let mut missing = Vec::new();
+    let mut at = abs.as_path();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            let mut out = real;
+            for name in missing.iter().rev() {
+                out.push(name);
+            }
+            return Some(out);
+        }
+        match at.components().next_back()? {
+            std::path::Component::Normal(name) => missing.push(name.to_owned()),
+            _ => return None,
+        }
+        at = at.parent()?;
+    }
+}
+
 impl Cache {
     /// The default directory: `$XDG_CACHE_HOME/breakglass`, else
     /// `$HOME/.cache/breakglass` (None when neither is set to an absolute path).
@@ -85,7 +107,20 @@ impl Cache {
             dir: dir.to_owned(),
             why,
         };
-        let mut created = false;
+        // Judged before anything is created: where it would be.
+        let inside = match (resolved(dir), resolved(vault)) {
+            (Some(d), Some(v)) => d.starts_with(v),
+            _ => {
+                return Err(err(
+                    "cannot tell where it is (a missing part of it is `.` or `..`); give --cache-dir a plain path".into(),
+                ))
+            }
+        };
+        if inside {
+            return Err(err(
+                "inside the vault directory, which whoever can write the vault can write too: give --cache-dir a directory of your own outside it".into(),
+            ));
+        }
         if let Err(e) = std::fs::symlink_metadata(dir) {
             if e.kind() != io::ErrorKind::NotFound {
                 return Err(err(e.to_string()));
@@ -96,17 +131,6 @@ impl Cache {
                 .mode(0o700)
                 .create(dir)
                 .map_err(|e| err(format!("cannot create it: {e}")))?;
-            created = true;
-        }
-        if let (Ok(d), Ok(v)) = (dir.canonicalize(), vault.canonicalize()) {
-            if d.starts_with(&v) {
-                if created {
-                    let _ = std::fs::remove_dir(dir);
-                }
-                return Err(err(
-                    "inside the vault directory, which whoever can write the vault can write too: give --cache-dir a directory of your own outside it".into(),
-                ));
-            }
         }
         let meta = std::fs::symlink_metadata(dir).map_err(|e| err(e.to_string()))?;
         let me = rustix::process::geteuid().as_raw();
@@ -251,11 +275,24 @@ mod tests {
         let file = d.path().join("file");
         std::fs::write(&file, b"x").unwrap();
         assert!(Cache::open(&file, &v).is_err());
-        // Inside the vault: refused, and not left behind.
-        let inside = v.join("cache");
-        let e = Cache::open(&inside, &v).err().unwrap().to_string();
+        // Inside the vault: refused before anything is created there.
+        let before = std::fs::metadata(&v).unwrap().modified().unwrap();
+        for inside in [v.join("cache"), v.join("a/b/cache"), v.join("../vault/c")] {
+            let e = Cache::open(&inside, &v).err().unwrap().to_string();
+            assert!(
+                e.contains("inside the vault directory") || e.contains("plain path"),
+                "{e}"
+            );
+        }
+        assert_eq!(std::fs::read_dir(&v).unwrap().count(), 0);
+        assert_eq!(std::fs::metadata(&v).unwrap().modified().unwrap(), before);
+        let link = d.path().join("to-vault");
+        std::os::unix::fs::symlink(&v, &link).unwrap();
+        let e = Cache::open(&link.join("cache"), &v)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("inside the vault directory"), "{e}");
-        assert!(!inside.exists());
         let e = Cache::open(&v, &v).err().unwrap().to_string();
         assert!(e.contains("inside the vault directory"), "{e}");
     }

@@ -30,14 +30,14 @@ pub struct StatusArgs {
 pub fn run_status(a: StatusArgs) -> Result<u8> {
     let vault = Vault::open_read_only(&a.vault)?;
     let receipt = a.receipt.parse()?;
+    if receipt.is_some() && a.incremental.incremental {
+        return Err(Error::Usage(
+            "--expect-receipt is checked on the whole log: leave out --incremental".into(),
+        ));
+    }
     let cache = a.incremental.open(&a.vault)?;
     let now = Timestamp::now();
     let (s, inc) = match &cache {
-        Some(_) if receipt.is_some() => {
-            return Err(Error::Usage(
-                "--expect-receipt is checked on the whole log: leave out --incremental".into(),
-            ))
-        }
         Some(c) => {
             let (s, inc) = governance::status_incremental(&vault, c, now)?;
             (s, Some(inc))

@@ -216,7 +216,8 @@ pub fn incremental(
         (Some(_), Some(w)) => w.full_at,
         _ => now,
     };
-    let stored = match &x.resume {
+    // A log that does not verify leaves nothing to go on from.
+    let stored = match x.resume.as_ref().filter(|_| x.report.is_intact()) {
         Some(resume) => {
             let w = Warm {
                 resume: resume.clone(),

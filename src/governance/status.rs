@@ -312,7 +312,7 @@ pub fn status_incremental(
         _ => (fresh, now),
     };
     // A log that does not verify leaves nothing to go on from.
-    let stored = match next {
+    let stored = match next.filter(|_| history.report.is_intact()) {
         Some(resume) => cache.store(
             PURPOSE,
             &log,

@@ -78,8 +78,10 @@ pub struct Resumed {
     /// The report over the whole log, as a verification from the first
     /// byte would give it (if the prefix did not change: [`Resume`]).
     pub report: VerifyReport,
-    /// The state at the end, to resume from next time (None when the log
-    /// does not verify or is empty).
+    /// The state after the last complete line, to resume from next time
+    /// (None when the chain is broken or the anchor differs, or the log is
+    /// empty). What is kept is the caller's choice: the `--incremental`
+    /// reports keep it only for a log that verifies.
     pub resume: Option<Resume>,
     /// The head of the prefix it resumed after (None: read from the start).
     pub resumed_after: Option<LogHead>,
