@@ -24,7 +24,7 @@ use breakglass::manifest::LogHead;
 use breakglass::sign::PublicKey;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use signed_history::SignedHistory;
 
@@ -134,45 +134,9 @@ fn history(cycles: u64) -> SignedHistory {
 /// the log before the cycle, as a ceremony writes them.
 fn history_with(cycles: u64, checkpoints: bool) -> SignedHistory {
     let mut h = SignedHistory::new();
-    let t0 = Timestamp(1_800_000_000);
-    h.init(t0, &["alice", "bob", "carol"], 2);
-    let data = |v: Value| -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!("an object"),
-        }
-    };
+    h.init(Timestamp(1_800_000_000), &["alice", "bob", "carol"], 2);
     for i in 0..cycles {
-        let t = Timestamp(1_800_000_100 + i as i64 * 60);
-        if checkpoints {
-            h.verified_through(Some(h.entries()));
-        }
-        h.unsigned(
-            events::UNSEAL_REQUESTED,
-            t,
-            data(json!({"ticket": format!("INC-{i}"), "reason": "outage \"db\"\n"})),
-        );
-        h.quorum(
-            events::UNSEAL_GRANTED,
-            t,
-            data(json!({"ticket": format!("INC-{i}"), "entries": ["aws-root"]})),
-        );
-        let who = ["alice", "bob", "carol"][(i % 3) as usize];
-        h.by(
-            who,
-            events::DRILL,
-            t,
-            data(json!({"kind": "custodian", "custodian": who})),
-        );
-        h.unsigned(
-            events::RESEAL_REQUESTED,
-            t,
-            data(json!({"ticket": format!("INC-{i}"), "reason": "rotate"})),
-        );
-        h.seal(
-            t,
-            data(json!({"reason": "reseal", "entries": ["aws-root"]})),
-        );
+        h.unseal_cycle(i, checkpoints);
     }
     h
 }
@@ -451,33 +415,10 @@ fn with_forged_tail(
     checkpoint_gen: Option<u64>,
     checkpoint_sig: signed_history::Sig,
 ) -> (SignedHistory, Vec<u64>, u64) {
-    use signed_history::{json_map, Sig};
+    use signed_history::json_map;
     let mut h = history_with(3, true);
     let t = Timestamp(1_900_000_000);
-    let alice = h.custodian("alice").signer();
-    let forged = vec![
-        h.signed(
-            events::DRILL,
-            t,
-            json_map(json!({"kind": "custodian", "custodian": "alice"})),
-            Sig::Random(alice),
-        ),
-        h.signed(
-            events::DRILL,
-            t,
-            json_map(json!({"kind": "custodian", "custodian": "bob"})),
-            Sig::CustodianAs {
-                claims: "bob".into(),
-                key_of: "alice".into(),
-            },
-        ),
-        h.signed(
-            events::UNSEAL_GRANTED,
-            t,
-            json_map(json!({"ticket": "INC-X", "entries": ["aws-root"]})),
-            Sig::Random(log::Signer::Quorum),
-        ),
-    ];
+    let forged = h.forgeries(t);
     h.verified_through(Some(h.entries()));
     let g = checkpoint_gen.unwrap_or(h.generation());
     let cp = h.raw(

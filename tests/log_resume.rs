@@ -39,48 +39,13 @@ const BLOCK: usize = 1 << 20;
 
 // ------------------------------------------------------------------ logs
 
-/// One cycle of a vault's life: an unseal with quorum and custodian
-/// entries, then a reseal (a new generation). With `checkpoints`, its
-/// quorum entries vouch for the log before the cycle, as a ceremony's do.
-fn cycle(h: &mut SignedHistory, i: u64, checkpoints: bool) {
-    let t = Timestamp(1_800_000_100 + i as i64 * 60);
-    if checkpoints {
-        h.verified_through(Some(h.entries()));
-    }
-    h.unsigned(
-        events::UNSEAL_REQUESTED,
-        t,
-        json_map(json!({"ticket": format!("INC-{i}"), "reason": "outage \"db\"\n"})),
-    );
-    h.quorum(
-        events::UNSEAL_GRANTED,
-        t,
-        json_map(json!({"ticket": format!("INC-{i}"), "entries": ["aws-root"]})),
-    );
-    let who = ["alice", "bob", "carol"][(i % 3) as usize];
-    h.by(
-        who,
-        events::DRILL,
-        t,
-        json_map(json!({"kind": "custodian", "custodian": who})),
-    );
-    h.unsigned(
-        events::RESEAL_REQUESTED,
-        t,
-        json_map(json!({"ticket": format!("INC-{i}"), "reason": "rotate"})),
-    );
-    h.seal(
-        t,
-        json_map(json!({"reason": "reseal", "entries": ["aws-root"]})),
-    );
-}
-
-/// A signed format 2 history: init, then `cycles` cycles (see [`cycle`]).
+/// A signed format 2 history: init, then `cycles` cycles
+/// ([`SignedHistory::unseal_cycle`]).
 fn history_with(cycles: u64, checkpoints: bool) -> SignedHistory {
     let mut h = SignedHistory::new();
     h.init(Timestamp(1_800_000_000), &["alice", "bob", "carol"], 2);
     for i in 0..cycles {
-        cycle(&mut h, i, checkpoints);
+        h.unseal_cycle(i, checkpoints);
     }
     h
 }
@@ -93,40 +58,16 @@ fn history_with(cycles: u64, checkpoints: bool) -> SignedHistory {
 fn forged_history() -> (Vec<u8>, Vec<u64>) {
     let mut h = history_with(40, true);
     let honest = h.entries();
-    let t = Timestamp(1_900_000_000);
-    let alice = h.custodian("alice").signer();
-    let forged = vec![
-        h.signed(
-            events::DRILL,
-            t,
-            json_map(json!({"kind": "custodian", "custodian": "alice"})),
-            Sig::Random(alice),
-        ),
-        h.signed(
-            events::DRILL,
-            t,
-            json_map(json!({"kind": "custodian", "custodian": "bob"})),
-            Sig::CustodianAs {
-                claims: "bob".into(),
-                key_of: "alice".into(),
-            },
-        ),
-        h.signed(
-            events::UNSEAL_GRANTED,
-            t,
-            json_map(json!({"ticket": "INC-X", "entries": ["aws-root"]})),
-            Sig::Random(log::Signer::Quorum),
-        ),
-        h.signed(
-            events::DRILL,
-            t,
-            json_map(json!({"kind": "quorum", "custodians": ["alice", "bob"]})),
-            Sig::QuorumSeed([7; 32]),
-        ),
-    ];
+    let mut forged = h.forgeries(Timestamp(1_900_000_000));
+    forged.push(h.signed(
+        events::DRILL,
+        Timestamp(1_900_000_000),
+        json_map(json!({"kind": "quorum", "custodians": ["alice", "bob"]})),
+        Sig::QuorumSeed([7; 32]),
+    ));
     h.verified_through(Some(honest));
     for i in 40..60 {
-        cycle(&mut h, i, false);
+        h.unseal_cycle(i, false);
     }
     (h.text().as_bytes().to_vec(), forged)
 }
@@ -754,34 +695,10 @@ fn forged_or_unchained_lines_after_the_prefix_get_the_full_verdict() {
     let k = h.entries() as usize;
     let prefix = h.text().as_bytes().to_vec();
     let head = h.head().expect("head").clone();
-    let alice = h.custodian("alice").signer();
-    let t = Timestamp(1_900_000_000);
-    let forged = [
-        h.signed(
-            events::DRILL,
-            t,
-            json_map(json!({"kind": "custodian", "custodian": "alice"})),
-            Sig::Random(alice),
-        ),
-        h.signed(
-            events::DRILL,
-            t,
-            json_map(json!({"kind": "custodian", "custodian": "bob"})),
-            Sig::CustodianAs {
-                claims: "bob".into(),
-                key_of: "alice".into(),
-            },
-        ),
-        h.signed(
-            events::UNSEAL_GRANTED,
-            t,
-            json_map(json!({"ticket": "INC-X", "entries": ["aws-root"]})),
-            Sig::Random(log::Signer::Quorum),
-        ),
-    ];
+    let forged = h.forgeries(Timestamp(1_900_000_000));
     h.verified_through(Some(k as u64));
     for i in 10..14 {
-        cycle(&mut h, i, false);
+        h.unseal_cycle(i, false);
     }
     let resume = round_trip(&prefix_resume(&path, &prefix, k, None));
     std::fs::write(&path, h.text()).expect("write");
@@ -805,7 +722,7 @@ fn forged_or_unchained_lines_after_the_prefix_get_the_full_verdict() {
                 events::DRILL,
                 1,
                 json_map(json!({"kind": "note"})),
-                t,
+                Timestamp(1_900_000_000),
                 By::Nobody,
             )
             .expect("line");
@@ -1083,7 +1000,7 @@ fn a_resume_with_counters_at_their_maximum_does_not_panic() {
         json_map(json!({"kind": "custodian", "custodian": "alice"})),
         Sig::Random(alice),
     );
-    cycle(&mut h, 0, false);
+    h.unseal_cycle(0, false);
     let whole = h.text().as_bytes().to_vec();
     std::fs::write(&path, &whole).expect("write");
     let (r, _) = full(&path, None);

@@ -334,31 +334,19 @@ pub fn export_resuming(
 ) -> crate::error::Result<super::export::Exported> {
     use super::export::{export_with, write_jsonl};
     let fingerprint = fingerprint.to_owned();
-    match format {
-        Format::Jsonl => export_with(log_path, anchor, after, from, write_jsonl, out),
+    let (ecs, ocsf);
+    let map: &dyn Fn(&Entry, &Authn, &mut Vec<u8>) = match format {
+        Format::Jsonl => &write_jsonl,
         Format::Ecs => {
-            let m = super::ecs::Ecs { fingerprint };
-            export_with(
-                log_path,
-                anchor,
-                after,
-                from,
-                |e, a, o| m.write(e, a, o),
-                out,
-            )
+            ecs = super::ecs::Ecs { fingerprint };
+            &|e, a, o| ecs.write(e, a, o)
         }
         Format::Ocsf => {
-            let m = super::ocsf::Ocsf { fingerprint };
-            export_with(
-                log_path,
-                anchor,
-                after,
-                from,
-                |e, a, o| m.write(e, a, o),
-                out,
-            )
+            ocsf = super::ocsf::Ocsf { fingerprint };
+            &|e, a, o| ocsf.write(e, a, o)
         }
-    }
+    };
+    export_with(log_path, anchor, after, from, map, out)
 }
 
 #[cfg(test)]

@@ -447,6 +447,73 @@ impl SignedHistory {
         )
     }
 
+    /// One cycle of a vault's life at `1_800_000_100 + 60 i`: an unseal
+    /// (request, quorum grant), a custodian drill by alice, bob or carol in
+    /// turn, then a reseal (a new generation). With `checkpoints`, its
+    /// quorum entries vouch for the log before the cycle, as a ceremony's do.
+    pub fn unseal_cycle(&mut self, i: u64, checkpoints: bool) {
+        let t = Timestamp(1_800_000_100 + i as i64 * 60);
+        if checkpoints {
+            self.verified_through(Some(self.entries()));
+        }
+        self.unsigned(
+            events::UNSEAL_REQUESTED,
+            t,
+            json_map(json!({"ticket": format!("INC-{i}"), "reason": "outage \"db\"\n"})),
+        );
+        self.quorum(
+            events::UNSEAL_GRANTED,
+            t,
+            json_map(json!({"ticket": format!("INC-{i}"), "entries": ["aws-root"]})),
+        );
+        let who = ["alice", "bob", "carol"][(i % 3) as usize];
+        self.by(
+            who,
+            events::DRILL,
+            t,
+            json_map(json!({"kind": "custodian", "custodian": who})),
+        );
+        self.unsigned(
+            events::RESEAL_REQUESTED,
+            t,
+            json_map(json!({"ticket": format!("INC-{i}"), "reason": "rotate"})),
+        );
+        self.seal(
+            t,
+            json_map(json!({"reason": "reseal", "entries": ["aws-root"]})),
+        );
+    }
+
+    /// Appends three entries at `t` nobody entitled signed (a random
+    /// signature claiming alice, bob's claim signed with alice's key, a
+    /// random quorum signature); returns their seqs.
+    pub fn forgeries(&mut self, t: Timestamp) -> Vec<u64> {
+        let alice = self.custodian("alice").signer();
+        vec![
+            self.signed(
+                events::DRILL,
+                t,
+                json_map(json!({"kind": "custodian", "custodian": "alice"})),
+                Sig::Random(alice),
+            ),
+            self.signed(
+                events::DRILL,
+                t,
+                json_map(json!({"kind": "custodian", "custodian": "bob"})),
+                Sig::CustodianAs {
+                    claims: "bob".into(),
+                    key_of: "alice".into(),
+                },
+            ),
+            self.signed(
+                events::UNSEAL_GRANTED,
+                t,
+                json_map(json!({"ticket": "INC-X", "entries": ["aws-root"]})),
+                Sig::Random(Signer::Quorum),
+            ),
+        ]
+    }
+
     /// The `signers` member of a certificate for the roster.
     pub fn signers(&self) -> Value {
         // What `ceremony::generation::signers_of` writes.
