@@ -160,14 +160,9 @@ pub(super) fn parallel<T: Send, R: Send>(
 
 /// Drops `lines` on `workers` threads.
 pub(super) fn drop_parallel(mut lines: Vec<Line>, workers: usize) {
-    let per = lines.len().div_ceil(workers.max(1)).max(1);
-    let mut parts = Vec::with_capacity(workers);
-    while lines.len() > per {
-        parts.push(lines.split_off(lines.len() - per));
-    }
-    parts.push(lines);
-    parallel(&mut parts, workers, |p| {
-        p.iter_mut().for_each(|v| *v = Vec::new())
+    // Each line's entry is freed where it lies (no vector is split off).
+    parallel(&mut lines, workers, |p| {
+        p.iter_mut().for_each(|l| l.kind = Kind::NotUtf8)
     });
 }
 
