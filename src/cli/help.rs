@@ -76,7 +76,7 @@ pub const STATUS: &str = "\
 Examples:
   breakglass status --vault /media/vault
   breakglass status --vault /media/vault --json --expect-receipt bg1:…   (cron, monitoring)
-  breakglass status --vault /media/vault --json --incremental   (cron every minute: reads only new entries)
+  breakglass status --vault /media/vault --json --incremental   (cron: only new entries)
 
 Exit 0 when nothing is owed, 1 when something is overdue (rotation within 24 h of an
 unseal, post-incident review within 5 days, a yearly drill per custodian) or the log
@@ -97,8 +97,8 @@ external resources) and prints on paper.";
 pub const LOG_EXPORT: &str = "\
 Examples:
   breakglass log export --vault /media/vault --out audit.jsonl
-  breakglass log export --vault /media/vault --after 1200 >> siem-spool.jsonl   (shipping: entries after 1200)
-  breakglass log export --vault /media/vault --after 1200 --incremental >> siem-spool.jsonl   (reads only new entries)
+  breakglass log export --vault /media/vault --after 1200 >> siem-spool.jsonl   (shipping)
+  breakglass log export --vault /media/vault --after 1200 --incremental >> spool.jsonl  (cached)
   breakglass log export --vault /media/vault --format ecs --out audit-ecs.jsonl  (Elastic; ocsf: OCSF)
 
 The log is verified first; only a verified log is exported. Fields: docs/governance.md.";
