@@ -84,6 +84,23 @@ fn resolved(dir: &Path) -> Option<PathBuf> {
     }
 }
 
+/// Whether `dir` is, or would be, in `vault` or reached through it: some
+/// directory on its way (as given, or with links resolved) is the vault
+/// directory itself (same device and inode, so a bind mount or another
+/// name for it counts). None when that cannot be told.
+fn inside(dir: &Path, vault: &Path) -> Option<bool> {
+    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let v = id(vault)?;
+    let given = std::path::absolute(dir).ok()?;
+    let real = resolved(dir)?;
+    Some(
+        given
+            .ancestors()
+            .chain(real.ancestors())
+            .any(|a| id(a) == Some(v)),
+    )
+}
+
 impl Cache {
     /// The default directory: `$XDG_CACHE_HOME/breakglass`, else
     /// `$HOME/.cache/breakglass` (None when neither is set to an absolute path).
@@ -108,14 +125,9 @@ impl Cache {
             why,
         };
         // Judged before anything is created: where it would be.
-        let inside = match (resolved(dir), resolved(vault)) {
-            (Some(d), Some(v)) => d.starts_with(v),
-            _ => {
-                return Err(err(
-                    "cannot tell where it is (a missing part of it is `.` or `..`); give --cache-dir a plain path".into(),
-                ))
-            }
-        };
+        let inside = inside(dir, vault).ok_or_else(|| {
+            err("cannot tell where it is (a missing part of it is `.` or `..`, or the vault directory cannot be read); give --cache-dir a plain path".into())
+        })?;
         if inside {
             return Err(err(
                 "inside the vault directory, which whoever can write the vault can write too: give --cache-dir a directory of your own outside it".into(),
@@ -209,7 +221,17 @@ impl Cache {
         let mut bytes = serde_json::to_vec(&header).map_err(io::Error::other)?;
         bytes.push(b'\n');
         bytes.extend_from_slice(&payload);
-        fsutil::replace_atomically(&self.file(purpose, log), &bytes)
+        // Runs may overlap (cron and a person): each writes a temporary
+        // file of its own (random name, 0600), renamed over the last one.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".")
+            .suffix(".tmp")
+            .tempfile_in(&self.dir)?;
+        use std::io::Write;
+        tmp.write_all(&bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(self.file(purpose, log)).map_err(|e| e.error)?;
+        fsutil::sync_dir(&self.dir)
     }
 }
 
@@ -225,6 +247,7 @@ mod tests {
     #[test]
     fn round_trip_and_every_mismatch_is_ignored() {
         let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("vault")).unwrap();
         let c = Cache::open(&d.path().join("c"), &d.path().join("vault")).unwrap();
         let log = Path::new("/v/log.jsonl");
         assert_eq!(c.load::<P>("status", log), None);
@@ -253,6 +276,31 @@ mod tests {
         c.forget("status", log).unwrap();
         assert_eq!(c.load::<P>("status", log), None);
         c.forget("status", log).unwrap();
+    }
+
+    #[test]
+    fn overlapping_stores_leave_one_whole_file_and_no_temporary_one() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("vault")).unwrap();
+        let c = Cache::open(&d.path().join("c"), &d.path().join("vault")).unwrap();
+        let log = Path::new("/v/log.jsonl");
+        std::thread::scope(|s| {
+            for t in 0..8u64 {
+                let c = &c;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        c.store("status", log, &P { n: t * 100 + i }).unwrap();
+                    }
+                });
+            }
+        });
+        let got = c.load::<P>("status", log).expect("a whole file");
+        assert!(got.n % 100 == 24, "the last store of some run: {}", got.n);
+        let names: Vec<_> = std::fs::read_dir(c.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
     }
 
     #[test]
@@ -293,6 +341,19 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("inside the vault directory"), "{e}");
+        // Through a link inside the vault that points out of it: whoever
+        // writes the vault could point it elsewhere later.
+        let outside = d.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, v.join("out")).unwrap();
+        let e = Cache::open(&v.join("out/cache"), &v)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("inside the vault directory"), "{e}");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        // Beside the vault is fine.
+        assert!(Cache::open(&d.path().join("beside"), &v).is_ok());
         let e = Cache::open(&v, &v).err().unwrap().to_string();
         assert!(e.contains("inside the vault directory"), "{e}");
     }

@@ -820,6 +820,36 @@ fn fifo_share_file_fails_a_drill_at_once() {
     );
 }
 
+/// A log swapped for a FIFO or a link after the vault's files were checked
+/// by name: the verifiers (fast and reference) open it with `O_NOFOLLOW` and
+/// `O_NONBLOCK` and refuse it at once, naming what it is, instead of
+/// blocking in open(2) or following the link.
+#[test]
+fn the_verifiers_refuse_a_fifo_or_a_link_as_the_log_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("fifo.jsonl");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let real = d.path().join("real.jsonl");
+    std::fs::write(&real, b"").unwrap();
+    let link = d.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    for (path, what) in [(&fifo, "FIFO"), (&link, "symbolic link")] {
+        let fast = breakglass::log::verify(path, None, |_, _| {});
+        let reference = breakglass::log::verify_rooted_reference(path, None, None, |_, _| {});
+        for (name, r) in [
+            ("fast", fast.map(|_| ())),
+            ("reference", reference.map(|_| ())),
+        ] {
+            let e = r.expect_err(name).to_string();
+            assert!(e.contains(what) && e.contains("audit log"), "{name}: {e}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Item 6: the lock.
 

@@ -13,7 +13,6 @@
 //! checkpoints are true (`tests/log_fast_path.rs`, which also pins down the
 //! one difference: a live quorum's lying checkpoint).
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -216,7 +215,9 @@ pub fn verify_rooted_reference(
         path: path.to_owned(),
         source,
     };
-    let file = File::open(path).map_err(io)?;
+    // Never through a link, never a FIFO that would block (as every vault file).
+    let file =
+        crate::fsutil::open_regular(path, std::fs::OpenOptions::new().read(true)).map_err(io)?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut report = VerifyReport::empty();
     let mut prev_time: Option<i64> = None;

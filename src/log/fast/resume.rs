@@ -13,12 +13,15 @@
 //! resume into another log, but not an edit further back. A full
 //! verification (`log verify`, every ceremony) always reads everything.
 //!
-//! One difference is by design: a checkpoint after the prefix is never
-//! taken as vouching for signatures inside it (they were checked when the
-//! prefix was read). A full verification takes a live quorum's checkpoint
-//! at its word for the entries before it, so a quorum that lied about a
-//! forged entry could make a full read say "intact" where a resumed one
-//! names the entry: resuming is as strict as `--every-signature` there.
+//! One difference is by design. A resumed verification takes no
+//! checkpoint's word: it checks every signature after the prefix, as
+//! `--every-signature` does (the new entries are few). A read from the
+//! first byte takes a confirmed checkpoint's word for the signed entries
+//! before it *in its 1 MiB block*, and a resumed read would cut its blocks
+//! elsewhere. So with an honest quorum both give the same verdict; with a
+//! live quorum that signed a checkpoint over an entry whose signature does
+//! not hold (what checkpoints trust: SECURITY.md), a full read may count
+//! that entry where a resumed one names it, never the reverse.
 //!
 //! Everything in a `Resume` read back is checked for consistency (counts no
 //! larger than the entries, the head at the stated offset); beyond that it
