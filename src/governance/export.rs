@@ -210,7 +210,7 @@ pub fn incremental(
     let log = std::fs::canonicalize(log_path).unwrap_or_else(|_| log_path.to_owned());
     let warm = cache
         .load::<Warm>(PURPOSE, &log)
-        .filter(|w| w.at <= now && now.0 - w.full_at.0 < super::FULL_CHECK_EVERY_SECS);
+        .filter(|w| super::status::may_resume(w.full_at, w.at, now));
     let x = run(warm.as_ref().map(|w| &w.resume))?;
     let full_at = match (&x.resumed_after, &warm) {
         (Some(_), Some(w)) => w.full_at,

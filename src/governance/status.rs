@@ -241,6 +241,13 @@ impl Status {
 /// everything).
 pub const FULL_CHECK_EVERY_SECS: i64 = 86_400;
 
+/// Whether state stored at `at`, after a full read at `full_at`, may be
+/// resumed from at `now`: times in order (a clock set back reads the whole
+/// log) and the full read less than [`FULL_CHECK_EVERY_SECS`] ago.
+pub(super) fn may_resume(full_at: Timestamp, at: Timestamp, now: Timestamp) -> bool {
+    full_at <= at && at <= now && now.0.saturating_sub(full_at.0) < FULL_CHECK_EVERY_SECS
+}
+
 /// The cache's name for what `status --incremental` keeps.
 const PURPOSE: &str = "status";
 
@@ -291,7 +298,7 @@ pub fn status_incremental(
     let log = std::fs::canonicalize(vault.log_path()).unwrap_or_else(|_| vault.log_path());
     let warm = cache
         .load::<Warm>(PURPOSE, &log)
-        .filter(|w| w.at <= now && now.0 - w.full_at.0 < FULL_CHECK_EVERY_SECS)
+        .filter(|w| may_resume(w.full_at, w.at, now))
         .and_then(|w| Some((w.tracker.moved_to(now)?, w.resume, w.full_at)));
     let mut fresh = Tracker::at(now);
     let (mut warm_tracker, resume, full_at) = match warm {
