@@ -120,6 +120,16 @@ impl Cache {
     /// refusing one that another user owns or can write, or one inside the
     /// vault directory (whoever can write the vault could write it).
     pub fn open(dir: &Path, vault: &Path) -> Result<Cache, CacheError> {
+        Cache::open_with(dir, vault, true)
+    }
+
+    /// [`Cache::open`] for a directory the operator named: only its last
+    /// component is created (a typo in a parent is an error, not a tree).
+    pub fn open_given(dir: &Path, vault: &Path) -> Result<Cache, CacheError> {
+        Cache::open_with(dir, vault, false)
+    }
+
+    fn open_with(dir: &Path, vault: &Path, parents: bool) -> Result<Cache, CacheError> {
         let err = |why: String| CacheError {
             dir: dir.to_owned(),
             why,
@@ -137,9 +147,19 @@ impl Cache {
             if e.kind() != io::ErrorKind::NotFound {
                 return Err(err(e.to_string()));
             }
+            let parent = match dir.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if !parents && !parent.is_dir() {
+                return Err(err(format!(
+                    "{} does not exist (only the last directory of the path is created); check the path",
+                    parent.display()
+                )));
+            }
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new()
-                .recursive(true)
+                .recursive(parents)
                 .mode(0o700)
                 .create(dir)
                 .map_err(|e| err(format!("cannot create it: {e}")))?;
@@ -157,10 +177,15 @@ impl Cache {
                 meta.uid()
             )));
         }
-        if meta.permissions().mode() & 0o022 != 0 {
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o1000 != 0 && mode & 0o022 != 0 {
             return Err(err(format!(
-                "writable by others (mode {:o}): anyone who can write it could change what a report says; run `chmod 700` on it",
-                meta.permissions().mode() & 0o777
+                "a shared directory (mode {mode:o}, like /tmp): what a report trusts must be in a directory of your own; give --cache-dir one (or leave it out for ~/.cache/breakglass)"
+            )));
+        }
+        if mode & 0o022 != 0 {
+            return Err(err(format!(
+                "writable by others (mode {mode:o}): anyone who can write it could change what a report says; run `chmod 700` on it if it is yours alone, or give --cache-dir a directory of your own"
             )));
         }
         Ok(Cache {
@@ -171,6 +196,11 @@ impl Cache {
     /// The directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The file that holds what is stored for `purpose` over `log`.
+    pub fn path(&self, purpose: &str, log: &Path) -> PathBuf {
+        self.file(purpose, log)
     }
 
     /// The file for `purpose` over the log at `log` (an absolute path).

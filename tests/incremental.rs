@@ -47,6 +47,9 @@ struct V {
 #[derive(Debug)]
 struct Inc {
     resumed_after: Option<u64>,
+    /// `log.incremental.lost.seq`: an entry an earlier run verified that
+    /// the log no longer holds.
+    lost: Option<u64>,
     fully_verified_at: String,
     /// The status (without `now` and `log.incremental`).
     status: Value,
@@ -115,7 +118,6 @@ impl V {
         let plain = self.status(now, true, None);
         let inc = self.status(now, true, Some(cache));
         assert!(plain.code == 0 || plain.code == 1, "{}", plain.stderr);
-        assert_eq!(inc.code, plain.code, "exit codes differ: {}", inc.stderr);
         let (p, none) = strip(&plain.stdout);
         assert!(none.is_none(), "no log.incremental without --incremental");
         let (s, i) = strip(&inc.stdout);
@@ -124,13 +126,22 @@ impl V {
         let keys: Vec<&String> = i.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["fully_verified_at", "not_stored", "resumed_after"],
+            ["fully_verified_at", "lost", "not_stored", "resumed_after"],
             "{i}"
+        );
+        // A lost entry is one more failed check (exit 1); nothing else differs.
+        let lost = i["lost"]["seq"].as_u64();
+        assert_eq!(
+            inc.code,
+            plain.code.max(i32::from(lost.is_some())),
+            "exit codes: {}",
+            inc.stderr
         );
         assert_eq!(i["not_stored"], Value::Null, "{i}: {}", inc.stderr);
         assert!(!inc.stderr.contains("note:"), "{}", inc.stderr);
         Inc {
             resumed_after: i["resumed_after"].as_u64(),
+            lost,
             fully_verified_at: i["fully_verified_at"].as_str().unwrap().to_owned(),
             status: s,
             code: inc.code,
@@ -654,10 +665,12 @@ fn truncated_log_reads_the_whole_log() {
         let log = &i.status["log"];
         let problem = log["problem"].as_str().unwrap_or("");
         match what {
-            // Undetectable without a receipt: the manifest's anchor is
-            // further back (a drill does not move it).
+            // Undetectable by a plain status without a receipt (the
+            // manifest's anchor is further back: a drill does not move it);
+            // the incremental one knows entry h was there: lost, exit 1.
             "its last line gone" => {
-                assert_eq!((log["intact"].as_bool(), i.code), (Some(true), 0), "{log}");
+                assert_eq!(log["intact"].as_bool(), Some(true), "{log}");
+                assert_eq!((i.lost, i.code), (Some(h), 1), "{log}");
                 assert_eq!(log["entries"], h - 1);
             }
             "its newline cut" => {
@@ -1393,4 +1406,184 @@ fn incremental_runs_never_write_the_vault_directory() {
     assert_eq!(snapshot(&vp), before);
     assert!(cache_files(&v.cache_path(), "status").is_empty());
     assert!(cache_files(&v.cache_path(), "export").is_empty());
+}
+
+/// A rollback (the vault directory restored from a copy made before a
+/// drill): consistent, so a plain `status` without a receipt sees nothing
+/// (exit 0); the incremental one knows the entry it verified is gone: LOST,
+/// exit 1, every run until the operator removes the cache file it names.
+#[test]
+fn a_rollback_is_reported_as_lost_until_the_cache_file_is_removed() {
+    let v = V::new();
+    let backup = PathBuf::from(v.f.path("backup"));
+    let vault = PathBuf::from(v.vault());
+    let copy = |from: &Path, to: &Path| {
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    copy(&vault, &backup);
+    v.drill(&t(HOUR), "alice");
+    let h = v.head();
+    assert_eq!(v.pair(&t(2 * HOUR)).lost, None);
+    std::fs::remove_dir_all(&vault).unwrap();
+    copy(&backup, &vault);
+    assert!(v.head() < h);
+    for k in 0..2 {
+        let now = t(2 * HOUR + (k + 1) * MIN);
+        assert_eq!(
+            v.status(&now, true, None).code,
+            0,
+            "a plain status sees nothing"
+        );
+        let i = v.pair(&now);
+        assert_eq!((i.lost, i.code), (Some(h), 1), "run {k}");
+        let text = v.status(&now, false, Some(&v.cache()));
+        assert_eq!(text.code, 1);
+        let line = text
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("incremental    LOST: "))
+            .unwrap_or_else(|| panic!("{}", text.stdout))
+            .to_owned();
+        assert!(
+            line.contains(&format!("entry {h} (")) && line.contains("rolled back"),
+            "{line}"
+        );
+        let file = cache_file(&v.cache_path(), "status");
+        assert!(
+            line.contains(&format!("then remove {}", file.display())),
+            "{line}"
+        );
+    }
+    // The operator looked into it and accepts the log: removes the file.
+    std::fs::remove_file(cache_file(&v.cache_path(), "status")).unwrap();
+    let i = v.pair(&t(3 * HOUR));
+    assert_eq!((i.lost, i.code), (None, 0));
+    assert_eq!(v.pair(&t(3 * HOUR)).resumed_after, Some(v.head()));
+}
+
+/// One incremental command finding the log broken removes what the others
+/// keep too: an export that finds an edit inside the cached prefix leaves
+/// status nothing to resume from (status then reads the whole log).
+#[test]
+fn a_broken_log_found_by_export_is_not_resumed_from_by_status() {
+    let v = V::new();
+    v.drill(&t(HOUR), "alice");
+    v.drill(&t(HOUR), "bob");
+    assert_eq!(v.pair(&t(2 * HOUR)).resumed_after, None);
+    let e = v.export(&t(2 * HOUR), 0, "jsonl", Some(&v.cache()));
+    assert_eq!(e.code, 0, "{}", e.stderr);
+    assert_eq!(cache_files(&v.cache_path(), "export").len(), 1);
+    // An edit inside both cached prefixes (not their last line). `--after
+    // 0` is before the export's cached head: it reads everything.
+    let log = std::fs::read(v.f.log_path()).unwrap();
+    v.write_log(&break_line(&log, 2));
+    let e = v.export(&t(2 * HOUR), 0, "jsonl", Some(&v.cache()));
+    assert_eq!(e.code, 1, "{}", e.stderr);
+    assert!(cache_files(&v.cache_path(), "status").is_empty());
+    assert!(cache_files(&v.cache_path(), "export").is_empty());
+    let i = v.pair(&t(2 * HOUR + MIN));
+    assert_eq!((i.resumed_after, i.code), (None, 1));
+    assert_eq!(i.status["log"]["intact"], false);
+}
+
+/// `--after` past the log's head (a shipper's last seq the log no longer
+/// reaches): a warning naming a truncation or rollback, exit 1, with and
+/// without --incremental; at the head it is the ordinary empty export.
+#[test]
+fn export_after_past_the_head_warns_of_a_rollback() {
+    let v = V::new();
+    let h = v.head();
+    for cache in [None, Some(v.cache())] {
+        let at = v.export(&t(HOUR), h, "jsonl", cache.as_deref());
+        assert_eq!((at.code, at.stdout.as_str()), (0, ""), "{}", at.stderr);
+        let past = v.export(&t(HOUR), h + 3, "jsonl", cache.as_deref());
+        assert_eq!(
+            (past.code, past.stdout.as_str()),
+            (1, ""),
+            "{}",
+            past.stderr
+        );
+        let want = format!("the log ends at entry {h} but --after {}", h + 3);
+        assert!(
+            past.stderr.contains(&want) && past.stderr.contains("rolled back"),
+            "{}",
+            past.stderr
+        );
+    }
+}
+
+/// A shared, sticky directory such as /tmp (mode 1777) is refused with
+/// advice that fits it (a directory of your own, never `chmod 700` on it).
+#[test]
+fn a_shared_sticky_directory_is_refused_without_chmod_advice() {
+    let v = V::new();
+    let shared = v.f.path("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let vault = v.vault();
+    let r = v.bg(
+        &t(HOUR),
+        &[
+            "status",
+            "--vault",
+            &vault,
+            "--incremental",
+            "--cache-dir",
+            &shared,
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a shared directory (mode 1777"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("chmod"), "{}", r.stderr);
+}
+
+/// `--cache-dir` creates only its last directory: a typo in a parent is an
+/// error naming it, and nothing is created.
+#[test]
+fn a_cache_dir_whose_parent_is_missing_is_an_error() {
+    let v = V::new();
+    let missing = v.f.path("no-such-parent/a/cache");
+    let vault = v.vault();
+    let r = v.bg(
+        &t(HOUR),
+        &[
+            "status",
+            "--vault",
+            &vault,
+            "--incremental",
+            "--cache-dir",
+            &missing,
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no-such-parent/a does not exist"),
+        "{}",
+        r.stderr
+    );
+    assert!(!Path::new(&v.f.path("no-such-parent")).exists());
+    let fine = v.f.path("cache-here");
+    let r = v.bg(
+        &t(HOUR),
+        &[
+            "status",
+            "--vault",
+            &vault,
+            "--incremental",
+            "--cache-dir",
+            &fine,
+        ],
+    );
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    assert!(Path::new(&fine).is_dir());
 }

@@ -270,6 +270,12 @@ impl IncrementalArg {
         if !self.incremental {
             return Ok(None);
         }
+        if let Some(d) = &self.cache_dir {
+            // Only DIR itself is created: a typo must not make a tree.
+            return breakglass::cache::Cache::open_given(d, vault)
+                .map(Some)
+                .map_err(|e| Error::Usage(format!("--incremental: {e}")));
+        }
         let dir = self
             .cache_dir
             .clone()

@@ -47,13 +47,17 @@ pub fn run_status(a: StatusArgs) -> Result<u8> {
     if let Some(why) = inc.as_ref().and_then(|i| i.not_stored.as_ref()) {
         errln!("note: {why}");
     }
+    // A lost entry is a failed check, as a receipt that does not hold.
+    let code = s
+        .exit_code()
+        .max(u8::from(inc.as_ref().is_some_and(|i| i.lost.is_some())));
     if a.json {
         let mut j = s.to_json();
         if let (Some(i), Some(log)) = (&inc, j.get_mut("log").and_then(|l| l.as_object_mut())) {
             log.insert("incremental".into(), i.to_json());
         }
         out::json(&j)?;
-        return Ok(s.exit_code());
+        return Ok(code);
     }
     let names: Vec<&str> = s.custodians.iter().map(|c| c.name.as_str()).collect();
     outln!(
@@ -94,6 +98,9 @@ pub fn run_status(a: StatusArgs) -> Result<u8> {
                 i.fully_verified_at.to_rfc3339()
             )?,
             None => outln!("incremental    read the whole log (nothing cached fitted)")?,
+        }
+        if let Some(why) = i.explain_lost() {
+            outln!("incremental    LOST: {why}")?;
         }
     }
     for f in &s.forged.entries {
@@ -178,7 +185,7 @@ pub fn run_status(a: StatusArgs) -> Result<u8> {
     if overdue > 0 {
         outln!("{overdue} overdue")?;
     }
-    Ok(s.exit_code())
+    Ok(code)
 }
 
 #[derive(Args)]
@@ -496,6 +503,15 @@ pub fn run_export(a: ExportArgs) -> Result<u8> {
             "warning: the log does not verify past entry {}: {}",
             report.entries,
             report.explain()
+        );
+        return Ok(1);
+    }
+    if a.after > report.entries {
+        // A shipper's last seq past the head: the log lost entries since.
+        errln!(
+            "warning: the log ends at entry {} but --after {} asks for what follows a later one: it was truncated, rolled back or replaced since that entry was exported (or --after is wrong); entries written since then reuse those numbers",
+            report.entries,
+            a.after
         );
         return Ok(1);
     }

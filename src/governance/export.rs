@@ -193,7 +193,7 @@ struct Warm {
 }
 
 /// The cache's name for what `log export --incremental` keeps.
-const PURPOSE: &str = "export";
+pub(super) const PURPOSE: &str = "export";
 
 /// An export that goes on from the state the last incremental export of
 /// this log left in `cache` (when `after` is at or past its head, it still
@@ -226,7 +226,7 @@ pub fn incremental(
             };
             cache.store(PURPOSE, &log, &w)
         }
-        None => cache.forget(PURPOSE, &log),
+        None => super::status::forget_all(cache, &log),
     };
     let not_stored = stored.err().map(|e| {
         format!(
@@ -238,6 +238,8 @@ pub fn incremental(
         resumed_after: x.resumed_after.clone(),
         fully_verified_at: full_at,
         not_stored,
+        lost: None,
+        file: cache.path(PURPOSE, &log),
     };
     Ok((x, inc))
 }

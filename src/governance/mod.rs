@@ -50,7 +50,7 @@ mod status;
 pub mod timeline;
 
 pub use status::{
-    status, status_incremental, CustodianStatus, Incremental, Obligation, ObligationKind,
+    status, status_incremental, CustodianStatus, Incremental, Lost, Obligation, ObligationKind,
     ReceiptStatus, Status, FULL_CHECK_EVERY_SECS,
 };
 

@@ -260,6 +260,30 @@ struct Warm {
     full_at: Timestamp,
     /// When this was stored (a tracker's window only moves forward).
     at: Timestamp,
+    /// An entry an earlier run verified that the log no longer holds
+    /// (kept until the operator removes the cache file).
+    #[serde(default)]
+    lost: Option<Lost>,
+}
+
+/// An entry an earlier `--incremental` run verified that the log no longer
+/// holds as it was: the log was truncated, rolled back or replaced since.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Lost {
+    /// The entry (the head of the log then).
+    pub head: LogHead,
+    /// When that run stored it.
+    pub seen_at: Timestamp,
+}
+
+/// Removes what every `--incremental` command keeps for the log at `log`
+/// (a log one of them found broken leaves nothing to go on from for any).
+pub(super) fn forget_all(
+    cache: &crate::cache::Cache,
+    log: &std::path::Path,
+) -> std::io::Result<()> {
+    cache.forget(PURPOSE, log)?;
+    cache.forget(super::export::PURPOSE, log)
 }
 
 /// How an incremental status was computed.
@@ -271,6 +295,11 @@ pub struct Incremental {
     pub fully_verified_at: Timestamp,
     /// Why the state could not be stored for next time (None: stored).
     pub not_stored: Option<String>,
+    /// An entry an earlier run verified that the log no longer holds (a
+    /// truncation, rollback or replacement; the status then exits 1).
+    pub lost: Option<Lost>,
+    /// The file that holds the state (to remove once a loss is understood).
+    pub file: std::path::PathBuf,
 }
 
 impl Incremental {
@@ -280,7 +309,20 @@ impl Incremental {
             "resumed_after": self.resumed_after.as_ref().map(|h| h.seq),
             "fully_verified_at": self.fully_verified_at.to_rfc3339(),
             "not_stored": self.not_stored,
+            "lost": self.lost.as_ref().map(|l| json!({
+                "seq": l.head.seq, "hash": l.head.hash, "seen_at": l.seen_at.to_rfc3339()})),
         })
+    }
+
+    /// One sentence on the loss, for people (None when nothing was lost).
+    pub fn explain_lost(&self) -> Option<String> {
+        self.lost.as_ref().map(|l| format!(
+            "entry {} ({}…), verified by an --incremental run at {}, is no longer in the log: it was truncated, rolled back or replaced since; find out why (compare with the receipts in the tickets), then remove {} to accept the log as it is",
+            l.head.seq,
+            &l.head.hash[..l.head.hash.len().min(16)],
+            l.seen_at.to_rfc3339(),
+            self.file.display()
+        ))
     }
 }
 
@@ -296,8 +338,13 @@ pub fn status_incremental(
     now: Timestamp,
 ) -> Result<(Status, Incremental)> {
     let log = std::fs::canonicalize(vault.log_path()).unwrap_or_else(|_| vault.log_path());
-    let warm = cache
-        .load::<Warm>(PURPOSE, &log)
+    let stored = cache.load::<Warm>(PURPOSE, &log);
+    // Whatever its age, what was stored says which entry the log held then.
+    let expected = stored
+        .as_ref()
+        .and_then(|w| Some((w.resume.head()?.clone(), w.at)));
+    let lost_before = stored.as_ref().and_then(|w| w.lost.clone());
+    let warm = stored
         .filter(|w| may_resume(w.full_at, w.at, now))
         .and_then(|w| Some((w.tracker.moved_to(now)?, w.resume, w.full_at)));
     let mut fresh = Tracker::at(now);
@@ -307,17 +354,28 @@ pub fn status_incremental(
     };
     // Both trackers see what is read: which one is right is known only at
     // the end (whether the verification resumed).
+    let mut at_expected: Option<bool> = None;
     let (history, next, resumed_after) =
         crate::history::read_resuming(vault, resume.as_ref(), |e, a| {
             fresh.observe(e, a);
             if let Some(w) = warm_tracker.as_mut() {
                 w.observe(e, a);
             }
+            if let Some((h, _)) = expected.as_ref().filter(|(h, _)| h.seq == e.seq) {
+                at_expected = Some(h.hash == e.hash);
+            }
         })?;
     let (t, fully_verified_at) = match (resumed_after.is_some(), warm_tracker) {
         (true, Some(w)) => (w, full_at),
         _ => (fresh, now),
     };
+    // Resumed: the entry was checked in place. Else it must have been read,
+    // unless the log breaks before it (then that is what is reported).
+    let holds = resumed_after.is_some() || at_expected.unwrap_or(history.report.problem.is_some());
+    let lost = expected
+        .filter(|_| !holds)
+        .map(|(head, seen_at)| Lost { head, seen_at })
+        .or(lost_before);
     // A log that does not verify leaves nothing to go on from.
     let stored = match next.filter(|_| history.report.is_intact()) {
         Some(resume) => cache.store(
@@ -328,9 +386,10 @@ pub fn status_incremental(
                 tracker: t.clone(),
                 full_at: fully_verified_at,
                 at: now,
+                lost: lost.clone(),
             },
         ),
-        None => cache.forget(PURPOSE, &log),
+        None => forget_all(cache, &log),
     };
     let not_stored = stored.err().map(|e| {
         format!(
@@ -345,6 +404,8 @@ pub fn status_incremental(
             resumed_after,
             fully_verified_at,
             not_stored,
+            lost,
+            file: cache.path(PURPOSE, &log),
         },
     ))
 }
