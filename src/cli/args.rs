@@ -276,11 +276,7 @@ impl IncrementalArg {
                 .map(Some)
                 .map_err(|e| Error::Usage(format!("--incremental: {e}")));
         }
-        let dir = self
-            .cache_dir
-            .clone()
-            .or_else(breakglass::cache::Cache::default_dir)
-            .ok_or_else(|| {
+        let dir = breakglass::cache::Cache::default_dir().ok_or_else(|| {
                 Error::Usage(
                     "--incremental needs a cache directory: neither XDG_CACHE_HOME nor HOME is set to an absolute path; give --cache-dir DIR".into(),
                 )

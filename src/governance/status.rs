@@ -319,7 +319,8 @@ impl Incremental {
         self.lost.as_ref().map(|l| format!(
             "entry {} ({}…), verified by an --incremental run at {}, is no longer in the log: it was truncated, rolled back or replaced since; find out why (compare with the receipts in the tickets), then remove {} to accept the log as it is",
             l.head.seq,
-            &l.head.hash[..l.head.hash.len().min(16)],
+            // (read back from the cache file: only its hex digits are shown)
+            l.head.hash.chars().filter(char::is_ascii_hexdigit).take(16).collect::<String>(),
             l.seen_at.to_rfc3339(),
             self.file.display()
         ))
