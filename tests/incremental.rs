@@ -1526,18 +1526,7 @@ fn a_shared_sticky_directory_is_refused_without_chmod_advice() {
     let shared = v.f.path("shared");
     std::fs::create_dir(&shared).unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
-    let vault = v.vault();
-    let r = v.bg(
-        &t(HOUR),
-        &[
-            "status",
-            "--vault",
-            &vault,
-            "--incremental",
-            "--cache-dir",
-            &shared,
-        ],
-    );
+    let r = with_cache(&v, "status", &shared);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("a shared directory (mode 1777"),
@@ -1553,18 +1542,7 @@ fn a_shared_sticky_directory_is_refused_without_chmod_advice() {
 fn a_cache_dir_whose_parent_is_missing_is_an_error() {
     let v = V::new();
     let missing = v.f.path("no-such-parent/a/cache");
-    let vault = v.vault();
-    let r = v.bg(
-        &t(HOUR),
-        &[
-            "status",
-            "--vault",
-            &vault,
-            "--incremental",
-            "--cache-dir",
-            &missing,
-        ],
-    );
+    let r = with_cache(&v, "status", &missing);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("no-such-parent/a does not exist"),
@@ -1573,17 +1551,7 @@ fn a_cache_dir_whose_parent_is_missing_is_an_error() {
     );
     assert!(!Path::new(&v.f.path("no-such-parent")).exists());
     let fine = v.f.path("cache-here");
-    let r = v.bg(
-        &t(HOUR),
-        &[
-            "status",
-            "--vault",
-            &vault,
-            "--incremental",
-            "--cache-dir",
-            &fine,
-        ],
-    );
+    let r = with_cache(&v, "status", &fine);
     assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     assert!(Path::new(&fine).is_dir());
 }

@@ -1097,19 +1097,18 @@ fn a_resume_at_the_largest_seq_does_not_panic_on_the_next_line() {
     );
 }
 
-/// The one case where a resumed verdict is not the full fast path's: a
-/// checkpoint signed by the live quorum that lies about what it checked
-/// (`tests/log_fast_path.rs`, `a_lying_live_quorum_is_believed_by_the_fast_path_only`).
-/// A full verification reads the forged entry and the checkpoint in one
-/// block and believes the checkpoint; a resumed one had already checked the
-/// forged entry in the prefix, before the checkpoint was written, so it
-/// names it, as `verify_every_signature` does. Resuming never believes more.
-/// (Next test: the same when the forged entry is after the prefix too.)
-#[test]
-fn a_lying_live_quorum_checkpoint_after_the_split_is_not_believed_about_the_prefix() {
+/// A forged entry, then a checkpoint signed by the live quorum that lies
+/// about it (`tests/log_fast_path.rs`,
+/// `a_lying_live_quorum_is_believed_by_the_fast_path_only`), with the cached
+/// prefix ending after the forged entry (`split_after_forged`) or before
+/// it. The full fast path believes the checkpoint (one block); the resumed
+/// read names the entry, as `verify_every_signature` does: resuming never
+/// believes more. Returns the forged seq and the resumed read's visits.
+fn lying_checkpoint_case(split_after_forged: bool) -> (u64, Visits) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("log.jsonl");
     let mut h = history_with(3, true);
+    let mut split = (h.entries() as usize, h.head().expect("head").clone());
     let t = Timestamp(1_900_000_000);
     let alice = h.custodian("alice").signer();
     let forged = h.signed(
@@ -1118,8 +1117,9 @@ fn a_lying_live_quorum_checkpoint_after_the_split_is_not_believed_about_the_pref
         json_map(json!({"kind": "custodian", "custodian": "alice"})),
         Sig::Random(alice),
     );
-    let k = h.entries() as usize;
-    let head = h.head().expect("head").clone();
+    if split_after_forged {
+        split = (h.entries() as usize, h.head().expect("head").clone());
+    }
     // The live quorum vouches for everything, the forged entry included.
     h.verified_through(Some(h.entries()));
     h.quorum(
@@ -1128,59 +1128,13 @@ fn a_lying_live_quorum_checkpoint_after_the_split_is_not_believed_about_the_pref
         json_map(json!({"kind": "quorum", "custodians": ["alice", "bob"]})),
     );
     let log = h.text().as_bytes().to_vec();
-    let resume = round_trip(&prefix_resume(&path, &log, k, None));
-    std::fs::write(&path, &log).expect("write");
-    let (fast, _) = full(&path, None);
-    assert!(fast.report.is_intact(), "{}", fast.report.explain());
-    let every = log::verify_every_signature(&path, None, |_, _| {}).expect("readable");
-    let (resumed, _) = run(&path, None, Some(&resume));
-    assert_eq!(resumed.resumed_after, Some(head));
-    let found: Vec<u64> = resumed
-        .report
-        .trust
-        .findings
-        .iter()
-        .map(|f| f.seq)
-        .collect();
-    assert_eq!(found, [forged], "{}", resumed.report.explain());
-    assert_eq!(text(&resumed.report), text(&every));
-}
-
-/// A resumed read takes no checkpoint's word (it cuts its blocks elsewhere
-/// than a read from the first byte, and a checkpoint vouches for its own
-/// block): a forged entry and a lying live-quorum checkpoint over it, both
-/// appended after the cached prefix, are believed by the full fast path
-/// and named by the resumed read, as by `verify_every_signature`. Before
-/// this rule, where the blocks fell decided which answer cron got.
-#[test]
-fn a_resumed_read_checks_every_signature_after_the_prefix() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("log.jsonl");
-    let mut h = history_with(3, true);
-    let k = h.entries() as usize;
-    let head = h.head().expect("head").clone();
-    let t = Timestamp(1_900_000_000);
-    let alice = h.custodian("alice").signer();
-    let forged = h.signed(
-        events::DRILL,
-        t,
-        json_map(json!({"kind": "custodian", "custodian": "alice"})),
-        Sig::Random(alice),
-    );
-    h.verified_through(Some(h.entries()));
-    h.quorum(
-        events::DRILL,
-        t,
-        json_map(json!({"kind": "quorum", "custodians": ["alice", "bob"]})),
-    );
-    let log = h.text().as_bytes().to_vec();
-    let resume = round_trip(&prefix_resume(&path, &log, k, None));
+    let resume = round_trip(&prefix_resume(&path, &log, split.0, None));
     std::fs::write(&path, &log).expect("write");
     let (fast, _) = full(&path, None);
     assert!(fast.report.is_intact(), "the full fast path believes it");
     let every = log::verify_every_signature(&path, None, |_, _| {}).expect("readable");
     let (resumed, visits) = run(&path, None, Some(&resume));
-    assert_eq!(resumed.resumed_after, Some(head));
+    assert_eq!(resumed.resumed_after, Some(split.1));
     let found: Vec<u64> = resumed
         .report
         .trust
@@ -1190,6 +1144,23 @@ fn a_resumed_read_checks_every_signature_after_the_prefix() {
         .collect();
     assert_eq!(found, [forged], "{}", resumed.report.explain());
     assert_eq!(text(&resumed.report), text(&every));
+    (forged, visits)
+}
+
+/// The forged entry inside the prefix: it was checked when the prefix was
+/// read, before the checkpoint was written, and stays named.
+#[test]
+fn a_lying_live_quorum_checkpoint_after_the_split_is_not_believed_about_the_prefix() {
+    lying_checkpoint_case(true);
+}
+
+/// Both after the prefix: a resumed read takes no checkpoint's word (it
+/// cuts its blocks elsewhere than a read from the first byte, and a
+/// checkpoint vouches for its own block). Before this rule, where the
+/// blocks fell decided which answer cron got.
+#[test]
+fn a_resumed_read_checks_every_signature_after_the_prefix() {
+    let (forged, visits) = lying_checkpoint_case(false);
     assert!(visits
         .iter()
         .any(|(seq, a)| *seq == forged && matches!(a, Authn::Forged { .. })));
