@@ -177,7 +177,13 @@ fn strip_signatures(from: &Path, to: &Path) -> u64 {
     for line in r.lines() {
         let e = log::parse_line(&line.expect("read")).expect("line");
         let (line, h) = Log::at_head(to, VAULT, head.take())
-            .build_line(&e.event, e.generation, e.data, e.time, By::Nobody)
+            .build_line(
+                &e.event,
+                e.generation,
+                e.data.into_map(),
+                e.time,
+                By::Nobody,
+            )
             .expect("line");
         w.write_all(line.as_bytes()).expect("write");
         head = Some(h);

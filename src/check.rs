@@ -282,56 +282,64 @@ pub fn check(vault: &Vault) -> Result<CheckReport> {
     let mut in_force: Option<(Manifest, Option<Vec<u8>>)> = None;
     let mut stale_generation = None;
     match top {
-        Ok((manifest, bytes)) if log_present => match history::read(vault, |_, _| {}) {
-            Ok(h) => {
-                r.log_entries = h.report.entries;
-                let log_ok = h.report.chain_intact();
-                log_findings(&mut r, &h.report);
-                match &h.standing {
-                    Standing::Current => in_force = Some((h.manifest.clone(), Some(bytes))),
-                    Standing::Pending {
-                        stale_generation: s,
-                        ..
-                    } => {
-                        stale_generation = Some(*s);
-                        r.push(Finding::new(
-                            "manifest.json",
-                            Problem::Pending {
-                                stale_generation: *s,
-                                generation: h.manifest.generation,
-                            },
-                        ));
-                        in_force = Some((h.manifest.clone(), None));
-                    }
-                    Standing::Format1 => {
-                        r.push(Finding::new("manifest.json", Problem::Format1));
-                        in_force = Some((h.manifest.clone(), Some(bytes)));
-                    }
-                    Standing::Superseded { .. } | Standing::NotCertified { .. } => {
-                        // With a damaged log the log is the finding: the
-                        // manifest cannot be judged until it is restored.
-                        if log_ok {
-                            if let Some(why) = h.manifest_problem() {
-                                r.push(Finding::new("manifest.json", Problem::Untrusted(why)));
-                            }
+        Ok((manifest, bytes)) if log_present => {
+            match history::read_with(vault, false, log::Reads::Chain, |_, _| {}) {
+                Ok(h) => {
+                    r.log_entries = h.report.entries;
+                    let log_ok = h.report.chain_intact();
+                    log_findings(&mut r, &h.report);
+                    match &h.standing {
+                        Standing::Current => in_force = Some((h.manifest.clone(), Some(bytes))),
+                        Standing::Pending {
+                            stale_generation: s,
+                            ..
+                        } => {
+                            stale_generation = Some(*s);
+                            r.push(Finding::new(
+                                "manifest.json",
+                                Problem::Pending {
+                                    stale_generation: *s,
+                                    generation: h.manifest.generation,
+                                },
+                            ));
+                            in_force = Some((h.manifest.clone(), None));
                         }
-                        in_force = Some((h.manifest.clone(), Some(bytes)));
+                        Standing::Format1 => {
+                            r.push(Finding::new("manifest.json", Problem::Format1));
+                            in_force = Some((h.manifest.clone(), Some(bytes)));
+                        }
+                        Standing::Superseded { .. } | Standing::NotCertified { .. } => {
+                            // With a damaged log the log is the finding: the
+                            // manifest cannot be judged until it is restored.
+                            if log_ok {
+                                if let Some(why) = h.manifest_problem() {
+                                    r.push(Finding::new("manifest.json", Problem::Untrusted(why)));
+                                }
+                            }
+                            in_force = Some((h.manifest.clone(), Some(bytes)));
+                        }
                     }
                 }
+                Err(e) => {
+                    r.push(Finding::new(
+                        "manifest.json",
+                        Problem::Untrusted(e.to_string()),
+                    ));
+                    in_force = Some((manifest, Some(bytes)));
+                }
             }
-            Err(e) => {
-                r.push(Finding::new(
-                    "manifest.json",
-                    Problem::Untrusted(e.to_string()),
-                ));
-                in_force = Some((manifest, Some(bytes)));
-            }
-        },
+        }
         Ok((manifest, bytes)) => in_force = Some((manifest, Some(bytes))),
         Err(p) => {
             r.push(Finding::new("manifest.json", p));
             if log_present {
-                let report = log::verify(&vault.log_path(), None, |_, _| {})?;
+                let report = log::verify_reading(
+                    &vault.log_path(),
+                    None,
+                    false,
+                    log::Reads::Chain,
+                    |_, _| {},
+                )?;
                 r.log_entries = report.entries;
                 log_findings(&mut r, &report);
             }

@@ -112,23 +112,21 @@ impl History {
 /// Reads the manifest and the log of `vault` and judges them, calling
 /// `visit` for each entry of the verified chain (one pass over the log).
 pub fn read(vault: &Vault, visit: impl FnMut(&Entry, &Authn)) -> Result<History> {
-    read_with(vault, false, visit)
+    read_with(vault, false, log::Reads::Data, visit)
 }
 
 /// [`read`]; with `every_signature`, no checkpoint is trusted and every
-/// signature is checked ([`log::verify_every_signature`]).
+/// signature is checked ([`log::verify_every_signature`]); `reads` says
+/// what `visit` reads of each entry ([`log::Reads`]: speed only).
 pub fn read_with(
     vault: &Vault,
     every_signature: bool,
+    reads: log::Reads,
     visit: impl FnMut(&Entry, &Authn),
 ) -> Result<History> {
     let (manifest, bytes) = vault.read_manifest()?;
     let anchor = Some(&manifest.log_head);
-    let report = if every_signature {
-        log::verify_every_signature(&vault.log_path(), anchor, visit)?
-    } else {
-        log::verify(&vault.log_path(), anchor, visit)?
-    };
+    let report = log::verify_reading(&vault.log_path(), anchor, every_signature, reads, visit)?;
     judge(vault.dir(), manifest, &bytes, report)
 }
 
@@ -140,6 +138,7 @@ pub fn read_with(
 pub fn read_resuming(
     vault: &Vault,
     from: Option<&log::Resume>,
+    reads: log::Reads,
     visit: impl FnMut(&Entry, &Authn),
 ) -> Result<(History, Option<log::Resume>, Option<log::LogHead>)> {
     let (manifest, bytes) = vault.read_manifest()?;
@@ -147,7 +146,13 @@ pub fn read_resuming(
         report,
         resume,
         resumed_after,
-    } = log::verify_resuming(&vault.log_path(), Some(&manifest.log_head), from, visit)?;
+    } = log::verify_resuming(
+        &vault.log_path(),
+        Some(&manifest.log_head),
+        from,
+        reads,
+        visit,
+    )?;
     let history = judge(vault.dir(), manifest, &bytes, report)?;
     Ok((history, resume, resumed_after))
 }

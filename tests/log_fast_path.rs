@@ -35,11 +35,29 @@ enum Mode {
     Fast,
     /// `verify_every_signature` (unseeded only).
     Every,
+    /// `verify_reading` with `Reads::Chain` (unseeded only): data left as
+    /// text, its members read from it.
+    Chain,
     /// `verify_rooted_reference`.
     Reference,
 }
 
-/// Everything a verifier reports, visits included, as one comparable text.
+/// Data members the visits read one by one (those the synthetic histories
+/// write, a checkpoint, and one nobody writes).
+const MEMBERS: [&str; 9] = [
+    "ticket",
+    "reason",
+    "entries",
+    "kind",
+    "custodian",
+    "generation",
+    "verified_through",
+    "signers",
+    "absent",
+];
+
+/// Everything a verifier reports, visits included (with every entry's data
+/// read three ways), as one comparable text.
 fn outcome(
     mode: Mode,
     path: &Path,
@@ -48,12 +66,41 @@ fn outcome(
 ) -> (String, Vec<String>) {
     let mut visits = Vec::new();
     let visit = |e: &log::Entry, a: &log::trust::Authn| {
-        visits.push(format!("{} {} {} {:?}", e.seq, e.hash, e.event, a));
+        // Members first (from the text when the map is not built yet),
+        // then the data as export writes it, then the map itself.
+        let members: Vec<String> = MEMBERS
+            .iter()
+            .map(|k| {
+                format!(
+                    "{k}={:?}/{:?}/{:?}/{:?}/{:?}",
+                    e.data.member(k),
+                    e.data.str_member(k),
+                    e.data.strs_member(k),
+                    e.data.u64_member(k),
+                    e.data.u64s_member(k)
+                )
+            })
+            .collect();
+        let mut json = Vec::new();
+        e.data.write_json(&mut json);
+        visits.push(format!(
+            "{} {} {} {:?} {members:?} {} {:?}",
+            e.seq,
+            e.hash,
+            e.event,
+            a,
+            String::from_utf8_lossy(&json),
+            *e.data
+        ));
     };
     let r = match mode {
         Mode::Fast => log::verify_rooted(path, anchor, seed, visit),
         Mode::Every if seed.is_none() => log::verify_every_signature(path, anchor, visit),
         Mode::Every => log::verify_rooted(path, anchor, seed, visit),
+        Mode::Chain if seed.is_none() => {
+            log::verify_reading(path, anchor, false, log::Reads::Chain, visit)
+        }
+        Mode::Chain => log::verify_rooted(path, anchor, seed, visit),
         Mode::Reference => log::verify_rooted_reference(path, anchor, seed, visit),
     };
     let r = r.expect("the log file is readable");
@@ -72,6 +119,7 @@ fn agree(path: &Path, anchor: Option<&LogHead>, seed: Option<PublicKey>, what: &
     for (mode, name) in [
         (Mode::Fast, "fast path"),
         (Mode::Every, "every-signature path"),
+        (Mode::Chain, "chain-only path"),
     ] {
         let fast = outcome(mode, path, anchor, seed);
         assert_eq!(

@@ -136,8 +136,10 @@ type Visits = Vec<(u64, Authn)>;
 /// `verify_resuming`, with the (seq, authentication) of every entry visited.
 fn run(path: &Path, anchor: Option<&LogHead>, from: Option<&Resume>) -> (Resumed, Visits) {
     let mut visits = Vec::new();
-    let r = log::verify_resuming(path, anchor, from, |e, a| visits.push((e.seq, a.clone())))
-        .expect("the log file is readable");
+    let r = log::verify_resuming(path, anchor, from, log::Reads::Data, |e, a| {
+        visits.push((e.seq, a.clone()))
+    })
+    .expect("the log file is readable");
     (r, visits)
 }
 

@@ -169,7 +169,9 @@ fn a_card_signed_entry_verifies_under_the_certified_token_only() {
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let mut e = log::parse_line(lines.last().unwrap()).unwrap();
-    e.data.insert("result".into(), "ok, twice".into());
+    let mut data = e.data.into_map();
+    data.insert("result".into(), "ok, twice".into());
+    e.data = data.into();
     let mut v: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&log::encode_entry(&e).unwrap()).unwrap();
     v.remove("hash");

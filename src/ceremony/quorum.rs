@@ -163,7 +163,7 @@ pub struct Prepared {
 /// then moves aside generation directories newer than the manifest and
 /// removes older ones. `format1` allows a format 1 vault (migration).
 pub fn prepare(vault: &Vault, checks: Checks<'_>, ui: &mut dyn Ui) -> Result<Prepared> {
-    prepare_visiting(vault, checks, ui, |_, _| {})
+    prepare_reading(vault, checks, ui, log::Reads::Chain, |_, _| {})
 }
 
 /// [`prepare`], calling `visit` for each entry of the verified chain in the
@@ -172,6 +172,17 @@ pub fn prepare_visiting(
     vault: &Vault,
     checks: Checks<'_>,
     ui: &mut dyn Ui,
+    visit: impl FnMut(&log::Entry, &log::trust::Authn),
+) -> Result<Prepared> {
+    prepare_reading(vault, checks, ui, log::Reads::Data, visit)
+}
+
+/// [`prepare_visiting`] for a visitor that reads what `reads` says.
+fn prepare_reading(
+    vault: &Vault,
+    checks: Checks<'_>,
+    ui: &mut dyn Ui,
+    reads: log::Reads,
     mut visit: impl FnMut(&log::Entry, &log::trust::Authn),
 ) -> Result<Prepared> {
     let Checks {
@@ -182,7 +193,8 @@ pub fn prepare_visiting(
         ..
     } = checks;
     let mut watch = expect_receipt.cloned().map(receipt::Watch::new);
-    let mut h = history::read(vault, |e, a| {
+    // The receipt's watch reads no data.
+    let mut h = history::read_with(vault, false, reads, |e, a| {
         if let Some(w) = watch.as_mut() {
             w.observe(e);
         }

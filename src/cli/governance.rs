@@ -496,7 +496,8 @@ pub fn run_export(a: ExportArgs) -> Result<u8> {
     let (report, written) = exported?;
     if !out::stdout_gone() {
         // (When the reader went away, `written` counts lines it never read.)
-        errln!("exported {written} entries");
+        let plural = if written == 1 { "entry" } else { "entries" };
+        errln!("exported {written} {plural}");
     }
     if !report.is_intact() {
         errln!(
@@ -547,7 +548,12 @@ pub fn run_verify(a: VerifyArgs) -> Result<u8> {
     let r = receipt::Receipt::parse(text)?;
     let vault = Vault::open_read_only(&a.vault)?;
     let mut watch = receipt::Watch::new(r.clone());
-    let h = breakglass::history::read_with(&vault, a.every_signature, |e, _| watch.observe(e))?;
+    let h = breakglass::history::read_with(
+        &vault,
+        a.every_signature,
+        breakglass::log::Reads::Chain,
+        |e, _| watch.observe(e),
+    )?;
     let check = watch.finish(&h.report);
     let intact = h.is_intact();
     let ok = check == receipt::ReceiptCheck::Present && intact;

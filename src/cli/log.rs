@@ -44,7 +44,7 @@ fn anchor_json(a: &log::AnchorStatus) -> serde_json::Value {
 /// generations, with no secret.
 pub fn log_verify(dir: &Path, every_signature: bool, json: bool, qr_code: bool) -> Result<u8> {
     let vault = Vault::open_read_only(dir)?;
-    let h = breakglass::history::read_with(&vault, every_signature, |_, _| {})?;
+    let h = breakglass::history::read_with(&vault, every_signature, log::Reads::Chain, |_, _| {})?;
     let report = &h.report;
     let t = &report.trust;
     let ok = h.is_intact();
@@ -193,7 +193,7 @@ pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
 pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
     let vault = Vault::open(dir)?;
     let (manifest, _) = vault.read_manifest()?;
-    let report = log::verify(&vault.log_path(), None, |_, _| {})?;
+    let report = log::verify_reading(&vault.log_path(), None, false, log::Reads::Chain, |_, _| {})?;
     if report.problem.is_some() {
         return Err(Error::LogBroken {
             explanation: format!(

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::log::trust::Authn;
-use crate::log::{self, Entry, VerifyReport};
+use crate::log::{self, Entry, Reads, VerifyReport};
 use crate::manifest::LogHead;
 
 /// How one verified entry becomes one exported line: the mapping of an
@@ -82,7 +82,9 @@ pub fn write_jsonl(e: &Entry, a: &Authn, out: &mut Vec<u8>) {
     member(out, "auth");
     string(out, a.as_str());
     member(out, "data");
-    let _ = serde_json::to_writer(&mut *out, &e.data);
+    // The canonical text as the line holds it: the same bytes serde_json
+    // writes for the map (`log::Data`), without reading it into one.
+    e.data.write_json(out);
     member(out, "event");
     string(out, &e.event);
     member(out, "generation");
@@ -112,7 +114,15 @@ pub fn export(
     after: u64,
     out: &mut dyn Write,
 ) -> Result<(VerifyReport, u64)> {
-    let x = export_with(log_path, anchor, after, None, write_jsonl, out)?;
+    let x = export_with(
+        log_path,
+        anchor,
+        after,
+        None,
+        Reads::Chain,
+        write_jsonl,
+        out,
+    )?;
     Ok((x.report, x.written))
 }
 
@@ -136,12 +146,14 @@ const CHUNK: usize = 1 << 16;
 /// pass over the log, entries gathered into chunks of about 64 KiB, one
 /// write each. With `from` (whose head must be at or before `after`, or it
 /// is not used), the verification resumes after that prefix when it still
-/// fits the log ([`log::verify_resuming`]).
+/// fits the log ([`log::verify_resuming`]). `reads` says what `map` reads
+/// ([`log::Reads`]: [`write_jsonl`] reads no data).
 pub fn export_with(
     log_path: &Path,
     anchor: Option<&LogHead>,
     after: u64,
     from: Option<&log::Resume>,
+    reads: Reads,
     mut map: impl FnMut(&Entry, &Authn, &mut Vec<u8>),
     out: &mut dyn Write,
 ) -> Result<Exported> {
@@ -150,7 +162,7 @@ pub fn export_with(
     let mut written = 0u64;
     let mut failure: Option<std::io::Error> = None;
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
-    let r = log::verify_resuming(log_path, anchor, from, |e, a| {
+    let r = log::verify_resuming(log_path, anchor, from, reads, |e, a| {
         if failure.is_some() || e.seq <= after {
             return;
         }
@@ -262,7 +274,7 @@ mod tests {
             event: "drill".into(),
             generation: 3,
             vault: "ab".repeat(16),
-            data,
+            data: data.into(),
             prev: "0".repeat(64),
             hash: "f".repeat(64),
             seal: Seal::Signed {

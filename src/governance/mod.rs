@@ -56,7 +56,7 @@ pub use status::{
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::clock::Timestamp;
 use crate::history::History;
@@ -95,14 +95,10 @@ impl Grant {
         Grant {
             seq: e.seq,
             time: e.time,
-            ticket: str_of(&e.data, "ticket"),
-            reason: str_of(&e.data, "reason"),
-            custodians: strs_of(&e.data, "custodians"),
-            session_limit_s: e
-                .data
-                .get("session_limit_s")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
+            ticket: e.data.str_member("ticket"),
+            reason: e.data.str_member("reason"),
+            custodians: e.data.strs_member("custodians"),
+            session_limit_s: e.data.u64_member("session_limit_s").unwrap_or(0),
         }
     }
 
@@ -110,35 +106,6 @@ impl Grant {
         json!({"seq": self.seq, "time": self.time.to_rfc3339(), "ticket": self.ticket,
                "reason": self.reason, "custodians": self.custodians})
     }
-}
-
-/// A string member of event data ("" when absent).
-pub(crate) fn str_of(data: &Map<String, Value>, k: &str) -> String {
-    data.get(k)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// A list-of-strings member of event data (empty when absent).
-pub(crate) fn strs_of(data: &Map<String, Value>, k: &str) -> Vec<String> {
-    data.get(k)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// A list-of-integers member of event data (empty when absent).
-pub(crate) fn seqs_of(data: &Map<String, Value>, k: &str) -> Vec<u64> {
-    data.get(k)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default()
 }
 
 /// What a `drill` entry says: which custodians it proved, and whether it succeeded.
@@ -155,16 +122,16 @@ pub struct DrillFact {
 impl DrillFact {
     /// Reads a `drill` entry.
     pub fn from_entry(e: &Entry) -> DrillFact {
-        let kind = str_of(&e.data, "kind");
+        let kind = e.data.str_member("kind");
         let custodians = if kind == "custodian" {
-            vec![str_of(&e.data, "custodian")]
+            vec![e.data.str_member("custodian")]
         } else {
-            strs_of(&e.data, "custodians")
+            e.data.strs_member("custodians")
         };
         DrillFact {
             kind,
             custodians,
-            ok: str_of(&e.data, "result") == "ok",
+            ok: e.data.str_member("result") == "ok",
         }
     }
 }
@@ -262,9 +229,9 @@ pub fn authentic(e: &Entry, a: &Authn) -> std::result::Result<(), String> {
         // A failed drill fulfils nothing and hides nothing: it is counted
         // as claimed even unsigned (a failure cannot be signed when the
         // token did not open; a forged one can only make things look worse).
-        events::DRILL if str_of(&e.data, "result") != "ok" => Ok(()),
-        events::DRILL if str_of(&e.data, "kind") == "custodian" => {
-            let c = str_of(&e.data, "custodian");
+        events::DRILL if e.data.str_member("result") != "ok" => Ok(()),
+        events::DRILL if e.data.str_member("kind") == "custodian" => {
+            let c = e.data.str_member("custodian");
             if a.by_custodian(&c) {
                 Ok(())
             } else {
@@ -278,7 +245,7 @@ pub fn authentic(e: &Entry, a: &Authn) -> std::result::Result<(), String> {
 
 /// Whether a `sealed` entry is a reseal (a rotation / deactivation).
 pub fn is_reseal(e: &Entry) -> bool {
-    e.event == events::SEALED && str_of(&e.data, "reason") == "reseal"
+    e.event == events::SEALED && e.data.str_member("reason") == "reseal"
 }
 
 /// The last successful drill of a custodian.
@@ -344,14 +311,14 @@ impl Tracker {
         let remote = self.remote_reader.observe(e, a);
         self.remote.count(e, &remote);
         if e.event == events::RECEIPT_CHECKED {
-            self.last_receipt_checked = e.data.get("seq").and_then(Value::as_u64);
+            self.last_receipt_checked = e.data.u64_member("seq");
         }
         match e.event.as_str() {
             events::VAULT_CREATED => {
                 self.created.get_or_insert(e.time);
             }
             events::CUSTODIAN_ENROLLED => {
-                self.enrolled.insert(str_of(&e.data, "custodian"), e.time);
+                self.enrolled.insert(e.data.str_member("custodian"), e.time);
             }
             events::UNSEAL_GRANTED => {
                 let g = Grant::from_entry(e);
@@ -361,7 +328,7 @@ impl Tracker {
                 self.open_sessions.insert(g.seq, g);
             }
             events::SESSION_ENDED => {
-                if let Some(s) = e.data.get("grant").and_then(Value::as_u64) {
+                if let Some(s) = e.data.u64_member("grant") {
                     self.open_sessions.remove(&s);
                 }
             }
@@ -370,7 +337,7 @@ impl Tracker {
                 self.last_reseal = Some((e.time, e.seq, e.generation));
             }
             events::REVIEW_RECORDED => {
-                for s in seqs_of(&e.data, "grants") {
+                for s in e.data.u64s_member("grants") {
                     self.pending_review.remove(&s);
                 }
             }

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::{strs_of, DrillFact, ForgedList};
+use super::{DrillFact, ForgedList};
 use crate::clock::Timestamp;
 use crate::log::trust::Authn;
 use crate::log::{events, Entry};
@@ -78,11 +78,11 @@ impl RemoteReader {
 
     /// Remembers the roster a quorum-signed `sealed` entry certifies.
     fn certify(&mut self, e: &Entry) {
-        let Some(g) = e.data.get("generation").and_then(Value::as_u64) else {
+        let Some(g) = e.data.u64_member("generation") else {
             return;
         };
         self.rosters.retain(|(r, _)| *r != g);
-        self.rosters.push((g, strs_of(&e.data, "custodians")));
+        self.rosters.push((g, e.data.strs_member("custodians")));
         self.rosters.sort_by_key(|(r, _)| *r);
         if self.rosters.len() > ROSTERS {
             self.rosters.remove(0);
@@ -98,7 +98,7 @@ impl RemoteReader {
             return Vec::new();
         }
         let presenters = match e.event.as_str() {
-            events::UNSEAL_GRANTED => Some(strs_of(&e.data, "custodians")),
+            events::UNSEAL_GRANTED => Some(e.data.strs_member("custodians")),
             events::DRILL => Some(DrillFact::from_entry(e).custodians),
             events::SEALED => None,
             _ => return Vec::new(),
@@ -106,7 +106,7 @@ impl RemoteReader {
         if e.event == events::SEALED {
             // The root of a vault (or of a migration) certifies its own
             // generation: its roster is known from this very entry.
-            let own = e.data.get("generation").and_then(Value::as_u64) == Some(e.generation);
+            let own = e.data.u64_member("generation") == Some(e.generation);
             let before = self.roster(e.generation).map(<[String]>::to_vec);
             self.certify(e);
             let roster = if own {
@@ -126,7 +126,7 @@ impl RemoteReader {
         presenters: Option<&[String]>,
         roster: Option<&[String]>,
     ) -> Vec<String> {
-        let Some(v) = e.data.get("remote") else {
+        let Some(v) = e.data.member("remote") else {
             return Vec::new();
         };
         let listed = match v.as_array() {

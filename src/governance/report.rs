@@ -31,9 +31,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{json, Value};
 
-use super::{
-    is_reseal, quarter_of, seqs_of, str_of, strs_of, DrillFact, Grant, DEACTIVATION_TARGET_SECS,
-};
+use super::{is_reseal, quarter_of, DrillFact, Grant, DEACTIVATION_TARGET_SECS};
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::log::{events, Entry};
@@ -126,10 +124,7 @@ impl Quarter {
 /// The generation a `sealed` entry made (its `generation` member; entries of
 /// version 1 also carry it as their own generation).
 fn sealed_generation(e: &Entry) -> u64 {
-    e.data
-        .get("generation")
-        .and_then(Value::as_u64)
-        .unwrap_or(e.generation)
+    e.data.u64_member("generation").unwrap_or(e.generation)
 }
 
 /// An activation awaiting its reseal or review.
@@ -277,7 +272,7 @@ impl Collector {
                     }
                 }
                 let detail = Detail {
-                    ticket: str_of(&e.data, "ticket"),
+                    ticket: e.data.str_member("ticket"),
                     reason: "reseal".into(),
                     remote,
                     ..Detail::default()
@@ -285,29 +280,33 @@ impl Collector {
                 let label = format!("generation {}", sealed_generation(e));
                 self.mark(e.time, MarkerKind::Reseal, e.seq, label, detail);
             }
-            events::SEALED if str_of(&e.data, "reason") == "rekey" => {
-                let mut change: Vec<String> = strs_of(&e.data, "added")
+            events::SEALED if e.data.str_member("reason") == "rekey" => {
+                let mut change: Vec<String> = e
+                    .data
+                    .strs_member("added")
                     .into_iter()
                     .map(|n| format!("+{n}"))
                     .collect();
                 change.extend(
-                    strs_of(&e.data, "removed")
+                    e.data
+                        .strs_member("removed")
                         .into_iter()
                         .map(|n| format!("-{n}")),
                 );
                 change.extend(
-                    strs_of(&e.data, "replaced")
+                    e.data
+                        .strs_member("replaced")
                         .into_iter()
                         .map(|n| format!("{n} new token")),
                 );
                 change.push(format!(
                     "threshold {}",
-                    e.data.get("threshold").and_then(Value::as_u64).unwrap_or(0)
+                    e.data.u64_member("threshold").unwrap_or(0)
                 ));
                 let detail = Detail {
-                    ticket: str_of(&e.data, "ticket"),
+                    ticket: e.data.str_member("ticket"),
                     reason: "rekey".into(),
-                    custodians: strs_of(&e.data, "custodians"),
+                    custodians: e.data.strs_member("custodians"),
                     remote,
                     ..Detail::default()
                 };
@@ -316,14 +315,14 @@ impl Collector {
             }
             events::REVIEW_RECORDED => {
                 let mut named = Vec::new();
-                for s in seqs_of(&e.data, "grants") {
+                for s in e.data.u64s_member("grants") {
                     if let Some(q) = self.awaiting_review.remove(&s) {
                         self.quarter(&q).reviewed += 1;
                     }
                     named.push(format!("#{s}"));
                 }
                 let detail = Detail {
-                    ticket: str_of(&e.data, "ticket"),
+                    ticket: e.data.str_member("ticket"),
                     custodians: match a {
                         crate::log::trust::Authn::Custodian { custodian, .. } => {
                             vec![custodian.clone()]
@@ -355,7 +354,7 @@ impl Collector {
                     MarkerKind::DrillFailed
                 };
                 let detail = Detail {
-                    reason: str_of(&e.data, "why"),
+                    reason: e.data.str_member("why"),
                     custodians: d.custodians.clone(),
                     remote,
                     ..Detail::default()
@@ -524,7 +523,10 @@ pub fn report(
     now: Timestamp,
 ) -> Result<Report> {
     let mut c = Collector::new(from, to, scenarios);
-    let h = crate::history::read(vault, |e, a| c.observe(e, a))?;
+    // The collector reads members of the text (`log::Data`): no maps.
+    let h = crate::history::read_with(vault, false, crate::log::Reads::Chain, |e, a| {
+        c.observe(e, a)
+    })?;
     Ok(c.finish(&h, now))
 }
 

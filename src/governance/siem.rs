@@ -346,7 +346,12 @@ pub fn export_resuming(
             &|e, a, o| ocsf.write(e, a, o)
         }
     };
-    export_with(log_path, anchor, after, from, map, out)
+    // JSON Lines copies `data` as it is; the SIEM mappings read it.
+    let reads = match format {
+        Format::Jsonl => crate::log::Reads::Chain,
+        Format::Ecs | Format::Ocsf => crate::log::Reads::Data,
+    };
+    export_with(log_path, anchor, after, from, reads, map, out)
 }
 
 #[cfg(test)]
@@ -363,7 +368,7 @@ mod tests {
             event: event.into(),
             generation: 2,
             vault: "ab".repeat(16),
-            data: data.as_object().cloned().unwrap_or_default(),
+            data: data.as_object().cloned().unwrap_or_default().into(),
             prev: "0".repeat(64),
             hash: "f".repeat(64),
             seal: Seal::Signed {

@@ -357,7 +357,7 @@ pub fn status_incremental(
     // the end (whether the verification resumed).
     let mut at_expected: Option<bool> = None;
     let (history, next, resumed_after) =
-        crate::history::read_resuming(vault, resume.as_ref(), |e, a| {
+        crate::history::read_resuming(vault, resume.as_ref(), crate::log::Reads::Chain, |e, a| {
             fresh.observe(e, a);
             if let Some(w) = warm_tracker.as_mut() {
                 w.observe(e, a);
@@ -417,7 +417,8 @@ pub fn status_incremental(
 pub fn status(vault: &Vault, receipt: Option<&receipt::Receipt>, now: Timestamp) -> Result<Status> {
     let mut t = Tracker::at(now);
     let mut watch = receipt.cloned().map(receipt::Watch::new);
-    let history = crate::history::read(vault, |e, a| {
+    // The tracker reads members of the text (`log::Data`): no maps.
+    let history = crate::history::read_with(vault, false, crate::log::Reads::Chain, |e, a| {
         t.observe(e, a);
         if let Some(w) = watch.as_mut() {
             w.observe(e);

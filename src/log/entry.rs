@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::data::Data;
 use crate::clock::Timestamp;
 use crate::encoding::{self, hex, unhex};
 use crate::sign::SigningKey;
@@ -168,7 +169,7 @@ pub struct Entry {
     /// Vault id (hex).
     pub vault: String,
     /// Event data (an object).
-    pub data: Map<String, Value>,
+    pub data: Data,
     /// Previous hash.
     pub prev: String,
     /// This entry's hash.
@@ -290,7 +291,7 @@ pub fn parse_line(line: &str) -> Result<Entry, String> {
         event,
         generation,
         vault,
-        data,
+        data: Data::from(data),
         prev,
         hash,
         seal,
@@ -302,7 +303,7 @@ pub(super) fn entry_object(
     with_value: bool,
 ) -> Result<Map<String, Value>, encoding::EncodingError> {
     let mut o = Map::new();
-    o.insert("data".into(), Value::Object(e.data.clone()));
+    o.insert("data".into(), Value::Object(e.data.map().clone()));
     o.insert("event".into(), Value::String(e.event.clone()));
     o.insert("generation".into(), Value::from(e.generation));
     o.insert("prev".into(), Value::String(e.prev.clone()));

@@ -35,17 +35,19 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+mod data;
 mod entry;
 mod fast;
 mod scan;
 pub mod trust;
 mod verify;
 
+pub use data::Data;
 pub use entry::{encode_entry, parse_line, Alg, By, Entry, Seal, SignFn, Signer};
 pub use fast::{Resume, Resumed};
 pub use verify::{
-    verify, verify_every_signature, verify_resuming, verify_rooted, verify_rooted_reference,
-    AnchorStatus, Problem, VerifyReport, MAX_TIME_REGRESSIONS,
+    verify, verify_every_signature, verify_reading, verify_resuming, verify_rooted,
+    verify_rooted_reference, AnchorStatus, Problem, Reads, VerifyReport, MAX_TIME_REGRESSIONS,
 };
 
 /// The `data` member of a quorum entry that makes it a checkpoint: the
@@ -200,7 +202,7 @@ impl Log {
         &self,
         event: &str,
         generation: u64,
-        data: Map<String, Value>,
+        mut data: Map<String, Value>,
         time: Timestamp,
         by: By<'_>,
     ) -> Result<(String, LogHead), LogError> {
@@ -208,13 +210,16 @@ impl Log {
             Some(h) => (h.seq + 1, h.hash.clone()),
             None => (1, GENESIS.to_owned()),
         };
+        if let (By::Quorum(_), Some(t)) = (&by, self.checkpoint.filter(|t| *t < seq)) {
+            data.insert(CHECKPOINT.into(), t.into());
+        }
         let mut entry = Entry {
             seq,
             time,
             event: event.into(),
             generation,
             vault: self.vault.clone(),
-            data,
+            data: data.into(),
             prev,
             hash: String::new(),
             seal: Seal::None,
@@ -222,9 +227,6 @@ impl Log {
         match by {
             By::Nobody => {}
             By::Quorum(key) => {
-                if let Some(t) = self.checkpoint.filter(|t| *t < seq) {
-                    entry.data.insert(CHECKPOINT.into(), t.into());
-                }
                 entry.seal = Seal::Signed {
                     by: Signer::Quorum,
                     value: Vec::new(),

@@ -14,9 +14,9 @@
 //! for the verdict and its exact wording. `tests/log_fast_path.rs` checks
 //! both agree on every vector and on seeded random mutations.
 
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::data::Data;
 use super::entry::{Alg, Entry, Seal, Signer};
 use crate::clock::Timestamp;
 use crate::encoding::{unhex, unhex_vec, MAX_INT};
@@ -126,24 +126,25 @@ fn number(b: &[u8], i: usize) -> Option<(usize, u64)> {
     Some((j, v))
 }
 
-/// Validates one canonical JSON value at `b[i..]`; returns its end.
-fn value(b: &[u8], i: usize, depth: u32) -> Option<usize> {
-    match *b.get(i)? {
-        b'"' => string(b, i).map(|(e, _)| e),
-        b'{' => object(b, i, depth + 1, |_, _, _| Some(())),
+/// Validates one canonical JSON value at `b[i..]`; returns its end and
+/// whether it is a string with an escape in it.
+fn value(b: &[u8], i: usize, depth: u32) -> Option<(usize, bool)> {
+    let end = match *b.get(i)? {
+        b'"' => return string(b, i),
+        b'{' => object(b, i, depth + 1, |_| Some(())),
         b'[' => {
             if depth + 1 > MAX_DEPTH {
                 return None;
             }
             let mut j = i + 1;
             if b.get(j) == Some(&b']') {
-                return Some(j + 1);
+                return Some((j + 1, false));
             }
             loop {
-                j = value(b, j, depth + 1)?;
+                j = value(b, j, depth + 1)?.0;
                 match *b.get(j)? {
                     b',' => j += 1,
-                    b']' => return Some(j + 1),
+                    b']' => return Some((j + 1, false)),
                     _ => return None,
                 }
             }
@@ -153,17 +154,35 @@ fn value(b: &[u8], i: usize, depth: u32) -> Option<usize> {
         b'n' => b[i..].starts_with(b"null").then_some(i + 4),
         b'0'..=b'9' => number(b, i).map(|(e, _)| e),
         _ => None,
+    };
+    end.map(|e| (e, false))
+}
+
+/// One member of an object: where its key starts (the opening quote),
+/// where its value starts and ends, and whether the value is a string with
+/// an escape (read once: [`plain_str`] needs no second pass).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Member {
+    key: usize,
+    start: usize,
+    end: usize,
+    escaped: bool,
+}
+
+impl Member {
+    /// The key's bytes (keys have no escapes).
+    fn key<'a>(&self, b: &'a [u8]) -> &'a [u8] {
+        &b[self.key + 1..self.start - 2]
     }
 }
 
 /// Validates a canonical object at `b[i] == '{'` (keys without escapes,
-/// strictly increasing in byte order); calls `member(key_start, value_start,
-/// value_end)` for each member (`key_start` is the key's opening quote).
+/// strictly increasing in byte order); calls `member` for each member.
 fn object(
     b: &[u8],
     i: usize,
     depth: u32,
-    mut member: impl FnMut(usize, usize, usize) -> Option<()>,
+    mut member: impl FnMut(Member) -> Option<()>,
 ) -> Option<usize> {
     if depth > MAX_DEPTH || b.get(i) != Some(&b'{') {
         return None;
@@ -183,8 +202,13 @@ fn object(
         if b.get(ke) != Some(&b':') {
             return None;
         }
-        let ve = value(b, ke + 1, depth)?;
-        member(j, ke + 1, ve)?;
+        let (ve, escaped) = value(b, ke + 1, depth)?;
+        member(Member {
+            key: j,
+            start: ke + 1,
+            end: ve,
+            escaped,
+        })?;
         match *b.get(ve)? {
             b',' => j = ve + 1,
             b'}' => return Some(ve + 1),
@@ -193,60 +217,82 @@ fn object(
     }
 }
 
-/// The text of a string value without escapes (`None` if it has any).
-fn plain_str(line: &str, (a, e): (usize, usize)) -> Option<&str> {
-    let b = line.as_bytes();
-    let (end, esc) = string(b, a)?;
-    (end == e && !esc).then(|| &line[a + 1..e - 1])
+/// The text of a member's string value without escapes (`None` if it is
+/// not a string or has any).
+fn plain_str(line: &str, m: Member) -> Option<&str> {
+    (!m.escaped && line.as_bytes()[m.start] == b'"').then(|| &line[m.start + 1..m.end - 1])
+}
+
+/// The text of top-level member `key`'s value in the canonical object
+/// `text` (an object [`scan`] validated).
+pub(super) fn top_level_member<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let b = text.as_bytes();
+    let mut found = None;
+    object(b, 0, 1, |m| {
+        if m.key(b) == key.as_bytes() {
+            found = Some(&text[m.start..m.end]);
+            // Found: no need to read on (keys are unique).
+            return None;
+        }
+        Some(())
+    });
+    found
+}
+
+/// Top-level member `key` of the canonical object `text` when it is a
+/// non-negative integer.
+pub(super) fn top_level_u64(text: &str, key: &str) -> Option<u64> {
+    let v = top_level_member(text, key)?;
+    number(v.as_bytes(), 0).and_then(|(e, n)| (e == v.len()).then_some(n))
 }
 
 /// Reads `line` (without its `\n`) on the fast path; `None` means "ask the
 /// reference" (the line may still be valid, or is invalid).
 pub(super) fn scan(line: &str) -> Option<Scanned> {
     let b = line.as_bytes();
-    // Value ranges of the top-level members, and the key start of `hash`.
+    // The top-level members.
     #[derive(Default)]
     struct Members {
-        data: Option<(usize, usize)>,
-        event: Option<(usize, usize)>,
-        generation: Option<(usize, usize)>,
-        hash: Option<(usize, usize, usize)>,
-        mac: Option<(usize, usize)>,
-        prev: Option<(usize, usize)>,
-        seq: Option<(usize, usize)>,
-        sig: Option<(usize, usize)>,
-        time: Option<(usize, usize)>,
-        vault: Option<(usize, usize)>,
+        data: Option<Member>,
+        event: Option<Member>,
+        generation: Option<Member>,
+        hash: Option<Member>,
+        mac: Option<Member>,
+        prev: Option<Member>,
+        seq: Option<Member>,
+        sig: Option<Member>,
+        time: Option<Member>,
+        vault: Option<Member>,
     }
     let mut m = Members::default();
-    let end = object(b, 0, 1, |k, vs, ve| {
-        let key = &b[k + 1..vs - 2];
-        let r = Some((vs, ve));
-        match key {
-            b"data" => m.data = r,
-            b"event" => m.event = r,
-            b"generation" => m.generation = r,
-            b"hash" => m.hash = Some((k, vs, ve)),
-            b"mac" => m.mac = r,
-            b"prev" => m.prev = r,
-            b"seq" => m.seq = r,
-            b"sig" => m.sig = r,
-            b"time" => m.time = r,
-            b"vault" => m.vault = r,
+    let end = object(b, 0, 1, |member| {
+        let slot = match member.key(b) {
+            b"data" => &mut m.data,
+            b"event" => &mut m.event,
+            b"generation" => &mut m.generation,
+            b"hash" => &mut m.hash,
+            b"mac" => &mut m.mac,
+            b"prev" => &mut m.prev,
+            b"seq" => &mut m.seq,
+            b"sig" => &mut m.sig,
+            b"time" => &mut m.time,
+            b"vault" => &mut m.vault,
             _ => return None,
-        }
+        };
+        *slot = Some(member);
         Some(())
     })?;
     if end != b.len() {
         return None;
     }
-    let (ds, de) = m.data?;
-    if b[ds] != b'{' {
+    let data = m.data?;
+    if b[data.start] != b'{' {
         return None;
     }
-    let (hk, hs, he) = m.hash?;
-    let hash = plain_str(line, (hs, he))?;
-    unhex::<32>(hash, "hash").ok()?;
+    let hash_member = m.hash?;
+    let (hk, he) = (hash_member.key, hash_member.end);
+    // Checked against the line's digest below (that is its hex check too).
+    let hash = plain_str(line, hash_member)?;
     let prev = plain_str(line, m.prev?)?;
     unhex::<32>(prev, "prev").ok()?;
     let seal_and_body = match (m.mac, m.sig) {
@@ -256,8 +302,8 @@ pub(super) fn scan(line: &str) -> Option<Scanned> {
             unhex::<32>(mac, "mac").ok()?;
             (Seal::Mac(mac.to_owned()), None)
         }
-        (None, Some((ss, se))) => {
-            let (by, value, value_at) = sig(line, ss, se)?;
+        (None, Some(sg)) => {
+            let (se, (by, value, value_at)) = (sg.end, sig(line, sg)?);
             // Body: the line without `"hash":"…",` and without `,"value":"…"`.
             if b.get(he) != Some(&b',') || value_at < he {
                 return None;
@@ -290,17 +336,16 @@ pub(super) fn scan(line: &str) -> Option<Scanned> {
     if unhex::<32>(hash, "hash").ok()? != digest {
         return None;
     }
-    let num = |r: Option<(usize, usize)>| -> Option<u64> {
-        let (s, e) = r?;
-        let (end, v) = number(b, s)?;
-        (end == e).then_some(v)
+    let num = |r: Option<Member>| -> Option<u64> {
+        let r = r?;
+        let (end, v) = number(b, r.start)?;
+        (end == r.end).then_some(v)
     };
     let generation = num(m.generation)?;
     if generation == 0 {
         return None;
     }
     let seq = num(m.seq)?;
-    let data: Map<String, Value> = serde_json::from_slice(&b[ds..de]).ok()?;
     let (seal, body) = seal_and_body;
     Some(Scanned {
         entry: Entry {
@@ -309,7 +354,7 @@ pub(super) fn scan(line: &str) -> Option<Scanned> {
             event: event.to_owned(),
             generation,
             vault: vault.to_owned(),
-            data,
+            data: Data::from_canonical(&line[data.start..data.end]),
             prev: prev.to_owned(),
             hash: hash.to_owned(),
             seal,
@@ -321,27 +366,21 @@ pub(super) fn scan(line: &str) -> Option<Scanned> {
 /// The `sig` object at `line[ss..se]`, with the checks of the reference
 /// (`Seal::parse`) and the members in the order `sig_object` writes them:
 /// (signer, value, index of the `,` before `"value"`).
-fn sig(line: &str, ss: usize, se: usize) -> Option<(Signer, Vec<u8>, usize)> {
+fn sig(line: &str, at: Member) -> Option<(Signer, Vec<u8>, usize)> {
     let b = line.as_bytes();
-    let mut members: [Option<(usize, usize, usize)>; 5] = [None; 5];
+    let mut members: [Option<Member>; 5] = [None; 5];
     let mut n = 0;
-    let end = object(b, ss, 2, |k, vs, ve| {
+    let end = object(b, at.start, 2, |m| {
         let slot = members.get_mut(n)?;
-        *slot = Some((k, vs, ve));
+        *slot = Some(m);
         n += 1;
         Some(())
     })?;
-    if end != se {
+    if end != at.end {
         return None;
     }
-    let key = |i: usize| -> Option<&[u8]> {
-        let (k, vs, _) = members.get(i).copied().flatten()?;
-        Some(&b[k + 1..vs - 2])
-    };
-    let text = |i: usize| -> Option<&str> {
-        let (_, vs, ve) = members.get(i).copied().flatten()?;
-        plain_str(line, (vs, ve))
-    };
+    let key = |i: usize| -> Option<&[u8]> { Some(members.get(i).copied().flatten()?.key(b)) };
+    let text = |i: usize| -> Option<&str> { plain_str(line, members.get(i).copied().flatten()?) };
     let (by, value_i) = match n {
         2 if key(0)? == b"by" && key(1)? == b"value" && text(0)? == "quorum" => (Signer::Quorum, 1),
         5 if key(0)? == b"alg"
@@ -369,8 +408,7 @@ fn sig(line: &str, ss: usize, se: usize) -> Option<(Signer, Vec<u8>, usize)> {
         _ => return None,
     };
     let value = unhex_vec(text(value_i)?).filter(|v| !v.is_empty() && v.len() <= 128)?;
-    let (value_key, _, _) = members[value_i]?;
-    Some((by, value, value_key - 1))
+    Some((by, value, members[value_i]?.key - 1))
 }
 
 #[cfg(test)]
@@ -465,13 +503,20 @@ mod tests {
             r#"{"a\n":1}"#,
             "{\"a\":\"\u{1}\"}",
         ] {
-            assert!(value(bad.as_bytes(), 0, 0) != Some(bad.len()), "{bad}");
+            assert!(
+                value(bad.as_bytes(), 0, 0).map(|v| v.0) != Some(bad.len()),
+                "{bad}"
+            );
         }
         for good in [
             r#"{"a":"\u0001\u001f\b\f\n\r\t\"\\"}"#,
             r#"{"a":[0,1,true,false,null,{}],"b":9007199254740992}"#,
         ] {
-            assert_eq!(value(good.as_bytes(), 0, 0), Some(good.len()), "{good}");
+            assert_eq!(
+                value(good.as_bytes(), 0, 0).map(|v| v.0),
+                Some(good.len()),
+                "{good}"
+            );
         }
     }
 }

@@ -152,6 +152,19 @@ impl VerifyReport {
     }
 }
 
+/// What a verification's visitor reads of each entry. A hint for speed
+/// only: an entry's `data` is read when it is asked for either way
+/// ([`super::Data`]), and the verdicts are the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// The entries' `data` too: it is read into maps on the worker threads.
+    Data,
+    /// The chain members only (seq, time, event, generation, hashes, seal):
+    /// `data` is read only where the trust rules look (the root, the
+    /// certificates, checkpoints) or the visitor asks.
+    Chain,
+}
+
 /// Verifies the log at `path`, calling `visit` for each entry of the
 /// verified chain with what [`trust`] found about who wrote it. Needs no
 /// secret: the chain, the anchor and every signature are checked with public
@@ -172,20 +185,22 @@ pub fn verify_rooted(
     seed: Option<crate::sign::PublicKey>,
     visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<VerifyReport, LogError> {
-    super::fast::verify_rooted(path, anchor, seed, true, visit)
+    super::fast::verify_rooted(path, anchor, seed, true, Reads::Data, visit)
 }
 
 /// [`verify`], resuming after the prefix `from` covers when it still fits
 /// the file (only the bytes after it are read: see [`super::Resume`] for
 /// what that trusts), else from the first byte; returns the state at the
-/// end to resume from next time. `visit` sees the entries read.
+/// end to resume from next time. `visit` sees the entries read (and reads
+/// what `reads` says of them).
 pub fn verify_resuming(
     path: &Path,
     anchor: Option<&LogHead>,
     from: Option<&super::Resume>,
+    reads: Reads,
     visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<super::Resumed, LogError> {
-    super::fast::verify_from(path, anchor, None, true, from, visit)
+    super::fast::verify_from(path, anchor, None, true, reads, from, visit)
 }
 
 /// [`verify`] without trusting any checkpoint: every signature is checked
@@ -198,7 +213,20 @@ pub fn verify_every_signature(
     anchor: Option<&LogHead>,
     visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<VerifyReport, LogError> {
-    super::fast::verify_rooted(path, anchor, None, false, visit)
+    super::fast::verify_rooted(path, anchor, None, false, Reads::Data, visit)
+}
+
+/// [`verify`] (or [`verify_every_signature`]) for a visitor that reads
+/// what `reads` says: `log verify` and every ceremony's log check pass
+/// [`Reads::Chain`].
+pub fn verify_reading(
+    path: &Path,
+    anchor: Option<&LogHead>,
+    every_signature: bool,
+    reads: Reads,
+    visit: impl FnMut(&Entry, &trust::Authn),
+) -> Result<VerifyReport, LogError> {
+    super::fast::verify_rooted(path, anchor, None, !every_signature, reads, visit)
 }
 
 /// The reference verifier: what [`verify_rooted`] must answer, computed the

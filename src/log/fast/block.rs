@@ -115,18 +115,22 @@ pub(super) fn find_newline(b: &[u8]) -> Option<usize> {
     b[i..].iter().position(|&c| c == b'\n').map(|p| i + p)
 }
 
-/// Phase 1 for `block[from..to]` (which ends with `\n`).
-pub(super) fn read_lines(block: &[u8], from: usize, to: usize) -> Vec<Line> {
+/// Phase 1 for `block[from..to]` (which ends with `\n`); with `data`, each
+/// entry's data is read into its map here.
+pub(super) fn read_lines(block: &[u8], from: usize, to: usize, data: bool) -> Vec<Line> {
     let mut out = Vec::new();
     let mut i = from;
     while i < to {
         let len = find_newline(&block[i..to]).unwrap_or(to - i);
-        let kind = if len > MAX_LINE {
+        let mut kind = if len > MAX_LINE {
             // Reported by phase 4 in order; not read.
             Kind::NotUtf8
         } else {
             read_line(&block[i..i + len])
         };
+        if let (true, Kind::Ok { entry, .. }) = (data, &mut kind) {
+            entry.data.prepare();
+        }
         out.push(Line {
             start: i,
             len,
@@ -207,21 +211,21 @@ pub(super) fn checkpoint_of(lines: &[Line]) -> Option<(usize, u64)> {
         else {
             return None;
         };
-        let through = entry
-            .data
-            .get(crate::log::CHECKPOINT)
-            .and_then(serde_json::Value::as_u64)?;
+        // Read from the text: most quorum entries' data is never parsed.
+        let through = entry.data.u64_member(crate::log::CHECKPOINT)?;
         (through < entry.seq).then_some((i, through))
     })
 }
 
-/// Phases 1–3 for the complete lines of `buf[..cut]`.
+/// Phases 1–3 for the complete lines of `buf[..cut]` (`data`: see
+/// [`read_lines`]).
 pub(super) fn read_block(
     buf: &[u8],
     cut: usize,
     workers: usize,
     book: &mut KeyBook,
     vouching: bool,
+    data: bool,
 ) -> Block {
     // Phase 1: one contiguous run of lines per worker.
     let mut bounds = vec![0];
@@ -234,7 +238,7 @@ pub(super) fn read_block(
     let mut ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
     let mut lines: Vec<Line> = parallel(&mut ranges, workers, |rs| {
         rs.iter()
-            .flat_map(|&(a, b)| read_lines(buf, a, b))
+            .flat_map(|&(a, b)| read_lines(buf, a, b, data))
             .collect::<Vec<_>>()
     })
     .into_iter()

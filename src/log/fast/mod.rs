@@ -47,7 +47,7 @@ use std::path::Path;
 
 use super::entry::Entry;
 use super::trust::{self, Evidence, KeyId};
-use super::verify::{AnchorStatus, Problem, VerifyReport, MAX_TIME_REGRESSIONS};
+use super::verify::{AnchorStatus, Problem, Reads, VerifyReport, MAX_TIME_REGRESSIONS};
 use super::LogHead;
 use super::{LogError, GENESIS, MAX_LINE};
 use crate::sign::PublicKey;
@@ -67,9 +67,10 @@ pub(super) fn verify_rooted(
     anchor: Option<&LogHead>,
     seed: Option<PublicKey>,
     vouching: bool,
+    reads: Reads,
     visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<VerifyReport, LogError> {
-    verify_from(path, anchor, seed, vouching, None, visit).map(|r| r.report)
+    verify_from(path, anchor, seed, vouching, reads, None, visit).map(|r| r.report)
 }
 
 /// A verification that may have resumed from an earlier one.
@@ -94,6 +95,7 @@ pub(super) fn verify_from(
     anchor: Option<&LogHead>,
     seed: Option<PublicKey>,
     vouching: bool,
+    reads: Reads,
     from: Option<&Resume>,
     mut visit: impl FnMut(&Entry, &trust::Authn),
 ) -> Result<Resumed, LogError> {
@@ -143,6 +145,8 @@ pub(super) fn verify_from(
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
     };
+    // Data is read on the worker threads when the visitor reads it.
+    let data = reads == Reads::Data;
     let mut book = KeyBook::default();
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + MAX_LINE + 1);
     let mut eof = false;
@@ -158,7 +162,7 @@ pub(super) fn verify_from(
         let cut = buf.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
         // Past a break only certificates are salvaged: nothing is vouched.
         let vouch = vouching && s.report.problem.is_none();
-        let mut block = read_block(&buf, cut, workers, &mut book, vouch);
+        let mut block = read_block(&buf, cut, workers, &mut book, vouch, data);
         let go = match block.checkpoint {
             None => s.apply(&buf, &block.lines, &mut |_, e, a| visit(e, a)),
             Some(c) => {
