@@ -523,7 +523,8 @@ fn export_incremental_equals_export_in_every_format() {
                 inc.stderr
             );
             let n = inc.stdout.lines().count() as u64;
-            assert!(inc.stderr.contains(&format!("exported {n} entries")));
+            let plural = if n == 1 { "entry" } else { "entries" };
+            assert!(inc.stderr.contains(&format!("exported {n} {plural}")));
             assert!(n > 0, "{format} step {step}: nothing new");
             shipped.entry(format).or_default().push_str(&inc.stdout);
             if format == "jsonl" {

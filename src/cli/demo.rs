@@ -234,6 +234,7 @@ fn walk(base: &Path) -> Result<u8> {
     outln!("never do this with real credentials.")?;
     let mut answers = Answers::default();
     for (name, pass) in CUSTODIANS.iter().chain([&JOINER]) {
+        outln!("  {name:<6} \"{pass}\"")?;
         answers.set_passphrase(name, pass);
     }
     answers.set_confirm("reseal.provider-updated", true);

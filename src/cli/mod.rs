@@ -50,7 +50,7 @@ pub fn harden_process() {
 /// A hint for what to do next, when the error alone does not say.
 pub fn hint(e: &Error) -> Option<&'static str> {
     match e {
-        Error::Usage(_) => Some("see `breakglass <command> --help`"),
+        Error::Usage(_) => Some("run the same command with --help for its options and examples (`breakglass --help` lists the commands)"),
         Error::LogBroken { .. } => Some("`breakglass log verify --vault DIR` shows the first bad entry"),
         Error::Untrusted { .. } => Some("`breakglass log verify --vault DIR` shows what the log certifies; compare the vault fingerprint with the one on paper"),
         Error::NotEnoughShares { .. } => Some("each rejected custodian can try again in a new unseal; the rejections are in the audit log"),
