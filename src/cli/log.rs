@@ -145,7 +145,13 @@ pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
     // gathered and written 64 KiB at a time, not one write per entry.
     let mut failed: Option<Error> = None;
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
-    let h = breakglass::history::read(&vault, |e, a| {
+    // --json copies each entry's data as the line holds it (no map).
+    let reads = if json {
+        log::Reads::Chain
+    } else {
+        log::Reads::Data
+    };
+    let h = breakglass::history::read_with(&vault, false, reads, |e, a| {
         if failed.is_some() {
             return;
         }

@@ -118,7 +118,10 @@ pub(super) fn find_newline(b: &[u8]) -> Option<usize> {
 /// Phase 1 for `block[from..to]` (which ends with `\n`); with `data`, each
 /// entry's data is read into its map here.
 pub(super) fn read_lines(block: &[u8], from: usize, to: usize, data: bool) -> Vec<Line> {
-    let mut out = Vec::new();
+    // No line the writer makes is shorter than this: the vector is never
+    // moved to grow (a line is a few hundred bytes of entry).
+    const SHORTEST: usize = 256;
+    let mut out = Vec::with_capacity((to - from) / SHORTEST + 1);
     let mut i = from;
     while i < to {
         let len = find_newline(&block[i..to]).unwrap_or(to - i);
@@ -236,14 +239,19 @@ pub(super) fn read_block(
     }
     bounds.push(cut);
     let mut ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-    let mut lines: Vec<Line> = parallel(&mut ranges, workers, |rs| {
+    let mut parts: Vec<Vec<Line>> = parallel(&mut ranges, workers, |rs| {
         rs.iter()
-            .flat_map(|&(a, b)| read_lines(buf, a, b, data))
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+            .map(|&(a, b)| read_lines(buf, a, b, data))
+            .reduce(|mut all, mut more| {
+                all.append(&mut more);
+                all
+            })
+            .unwrap_or_default()
+    });
+    let mut lines = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for p in &mut parts {
+        lines.append(p);
+    }
     // Phase 2: which keys each signed entry will be asked about, and which
     // entries the block's checkpoint vouches for.
     let mut candidates: Vec<Vec<KeyId>> = Vec::with_capacity(lines.len());
