@@ -3,10 +3,12 @@
 //! A line read on the fast path ([`super::scan`]) keeps the object's
 //! canonical text, one allocation, instead of a map of a dozen (every key
 //! and every string is its own allocation, made on one thread and freed on
-//! another). The map is built the first time it is read: `log verify`
-//! reads the data of the few entries its trust rules look at (root,
-//! certificates, checkpoints), and the reports ask for it on the worker
-//! threads beforehand ([`super::Visit::reads_data`]).
+//! another). The map is built the first time the whole object is asked
+//! for: `log verify` builds it only for the few entries its trust rules
+//! look at (root, certificates), `status` and `report` read single members
+//! from the text ([`Data::member`]), JSON Lines export copies the text, and
+//! a visitor that wants every map has them built on the worker threads
+//! beforehand ([`super::Reads::Data`]).
 //!
 //! Invariant: the text, when kept, is canonical JSON of an object that the
 //! scanner validated (UTF-8, canonical escapes and integers, keys unique
