@@ -333,13 +333,7 @@ pub fn check(vault: &Vault) -> Result<CheckReport> {
         Err(p) => {
             r.push(Finding::new("manifest.json", p));
             if log_present {
-                let report = log::verify_reading(
-                    &vault.log_path(),
-                    None,
-                    false,
-                    log::Reads::Chain,
-                    |_, _| {},
-                )?;
+                let report = log::verify_only(&vault.log_path())?;
                 r.log_entries = report.entries;
                 log_findings(&mut r, &report);
             }

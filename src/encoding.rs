@@ -162,6 +162,51 @@ pub fn unhex_vec(s: &str) -> Option<Vec<u8>> {
     base16ct::lower::decode_vec(s).ok()
 }
 
+/// Nibble values of lower-case hex digits; 0xff for every other byte.
+const NIBBLE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut c = 0;
+    while c < 16 {
+        t[b"0123456789abcdef"[c] as usize] = c as u8;
+        c += 1;
+    }
+    t
+};
+
+/// Decodes lower-case hex into `out` (exactly twice its length), by table:
+/// fast, but **not constant-time**, so only for public values (what the log
+/// holds: hashes, vault ids, signatures). Accepts exactly what [`unhex`]
+/// accepts.
+fn unhex_public_into(s: &[u8], out: &mut [u8]) -> Option<()> {
+    if s.len() != 2 * out.len() {
+        return None;
+    }
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        let (hi, lo) = (NIBBLE[pair[0] as usize], NIBBLE[pair[1] as usize]);
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0x0f);
+    }
+    // A valid nibble is below 16: any 0xff sets the high bits.
+    (bad < 16).then_some(())
+}
+
+/// [`unhex`] by table for public values only: fast, **not constant-time**
+/// (log hashes, vault ids, signatures); accepts exactly what [`unhex`] does.
+pub fn unhex_public<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    unhex_public_into(s.as_bytes(), &mut out).map(|()| out)
+}
+
+/// [`unhex_vec`] by table for public values only (as [`unhex_public`]).
+pub fn unhex_public_vec(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    let mut out = vec![0u8; s.len() / 2];
+    unhex_public_into(s.as_bytes(), &mut out).map(|()| out)
+}
+
 /// Standard padded base64.
 pub fn b64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
@@ -200,6 +245,35 @@ pub fn unb64_unpadded(s: &str, field: &'static str) -> Result<Vec<u8>, EncodingE
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The table decoders accept exactly what the constant-time ones
+    /// accept, with the same bytes: every byte value in every position of
+    /// a 2-byte value, and every length up to 40 characters.
+    #[test]
+    fn public_unhex_agrees_with_unhex() {
+        for pos in 0..4 {
+            for c in 0..=255u8 {
+                let mut b = *b"0f9a";
+                b[pos] = c;
+                let Ok(s) = std::str::from_utf8(&b) else {
+                    assert_eq!(unhex_public_into(&b, &mut [0; 2]), None);
+                    continue;
+                };
+                assert_eq!(unhex_public::<2>(s), unhex::<2>(s, "t").ok(), "{s:?}");
+                assert_eq!(unhex_public_vec(s), unhex_vec(s), "{s:?}");
+            }
+        }
+        let digits = "0123456789abcdefABCDEF";
+        for len in 0..40 {
+            let s: String = (0..len)
+                .map(|i| digits.as_bytes()[(i * 7) % 16] as char)
+                .collect();
+            assert_eq!(unhex_public_vec(&s), unhex_vec(&s), "{s}");
+            assert_eq!(unhex_public::<8>(&s), unhex::<8>(&s, "t").ok(), "{s}");
+            let upper = s.to_uppercase();
+            assert_eq!(unhex_public_vec(&upper), unhex_vec(&upper), "{upper}");
+        }
+    }
 
     #[test]
     fn canonical_json_sorts_and_escapes_like_python() {

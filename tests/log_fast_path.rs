@@ -415,11 +415,14 @@ fn fast_path_agrees_across_block_boundaries_and_long_lines() {
         "the long checkpointed history"
     ));
     let mut rng = StdRng::seed_from_u64(11);
-    for case in 0..12 {
+    for case in 0..16 {
         let mut log = base.clone();
-        // Edits near the first block boundary, then anywhere.
+        // Edits near the first block boundary and mid-block (where the
+        // phase 1 runs of the workers meet), then anywhere.
         let at = if case < 8 {
             (1 << 20) - 4 + case
+        } else if case < 12 {
+            (1 << 19) - 10 + case
         } else {
             rng.gen_range(0..log.len())
         };

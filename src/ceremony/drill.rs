@@ -303,7 +303,7 @@ pub fn quorum_drill(mut opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<Dri
     opts.quorum.override_broken_log = None;
     let vault = Vault::open(&opts.dir)?;
     let (manifest, _) = vault.read_manifest()?;
-    let before = log::verify_reading(&vault.log_path(), None, false, log::Reads::Chain, |_, _| {})?
+    let before = log::verify_only(&vault.log_path())?
         .head
         .map_or(0, |h| h.seq);
     ui.say(
@@ -324,8 +324,7 @@ pub fn quorum_drill(mut opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<Dri
         Ok(o) => o,
         Err(e) => {
             // Record the failed drill if its request reached the log.
-            let report =
-                log::verify_reading(&vault.log_path(), None, false, log::Reads::Chain, |_, _| {})?;
+            let report = log::verify_only(&vault.log_path())?;
             let Some(head) = report.head.clone().filter(|h| h.seq > before) else {
                 return Err(e);
             };
@@ -355,7 +354,7 @@ pub fn quorum_drill(mut opts: QuorumDrillOptions, ui: &mut dyn Ui) -> Result<Dri
         Level::Step,
         "Key rebuilt and matched to the certified generation key; checking every signature of the log and the payload",
     );
-    let report = log::verify_reading(&vault.log_path(), None, false, log::Reads::Chain, |_, _| {})?;
+    let report = log::verify_only(&vault.log_path())?;
     let verified = report.trust.quorum_signed + report.trust.custodian_signed;
     let result = if let Some(f) = report.trust.findings.first() {
         Err(f.describe())

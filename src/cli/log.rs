@@ -199,7 +199,7 @@ pub fn log_show(dir: &Path, json: bool) -> Result<u8> {
 pub fn log_repair(dir: &Path, json: bool) -> Result<u8> {
     let vault = Vault::open(dir)?;
     let (manifest, _) = vault.read_manifest()?;
-    let report = log::verify_reading(&vault.log_path(), None, false, log::Reads::Chain, |_, _| {})?;
+    let report = log::verify_only(&vault.log_path())?;
     if report.problem.is_some() {
         return Err(Error::LogBroken {
             explanation: format!(

@@ -179,7 +179,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_and_map_agree_and_a_change_drops_the_text() {
+    fn text_and_map_agree() {
         let text = r#"{"a":[1,{"b":"x\"y"}],"n":7,"s":"é\n"}"#;
         let d = Data::from_canonical(text);
         assert_eq!(d.u64_member("n"), Some(7));

@@ -46,7 +46,7 @@ pub use data::Data;
 pub use entry::{encode_entry, parse_line, Alg, By, Entry, Seal, SignFn, Signer};
 pub use fast::{Resume, Resumed};
 pub use verify::{
-    verify, verify_every_signature, verify_reading, verify_resuming, verify_rooted,
+    verify, verify_every_signature, verify_only, verify_reading, verify_resuming, verify_rooted,
     verify_rooted_reference, AnchorStatus, Problem, Reads, VerifyReport, MAX_TIME_REGRESSIONS,
 };
 

@@ -229,6 +229,12 @@ pub fn verify_reading(
     super::fast::verify_rooted(path, anchor, None, !every_signature, reads, visit)
 }
 
+/// [`verify`]'s report alone, without an anchor or a visitor (checkpoints
+/// vouching): `log verify` and the drills' and checks' log reads.
+pub fn verify_only(path: &Path) -> Result<VerifyReport, LogError> {
+    verify_reading(path, None, false, Reads::Chain, |_, _| {})
+}
+
 /// The reference verifier: what [`verify_rooted`] must answer, computed the
 /// slow and simple way (one line at a time, each parsed into a value,
 /// re-encoded and compared; every signed body re-encoded). For tests and

@@ -2,6 +2,8 @@
 //! path, the block's checkpoint found and what it vouches for marked, and
 //! the other signatures checked in parallel (see [`super`]).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::keybook::KeyBook;
 use crate::log::entry::{Entry, Seal, Signer};
 use crate::log::scan::{scan, Body};
@@ -118,8 +120,9 @@ pub(super) fn find_newline(b: &[u8]) -> Option<usize> {
 /// Phase 1 for `block[from..to]` (which ends with `\n`); with `data`, each
 /// entry's data is read into its map here.
 pub(super) fn read_lines(block: &[u8], from: usize, to: usize, data: bool) -> Vec<Line> {
-    // No line the writer makes is shorter than this: the vector is never
-    // moved to grow (a line is a few hundred bytes of entry).
+    // No line the writer makes is shorter than this (a line is a few
+    // hundred bytes of entry), so for its lines the vector is never moved to
+    // grow; a log of shorter lines costs a reallocation, never a verdict.
     const SHORTEST: usize = 256;
     let mut out = Vec::with_capacity((to - from) / SHORTEST + 1);
     let mut i = from;
@@ -165,13 +168,36 @@ pub(super) fn parallel<T: Send, R: Send>(
     })
 }
 
-/// Drops `lines` on `workers` threads.
-pub(super) fn drop_parallel(mut lines: Vec<Line>, workers: usize) {
-    // Each line's entry is freed where it lies (no vector is split off).
-    parallel(&mut lines, workers, |p| {
-        p.iter_mut().for_each(|l| l.kind = Kind::NotUtf8)
+/// Runs `f(0)`, …, `f(n - 1)` on `workers` threads, each taking the next
+/// task when it is done with one (a thread the scheduler slows down holds
+/// up one small task, never a fixed share); the results in task order.
+pub(super) fn tasks<R: Send>(n: usize, workers: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let run = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                return done;
+            }
+            done.push((i, f(i)));
+        }
+    };
+    let mut all: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..workers.min(n)).map(|_| s.spawn(run)).collect();
+        let mut all = run();
+        for h in handles {
+            // A worker that panicked is a bug; re-raise it here.
+            all.append(&mut h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        all
     });
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
 }
+
+/// Runs of lines per worker in phase 1.
+const RUNS_PER_WORKER: usize = 4;
 
 /// One block after phases 1–3.
 pub(super) struct Block {
@@ -230,23 +256,21 @@ pub(super) fn read_block(
     vouching: bool,
     data: bool,
 ) -> Block {
-    // Phase 1: one contiguous run of lines per worker.
+    // Phase 1: a few runs of whole lines per worker, taken as they finish.
+    let runs = if workers > 1 {
+        workers * RUNS_PER_WORKER
+    } else {
+        1
+    };
     let mut bounds = vec![0];
-    for w in 1..workers {
-        let at = (cut * w / workers).max(*bounds.last().unwrap_or(&0));
+    for r in 1..runs {
+        let at = (cut * r / runs).max(*bounds.last().unwrap_or(&0));
         let next = find_newline(&buf[at..cut]).map_or(cut, |i| at + i + 1);
         bounds.push(next);
     }
     bounds.push(cut);
-    let mut ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-    let mut parts: Vec<Vec<Line>> = parallel(&mut ranges, workers, |rs| {
-        rs.iter()
-            .map(|&(a, b)| read_lines(buf, a, b, data))
-            .reduce(|mut all, mut more| {
-                all.append(&mut more);
-                all
-            })
-            .unwrap_or_default()
+    let mut parts = tasks(runs, workers, |r| {
+        read_lines(buf, bounds[r], bounds[r + 1], data)
     });
     let mut lines = Vec::with_capacity(parts.iter().map(Vec::len).sum());
     for p in &mut parts {

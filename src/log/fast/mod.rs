@@ -2,14 +2,15 @@
 //! ([`super::verify_rooted_reference`]) in one streaming pass, with the
 //! per-line work spread over the cores.
 //!
-//! The log is read in blocks of [`BLOCK`] bytes (memory is bounded by a
-//! block, whatever the log's length). Each block goes through four phases:
+//! The log is read in blocks of [`BLOCK`] bytes ([`reader`]; memory is
+//! bounded by a block, whatever the log's length). Each block goes through
+//! four phases:
 //!
 //! 1. *parallel*: split into lines, read each on the fast path
 //!    ([`super::scan`]: canonical form checked on the bytes as they are,
 //!    hashed with `hash` cut out, signed body as byte ranges), falling back
 //!    to the reference [`super::parse_line`] for any line it is unsure of;
-//! 2. *sequential, cheap*: a [`KeyBook`] predicts, from the `vault-created`,
+//! 2. *sequential, cheap*: a [`keybook::KeyBook`] predicts, from the `vault-created`,
 //!    `migrated` and `sealed` entries seen so far (checked or not), which
 //!    keys each signed entry's check will ask about;
 //! 3. *parallel*: every signed entry's signature is checked under those
@@ -38,11 +39,12 @@
 
 mod block;
 mod keybook;
+mod reader;
 mod resume;
 
 pub use resume::Resume;
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::path::Path;
 
 use super::entry::Entry;
@@ -51,10 +53,12 @@ use super::verify::{AnchorStatus, Problem, Reads, VerifyReport, MAX_TIME_REGRESS
 use super::LogHead;
 use super::{LogError, GENESIS, MAX_LINE};
 use crate::sign::PublicKey;
-use block::{drop_parallel, read_block, Kind, Line};
-use keybook::KeyBook;
+use block::{Kind, Line};
+use reader::{Piece, Reader, Tail};
 
-/// Bytes read per block.
+/// Bytes read per block. It is also how far a checkpoint reaches (the
+/// entries of its own block): every command reads in blocks of this size,
+/// so they all take the same checkpoints' word.
 const BLOCK: usize = 1 << 20;
 
 /// Logs shorter than this are read on one thread.
@@ -147,28 +151,26 @@ pub(super) fn verify_from(
     };
     // Data is read on the worker threads when the visitor reads it.
     let data = reads == Reads::Data;
-    let mut book = KeyBook::default();
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + MAX_LINE + 1);
-    let mut eof = false;
-    loop {
-        if buf.len() < BLOCK && !eof {
-            let want = (BLOCK - buf.len()) as u64;
-            let got = (&mut file).take(want).read_to_end(&mut buf).map_err(io)?;
-            eof = (got as u64) < want;
-        }
-        if buf.is_empty() {
-            break;
-        }
-        let cut = buf.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
-        // Past a break only certificates are salvaged: nothing is vouched.
-        let vouch = vouching && s.report.problem.is_none();
-        let mut block = read_block(&buf, cut, workers, &mut book, vouch, data);
+    let mut reader = Reader::new(file, workers, data, BLOCK);
+    let mut buf = Vec::new();
+    // Past a break only certificates are salvaged: nothing is vouched.
+    while let Some(piece) = reader
+        .next(buf, vouching && s.report.problem.is_none())
+        .map_err(io)?
+    {
+        let Piece {
+            buf: read,
+            mut block,
+            tail,
+        } = piece;
         let go = match block.checkpoint {
-            None => s.apply(&buf, &block.lines, &mut |_, e, a| visit(e, a)),
+            None => s.apply(&read, &block.lines, &mut |_, e, a| visit(e, a)),
             Some(c) => {
                 let before = s.clone();
                 let mut seen: Vec<(usize, trust::Authn)> = Vec::new();
-                let go = s.apply(&buf, &block.lines, &mut |i, _, a| seen.push((i, a.clone())));
+                let go = s.apply(&read, &block.lines, &mut |i, _, a| {
+                    seen.push((i, a.clone()))
+                });
                 if seen
                     .iter()
                     .any(|(i, a)| *i == c && *a == trust::Authn::Quorum)
@@ -181,32 +183,32 @@ pub(super) fn verify_from(
                     go
                 } else {
                     s = before;
-                    block.unvouch(&buf, workers);
-                    s.apply(&buf, &block.lines, &mut |_, e, a| visit(e, a))
+                    block.unvouch(&read, workers);
+                    s.apply(&read, &block.lines, &mut |_, e, a| visit(e, a))
                 }
             }
         };
-        // Freeing a block's entries is a tenth of the work: spread it too.
-        drop_parallel(block.lines, workers);
+        drop(block);
         if !go {
             break;
         }
-        let rest = buf.len() - cut;
-        if rest > MAX_LINE {
-            s.line_no += 1;
-            s.report.problem = Some(Problem {
-                line: s.line_no,
-                what: format!("line longer than {MAX_LINE} bytes"),
-            });
-            break;
-        }
-        if eof {
-            if rest > 0 {
-                s.report.torn_tail = Some((s.offset, rest as u64));
+        match tail {
+            Tail::More => {}
+            Tail::TooLong => {
+                s.line_no += 1;
+                s.report.problem = Some(Problem {
+                    line: s.line_no,
+                    what: format!("line longer than {MAX_LINE} bytes"),
+                });
             }
-            break;
+            Tail::End { rest } => {
+                if rest > 0 {
+                    s.report.torn_tail = Some((s.offset, rest as u64));
+                }
+            }
         }
-        buf.drain(..cut);
+        // The buffer is filled again (no new pages).
+        buf = read;
     }
     let resume = Resume::of(&s);
     Ok(Resumed {
