@@ -57,7 +57,7 @@ const MEMBERS: [&str; 9] = [
 ];
 
 /// Everything a verifier reports, visits included (with every entry's data
-/// read three ways), as one comparable text.
+/// read four ways), as one comparable text.
 fn outcome(
     mode: Mode,
     path: &Path,
@@ -81,10 +81,17 @@ fn outcome(
                 )
             })
             .collect();
+        // All of them again in one pass (`Data::members`: from the text
+        // when the map is not built), as the SIEM mappings read them.
+        let d = e.data.members();
+        let all: Vec<String> = MEMBERS
+            .iter()
+            .map(|k| format!("{k}={:?}/{:?}/{:?}", d.str(k), d.strs(k), d.u64(k)))
+            .collect();
         let mut json = Vec::new();
         e.data.write_json(&mut json);
         visits.push(format!(
-            "{} {} {} {:?} {members:?} {} {:?}",
+            "{} {} {} {:?} {members:?} {all:?} {} {:?}",
             e.seq,
             e.hash,
             e.event,

@@ -79,11 +79,11 @@ impl Ecs {
                 o.str("dataset", "breakglass.audit");
                 o.str("module", PRODUCT);
                 o.str("provider", PRODUCT);
-                o.opt_str("reason", f.reason);
+                o.opt_str("reason", f.reason.as_deref());
             });
             if f.ticket.is_some() || f.request.is_some() {
                 o.obj("labels", |o| {
-                    o.opt_str("ticket", f.ticket);
+                    o.opt_str("ticket", f.ticket.as_deref());
                     if let Some(r) = f.request {
                         o.str("request_seq", &r.to_string());
                     }
@@ -100,7 +100,7 @@ impl Ecs {
                 o.obj("related", |o| o.strs("user", &f.users));
             }
             if let Some(u) = f.user {
-                o.obj("user", |o| o.str("name", u));
+                o.obj("user", |o| o.str("name", &u));
             }
             o.obj("breakglass", |o| {
                 o.obj("vault", |o| {
@@ -114,7 +114,7 @@ impl Ecs {
                 }
                 o.str("hash", &e.hash);
                 o.str("prev", &e.prev);
-                o.value("data", &e.data);
+                o.data("data", &e.data);
             });
         });
     }

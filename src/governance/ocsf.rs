@@ -91,15 +91,8 @@ impl Ocsf {
         };
         // The subject: the custodian named, else who the entry names
         // (a quorum, the credentials rotated), else the vault's quorum.
-        let entries: Vec<&str> = e
-            .data
-            .get("entries")
-            .and_then(serde_json::Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(serde_json::Value::as_str)
-            .collect();
-        let subject = match (f.user, e.event == events::ROTATION_VALUES_SHOWN) {
+        let entries = e.data.members().strs("entries");
+        let subject = match (f.user.as_deref(), e.event == events::ROTATION_VALUES_SHOWN) {
             (_, true) if !entries.is_empty() => entries.join(","),
             (Some(u), _) => u.to_owned(),
             (None, _) if !f.users.is_empty() => f.users.join(","),
@@ -121,7 +114,7 @@ impl Ocsf {
             o.num("status_id", status_id);
             o.str("status", status);
             if f.outcome == Outcome::Failure {
-                o.opt_str("status_detail", f.reason);
+                o.opt_str("status_detail", f.reason.as_deref());
             }
             o.str("message", &message(e, &f));
             o.obj("metadata", |o| {
@@ -143,8 +136,8 @@ impl Ocsf {
             }
             o.obj("unmapped", |o| {
                 o.str("event", &e.event);
-                o.opt_str("ticket", f.ticket);
-                o.opt_str("reason", f.reason);
+                o.opt_str("ticket", f.ticket.as_deref());
+                o.opt_str("reason", f.reason.as_deref());
                 o.strs("custodians", &f.users);
                 o.str("vault", &e.vault);
                 o.str("vault_fingerprint", &self.fingerprint);
@@ -155,7 +148,7 @@ impl Ocsf {
                 }
                 o.str("hash", &e.hash);
                 o.str("prev", &e.prev);
-                o.value("data", &e.data);
+                o.data("data", &e.data);
             });
         });
     }

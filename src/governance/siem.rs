@@ -2,7 +2,10 @@
 //! [`super::ocsf`]) share: the reading of one verified entry as a security
 //! event ([`Fact`]: outcome, severity, the custodians it names, ticket and
 //! reason) and a small writer of one JSON object into the export buffer
-//! ([`Obj`]), so that no `serde_json::Value` is built per entry.
+//! ([`Obj`]), so that no `serde_json::Value` is built per entry: the data
+//! members a [`Fact`] reads are found in one pass over the entry's data as
+//! the line holds it ([`crate::log::Data::members`]; strings borrowed unless
+//! escaped), and `data` itself is copied as it is.
 //!
 //! Invariants: the reading depends only on the entry and how it verified;
 //! a failed drill, a refused share, an aborted unseal, a rolled-back seal
@@ -10,10 +13,10 @@
 //! and unknown event types are of unknown outcome; text from the log is
 //! written only through serde_json's string escaping.
 
-use serde_json::Value;
+use std::borrow::Cow;
 
 use crate::log::trust::Authn;
-use crate::log::{events, Entry};
+use crate::log::{events, Data, Entry, Members};
 
 /// Product name written as the observer / product of every event.
 pub const PRODUCT: &str = "breakglass";
@@ -73,41 +76,32 @@ pub struct Fact<'a> {
     pub severity: Severity,
     /// The one custodian the entry is about (`data.custodian`; else the
     /// only custodian of `data.custodians`; else the signing custodian).
-    pub user: Option<&'a str>,
+    pub user: Option<Cow<'a, str>>,
     /// Every custodian the entry names, signer included, in order, once.
-    pub users: Vec<&'a str>,
+    pub users: Vec<Cow<'a, str>>,
     /// The ticket (`data.ticket`, when not empty).
-    pub ticket: Option<&'a str>,
+    pub ticket: Option<Cow<'a, str>>,
     /// The reason given (`data.reason`) or, for failures, why
     /// (`data.why`, `data.problem`), when not empty.
-    pub reason: Option<&'a str>,
+    pub reason: Option<Cow<'a, str>>,
     /// The request entry the event belongs to (`data.request`, or
     /// `data.grant` for what happens inside a session).
     pub request: Option<u64>,
 }
 
-fn text<'a>(e: &'a Entry, key: &str) -> Option<&'a str> {
-    e.data
-        .get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-}
-
-fn names<'a>(e: &'a Entry, key: &str) -> impl Iterator<Item = &'a str> {
-    e.data
-        .get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+/// A string member of the data, when not empty.
+fn text<'a>(d: &Members<'a>, key: &str) -> Option<Cow<'a, str>> {
+    d.str(key).filter(|s| !s.is_empty())
 }
 
 impl<'a> Fact<'a> {
     /// Reads `e`, verified as `a`.
     pub fn of(e: &'a Entry, a: &'a Authn) -> Fact<'a> {
+        // One pass over the data: a dozen members are read below.
+        let d = e.data.members();
         let ev = e.event.as_str();
         let outcome = match ev {
-            events::DRILL if text(e, "result") == Some("ok") => Outcome::Success,
+            events::DRILL if text(&d, "result").as_deref() == Some("ok") => Outcome::Success,
             events::DRILL
             | events::SHARE_REJECTED
             | events::UNSEAL_ABORTED
@@ -146,46 +140,46 @@ impl<'a> Fact<'a> {
             Severity::Informational
         };
         let signer = match a {
-            Authn::Custodian { custodian, .. } => Some(custodian.as_str()),
+            Authn::Custodian { custodian, .. } => Some(Cow::Borrowed(custodian.as_str())),
             _ => None,
         };
-        let mut users: Vec<&str> = Vec::new();
-        let named = text(e, "custodian")
-            .into_iter()
-            .chain(names(e, "custodians"))
+        let custodian = text(&d, "custodian");
+        let custodians = d.strs("custodians");
+        let mut users: Vec<Cow<'a, str>> = Vec::new();
+        let named = custodian
+            .iter()
+            .chain(&custodians)
+            .cloned()
             .chain(
                 ["add", "remove", "replace", "added", "removed", "replaced"]
                     .into_iter()
-                    .flat_map(|k| names(e, k)),
+                    .flat_map(|k| d.strs(k)),
             )
-            .chain(signer);
+            .chain(signer.clone());
         for n in named {
             if !users.contains(&n) {
                 users.push(n);
             }
         }
-        let user = text(e, "custodian")
-            .or_else(|| {
-                let mut it = names(e, "custodians");
-                match (it.next(), it.next()) {
-                    (Some(one), None) => Some(one),
-                    _ => None,
-                }
+        let user = custodian
+            .or_else(|| match custodians.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
             })
             .or(signer);
-        let reason = text(e, "reason")
-            .or_else(|| text(e, "why"))
-            .or_else(|| text(e, "problem"));
+        let reason = text(&d, "reason")
+            .or_else(|| text(&d, "why"))
+            .or_else(|| text(&d, "problem"));
         let request = ["request", "grant"]
             .into_iter()
-            .find_map(|k| e.data.get(k).and_then(Value::as_u64))
+            .find_map(|k| d.u64(k))
             .filter(|&n| n > 0);
         Fact {
             outcome,
             severity,
             user,
             users,
-            ticket: text(e, "ticket"),
+            ticket: text(&d, "ticket"),
             reason,
             request,
         }
@@ -241,15 +235,23 @@ impl<'a> Obj<'a> {
     }
 
     /// An array of strings.
-    pub fn strs(&mut self, k: &str, v: &[&str]) {
+    pub fn strs(&mut self, k: &str, v: &[impl AsRef<str>]) {
         self.key(k);
-        let _ = serde_json::to_writer(&mut *self.out, v);
+        self.out.push(b'[');
+        for (i, s) in v.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut *self.out, s.as_ref());
+        }
+        self.out.push(b']');
     }
 
-    /// Any serialisable value (the entry's `data`, as logged).
-    pub fn value(&mut self, k: &str, v: &impl serde::Serialize) {
+    /// An entry's `data`, as logged (its text copied when it was kept:
+    /// the bytes serde_json writes for the map).
+    pub fn data(&mut self, k: &str, v: &Data) {
         self.key(k);
-        let _ = serde_json::to_writer(&mut *self.out, v);
+        v.write_json(self.out);
     }
 
     /// A nested object.
@@ -262,7 +264,7 @@ impl<'a> Obj<'a> {
 /// A one-line human summary: the event, its ticket and its reason.
 pub fn message(e: &Entry, f: &Fact<'_>) -> String {
     let mut m = e.event.clone();
-    if let Some(t) = f.ticket {
+    if let Some(t) = &f.ticket {
         m.push_str(" ticket ");
         m.push_str(t);
     }
@@ -270,7 +272,7 @@ pub fn message(e: &Entry, f: &Fact<'_>) -> String {
         m.push_str(" custodians ");
         m.push_str(&f.users.join(","));
     }
-    if let Some(r) = f.reason {
+    if let Some(r) = &f.reason {
         m.push_str(": ");
         m.push_str(r);
     }
@@ -346,12 +348,17 @@ pub fn export_resuming(
             &|e, a, o| ocsf.write(e, a, o)
         }
     };
-    // JSON Lines copies `data` as it is; the SIEM mappings read it.
-    let reads = match format {
-        Format::Jsonl => crate::log::Reads::Chain,
-        Format::Ecs | Format::Ocsf => crate::log::Reads::Data,
-    };
-    export_with(log_path, anchor, after, from, reads, map, out)
+    // Every format copies `data` as it is; the SIEM mappings read their
+    // members from the text in one pass ([`Fact::of`]).
+    export_with(
+        log_path,
+        anchor,
+        after,
+        from,
+        crate::log::Reads::Chain,
+        map,
+        out,
+    )
 }
 
 #[cfg(test)]
@@ -359,7 +366,7 @@ mod tests {
     use super::*;
     use crate::clock::Timestamp;
     use crate::log::{Seal, Signer};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn entry(event: &str, data: Value) -> Entry {
         Entry {
@@ -398,7 +405,7 @@ mod tests {
         }
         let e = entry(events::INTEGRITY_OVERRIDE, json!({"problem": "p"}));
         assert_eq!(Fact::of(&e, &q).severity, Severity::Critical);
-        assert_eq!(Fact::of(&e, &q).reason, Some("p"));
+        assert_eq!(Fact::of(&e, &q).reason.as_deref(), Some("p"));
         let e = entry(events::SESSION_ENDED, json!({"grant": 5}));
         let forged = Authn::Forged { why: "x".into() };
         assert_eq!(Fact::of(&e, &forged).severity, Severity::High);
@@ -418,7 +425,7 @@ mod tests {
         let f = Fact::of(&e, &alice);
         assert_eq!(f.users, ["alice", "bob"]);
         assert_eq!(
-            (f.user, f.ticket, f.reason),
+            (f.user.as_deref(), f.ticket.as_deref(), f.reason.as_deref()),
             (Some("alice"), None, Some("r"))
         );
         let e = entry(
@@ -427,8 +434,8 @@ mod tests {
         );
         let f = Fact::of(&e, &Authn::Unsigned);
         assert_eq!(
-            (f.users, f.user, f.ticket),
-            (vec!["dave", "carol"], None, Some("T"))
+            (f.users, f.user.as_deref(), f.ticket.as_deref()),
+            (vec![Cow::from("dave"), Cow::from("carol")], None, Some("T"))
         );
         assert_eq!(
             message(&e, &Fact::of(&e, &Authn::Unsigned)),
@@ -449,7 +456,11 @@ mod tests {
                 o.obj("empty", |_| {});
             });
             o.opt_str("none", None);
-            o.value("d", &json!({"k": [1, null]}));
+            let d = json!({"k": [1, null]})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            o.data("d", &Data::from(d));
         });
         let v: Value = serde_json::from_slice(&out[2..]).unwrap();
         assert_eq!(

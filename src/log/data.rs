@@ -113,6 +113,16 @@ impl Data {
             .unwrap_or_default()
     }
 
+    /// Every top-level member, found in one pass over the text when the
+    /// map has not been built (for a reader of many members: the SIEM
+    /// mappings read a dozen of each entry).
+    pub fn members(&self) -> Members<'_> {
+        match (self.map.get(), self.text.as_deref()) {
+            (None, Some(text)) => Members::Text(super::scan::top_level_members(text)),
+            _ => Members::Map(self.map()),
+        }
+    }
+
     /// Appends the object's JSON (the canonical text as it was read, or
     /// `serde_json`'s encoding of the map: the same bytes for a scanned
     /// line) to `out`.
@@ -123,6 +133,77 @@ impl Data {
             None => {
                 let _ = serde_json::to_writer(out, self.map());
             }
+        }
+    }
+}
+
+/// The top-level members of one entry's data ([`Data::members`]): as
+/// ranges of its canonical text, or its map. Either way a member reads the
+/// same (`tests/log_fast_path.rs` compares them on every vector and
+/// mutation).
+pub enum Members<'a> {
+    /// (key, the value's JSON text) of a scanner-validated object.
+    Text(Vec<(&'a str, &'a str)>),
+    /// The map, once built.
+    Map(&'a Map<String, Value>),
+}
+
+impl<'a> Members<'a> {
+    fn raw(&self, key: &str) -> Option<&'a str> {
+        match self {
+            Members::Text(m) => m.iter().find(|(k, _)| *k == key).map(|(_, v)| *v),
+            Members::Map(_) => None,
+        }
+    }
+
+    /// A member that is a string (borrowed from the text unless it has an
+    /// escape).
+    pub fn str(&self, key: &str) -> Option<Cow<'a, str>> {
+        match self {
+            Members::Map(m) => m.get(key).and_then(Value::as_str).map(Cow::Borrowed),
+            Members::Text(_) => {
+                let raw = self.raw(key)?;
+                let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+                if inner.contains('\\') {
+                    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+                } else {
+                    Some(Cow::Borrowed(inner))
+                }
+            }
+        }
+    }
+
+    /// The string items of a member that is a list (empty when absent or
+    /// not a list).
+    pub fn strs(&self, key: &str) -> Vec<Cow<'a, str>> {
+        match self {
+            Members::Map(m) => m
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(Cow::Borrowed)
+                .collect(),
+            Members::Text(_) => self
+                .raw(key)
+                .filter(|raw| raw.starts_with('['))
+                .and_then(|raw| serde_json::from_str::<Vec<Value>>(raw).ok())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(Cow::Owned(s)),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// A member that is a non-negative integer.
+    pub fn u64(&self, key: &str) -> Option<u64> {
+        match self {
+            Members::Map(m) => m.get(key).and_then(Value::as_u64),
+            Members::Text(_) => super::scan::whole_u64(self.raw(key)?),
         }
     }
 }
@@ -211,5 +292,26 @@ mod tests {
             r#"{"a":[1,{"b":"x\"y"}],"n":7,"s":"é\n","z":1}"#.as_bytes()
         );
         assert_ne!(changed, from_map);
+    }
+
+    /// `members()` reads the same from the text (one pass, strings borrowed
+    /// unless escaped) as from the map.
+    #[test]
+    fn members_from_text_and_map_agree() {
+        let text = r#"{"custodians":["a\"b","c",1],"e":"","n":7,"q":"x\ny","s":"plain","z":[]}"#;
+        let t = Data::from_canonical(text);
+        let m = Data::from(Data::from_canonical(text).into_map());
+        let (tm, mm) = (t.members(), m.members());
+        assert!(matches!(tm, Members::Text(_)) && matches!(mm, Members::Map(_)));
+        for k in ["custodians", "e", "n", "q", "s", "z", "absent"] {
+            assert_eq!(tm.str(k), mm.str(k), "{k}");
+            assert_eq!(tm.strs(k), mm.strs(k), "{k}");
+            assert_eq!(tm.u64(k), mm.u64(k), "{k}");
+        }
+        assert_eq!(tm.str("q").as_deref(), Some("x\ny"));
+        assert!(matches!(tm.str("s"), Some(Cow::Borrowed("plain"))));
+        assert_eq!(tm.strs("custodians"), ["a\"b", "c"]);
+        assert_eq!(tm.u64("n"), Some(7));
+        assert!(t.map.get().is_none(), "members are read from the text");
     }
 }

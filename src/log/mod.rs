@@ -42,7 +42,7 @@ mod scan;
 pub mod trust;
 mod verify;
 
-pub use data::Data;
+pub use data::{Data, Members};
 pub use entry::{encode_entry, parse_line, Alg, By, Entry, Seal, SignFn, Signer};
 pub use fast::{Resume, Resumed};
 pub use verify::{

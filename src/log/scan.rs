@@ -252,11 +252,27 @@ pub(super) fn top_level_member<'a>(text: &'a str, key: &str) -> Option<&'a str> 
     found
 }
 
+/// Every top-level member of the canonical object `text` (an object
+/// [`scan`] validated, so keys have no escapes): (key, value's text).
+pub(super) fn top_level_members(text: &str) -> Vec<(&str, &str)> {
+    let b = text.as_bytes();
+    let mut all = Vec::new();
+    object(b, 0, 1, |m| {
+        all.push((&text[m.key + 1..m.start - 2], &text[m.start..m.end]));
+        Some(())
+    });
+    all
+}
+
+/// The value of `v` when all of it is a canonical non-negative integer.
+pub(super) fn whole_u64(v: &str) -> Option<u64> {
+    number(v.as_bytes(), 0).and_then(|(e, n)| (e == v.len()).then_some(n))
+}
+
 /// Top-level member `key` of the canonical object `text` when it is a
 /// non-negative integer.
 pub(super) fn top_level_u64(text: &str, key: &str) -> Option<u64> {
-    let v = top_level_member(text, key)?;
-    number(v.as_bytes(), 0).and_then(|(e, n)| (e == v.len()).then_some(n))
+    whole_u64(top_level_member(text, key)?)
 }
 
 /// Reads `line` (without its `\n`) on the fast path; `None` means "ask the
